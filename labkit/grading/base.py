@@ -1,0 +1,181 @@
+"""Checks, the set they belong to, and the submission they look at.
+
+Design note: a check is a function `fn(sub, ctx)` with declared points; it records parts with
+`ctx.part(ok, points, good=..., bad=...)` and the score is the sum of the parts that passed, unless a
+part marked `required` failed, which zeroes the check (a fix that still panics earns nothing for being
+tidy). Titles are derived from the function's docstring's first line (gradelib derives them from the
+name). Checks live in a `CheckSet` object, never a module-level list, so the built-in set and an
+instructor's hidden set are separate values.
+
+Checks run inside a worker process (see runner.py); nothing here protects against a learner's code,
+except turning its exceptions into readable BAD lines.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from labkit.errors import LabkitError
+from labkit.grading.model import CheckResult
+
+NOT_IMPLEMENTED = "not implemented yet"
+
+
+class Missing(Exception):
+    """The submission lacks what a check needs (no file, or a stub still raising)."""
+
+
+class LearnerError(Exception):
+    """The learner's code raised; the message is already written for the learner."""
+
+
+@dataclass
+class Check:
+    name: str
+    fn: Callable
+    points: float
+    title: str
+    files: tuple[str, ...] = ()
+    timeout: float = 120.0
+    bonus: bool = False
+    hidden: bool = False
+    native: bool = False  # runs ThreadSanitizer or a guard page: needs a large address space
+
+
+class CheckSet:
+    """An ordered set of checks (the built-in exercises, or one instructor's hidden file)."""
+
+    def __init__(self, hidden: bool = False):
+        self.hidden = hidden
+        self._checks: dict[str, Check] = {}
+
+    def check(self, points: float, *, name: str | None = None, title: str | None = None,
+              files: tuple[str, ...] = (), timeout: float = 120.0, bonus: bool = False,
+              native: bool = False):
+        def register(fn):
+            cname = name or fn.__name__
+            doc = (fn.__doc__ or "").strip().splitlines()
+            ctitle = title or (doc[0].rstrip(".") if doc else cname.replace("_", " ").capitalize())
+            if cname in self._checks:
+                raise LabkitError(f"two checks are named {cname!r}")
+            self._checks[cname] = Check(cname, fn, points, ctitle, tuple(files), timeout, bonus,
+                                        self.hidden, native)
+            return fn
+        return register
+
+    def __iter__(self):
+        return iter(self._checks.values())
+
+    def __len__(self):
+        return len(self._checks)
+
+    def names(self) -> list[str]:
+        return list(self._checks)
+
+    def get(self, name: str) -> Check:
+        try:
+            return self._checks[name]
+        except KeyError:
+            from labkit.errors import choice_error
+            raise choice_error("check", name, self.names()) from None
+
+
+class Ctx:
+    """What a check records its findings into; becomes a CheckResult."""
+
+    def __init__(self, check: Check):
+        self.result = CheckResult(check.name, check.title, check.points, hidden=check.hidden,
+                                  bonus=check.bonus)
+        self._earned = 0.0
+        self._required_failed = False
+
+    def part(self, ok: bool, points: float = 0, *, good: str = "", bad: str = "",
+             required: bool = False) -> bool:
+        if ok:
+            self._earned += points
+            if good:
+                self.result.good(good)
+        else:
+            self._required_failed |= required
+            if bad:
+                self.result.bad(bad)
+        return ok
+
+    def good(self, text):
+        self.result.good(text)
+
+    def bad(self, text):
+        self.result.bad(text)
+
+    def note(self, text):
+        self.result.note(text)
+
+    def finish(self) -> CheckResult:
+        r = self.result
+        r.score = 0.0 if self._required_failed else min(self._earned, r.points)
+        r.status = "pass" if r.score >= r.points else ("partial" if r.score > 0 else "fail")
+        return r
+
+
+_module_ids = itertools.count()
+
+
+class Submission:
+    """A folder laid out like exercises/."""
+
+    def __init__(self, path):
+        self.path = Path(path).resolve()
+        self._modules: dict[str, object] = {}
+
+    def file(self, name: str) -> Path:
+        p = self.path / name
+        if not p.is_file():
+            raise Missing(f"{name}: file not found in {self.path}")
+        return p
+
+    def module(self, name: str):
+        """Import the learner's Python file `name` (e.g. "decode_panic.py") under a private name."""
+        if name in self._modules:
+            return self._modules[name]
+        path = self.file(name)
+        modname = f"_labkit_submission_{Path(name).stem}_{next(_module_ids)}"
+        spec = importlib.util.spec_from_file_location(modname, path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[modname] = mod
+        try:
+            spec.loader.exec_module(mod)
+        except BaseException as exc:  # a learner's file may raise anything, even SystemExit
+            raise LearnerError(f"{name} could not be imported: {describe_exception(exc, path)}") from None
+        self._modules[name] = mod
+        return mod
+
+    def call(self, name: str, func: str, *args):
+        """Call the learner's `func` from file `name`; stubs become Missing, errors LearnerError."""
+        mod = self.module(name)
+        fn = getattr(mod, func, None)
+        if not callable(fn):
+            raise Missing(f"{name}: no function {func}()")
+        try:
+            return fn(*args)
+        except NotImplementedError:
+            raise Missing(f"{name}: {func}() is {NOT_IMPLEMENTED}") from None
+        except BaseException as exc:
+            raise LearnerError(f"{name}: {func}() raised {describe_exception(exc, self.file(name))}") from None
+
+
+def describe_exception(exc: BaseException, learner_file: Path | None = None) -> str:
+    """`TypeError: ... (fix_a_sim.py line 12)`: the exception and the learner's deepest line in it."""
+    where = ""
+    if learner_file is not None:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if Path(f.filename).resolve() == Path(learner_file).resolve()]
+        if frames:
+            where = f" ({Path(learner_file).name} line {frames[-1].lineno}: {(frames[-1].line or '').strip()})"
+    msg = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {msg[0] if msg else ''}{where}"

@@ -1,0 +1,80 @@
+"""Grading a submission, a folder of submissions, or one exercise from a notebook.
+
+Design note: all three build a flat list of jobs (check x submission) and hand it to the runner, so
+every check of every submission runs isolated and the pool keeps all cores busy.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from labkit import config
+from labkit.errors import LabkitError
+from labkit.grading.exercises import CHECKS
+from labkit.grading.hidden import hidden_files, load_hidden
+from labkit.grading.model import CheckResult, ManyReport, Report
+from labkit.grading.runner import Job, run_job, run_jobs
+
+
+def _jobs(submission: Path, hidden: str | os.PathLike | None, key: str = "") -> list[Job]:
+    jobs = [Job(c, submission, None, key) for c in CHECKS]
+    if hidden is not None:
+        names = set(CHECKS.names())
+        for f in hidden_files(hidden):
+            for c in load_hidden(f):
+                if c.name in names:
+                    raise LabkitError(f"hidden check {c.name!r} in {f} has the name of another check")
+                names.add(c.name)
+                jobs.append(Job(c, submission, str(f), key))
+    return jobs
+
+
+def _submission(path) -> Path:
+    p = Path(path).resolve()
+    if not p.is_dir():
+        raise LabkitError(f"submission folder {path} does not exist (it should be laid out like exercises/)")
+    return p
+
+
+def grade(submission="exercises", hidden=None, workers: int | None = None) -> Report:
+    start = time.monotonic()
+    sub = _submission(submission)
+    results = run_jobs(_jobs(sub, hidden), workers)
+    return Report(str(submission), results, config.SEED, time.monotonic() - start)
+
+
+def grade_many(folder, hidden=None, workers: int | None = None) -> ManyReport:
+    """Grade every subfolder of `folder` as one submission, all checks of all of them in one pool."""
+    start = time.monotonic()
+    root = _submission(folder)
+    subs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    if not subs:
+        raise LabkitError(f"{folder} has no submission folders in it")
+    jobs = [j for s in subs for j in _jobs(s, hidden, s.name)]
+    results = run_jobs(jobs, workers)
+    reports = {s.name: Report(str(s), [], config.SEED) for s in subs}
+    for job, res in zip(jobs, results):
+        reports[job.key].results.append(res)
+        reports[job.key].seconds += res.seconds
+    return ManyReport(str(folder), reports, time.monotonic() - start)
+
+
+def find_exercises() -> Path:
+    """The learner's exercises/: $LABKIT_EXERCISES, or the nearest exercises/ above the current folder."""
+    env = os.environ.get("LABKIT_EXERCISES")
+    if env:
+        return _submission(env)
+    here = Path.cwd().resolve()
+    for d in [here, *here.parents]:
+        if (d / "exercises").is_dir():
+            return d / "exercises"
+    raise LabkitError("cannot find your exercises/ folder; pass it: check(name, submission='path/to/exercises')")
+
+
+def check(name: str, submission=None) -> CheckResult:
+    """Run one exercise's visible check on your work, isolated, with the grader's verdict."""
+    c = CHECKS.get(name)
+    sub = _submission(submission) if submission is not None else find_exercises()
+    return run_job(Job(c, sub))

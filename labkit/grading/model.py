@@ -1,0 +1,171 @@
+"""Results of grading, as plain objects: a line, one check's result, a whole report.
+
+Design note: a check's verdict is a list of GOOD / BAD / MISSING lines (MIT gradelib style) plus a
+score; the report only adds them up. Everything round-trips through JSON because every check runs in
+its own process and sends its result back as JSON. Hidden checks are redacted here, in one place
+(`CheckResult.public()`), so no output path can leak an instructor's expected values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+GOOD, BAD, MISSING, NOTE = "GOOD", "BAD", "MISSING", "NOTE"
+
+# How a check ended. "pass"/"partial"/"fail" are verdicts on the learner's work; the rest say the
+# learner's code never let the check finish, and why.
+STATUSES = ("pass", "partial", "fail", "missing", "crash", "timeout", "error")
+
+
+@dataclass
+class Line:
+    kind: str  # GOOD | BAD | MISSING | NOTE
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.kind:<7} {self.text}"
+
+
+@dataclass
+class CheckResult:
+    name: str
+    title: str
+    points: float  # the most this check can give
+    score: float = 0.0
+    status: str = "fail"
+    lines: list[Line] = field(default_factory=list)
+    hidden: bool = False
+    bonus: bool = False
+    seconds: float = 0.0
+
+    # -- building -------------------------------------------------------------------------------
+    def good(self, text: str) -> None:
+        self.lines.append(Line(GOOD, text))
+
+    def bad(self, text: str) -> None:
+        self.lines.append(Line(BAD, text))
+
+    def missing(self, text: str) -> None:
+        self.lines.append(Line(MISSING, text))
+
+    def note(self, text: str) -> None:
+        self.lines.append(Line(NOTE, text))
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+    # -- redaction ------------------------------------------------------------------------------
+    def public(self) -> "CheckResult":
+        """What a learner may see: for a hidden check, only its name, points and verdict."""
+        if not self.hidden:
+            return self
+        verdict = {"pass": "passed", "partial": "partly passed", "fail": "failed",
+                   "missing": "found nothing to check", "crash": "crashed",
+                   "timeout": "ran out of time", "error": "could not run"}[self.status]
+        return CheckResult(self.name, self.title, self.points, self.score, self.status,
+                           [Line(NOTE, f"hidden check {verdict}; its details are not shown")],
+                           hidden=True, bonus=self.bonus, seconds=self.seconds)
+
+    # -- JSON -----------------------------------------------------------------------------------
+    def to_json(self) -> dict:
+        return {"name": self.name, "title": self.title, "points": self.points, "score": self.score,
+                "status": self.status, "hidden": self.hidden, "bonus": self.bonus,
+                "seconds": round(self.seconds, 3),
+                "lines": [{"kind": ln.kind, "text": ln.text} for ln in self.lines]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "CheckResult":
+        lines = [Line(d["kind"], d["text"]) for d in data.get("lines", [])]
+        return cls(data["name"], data["title"], data["points"], data["score"], data["status"], lines,
+                   data.get("hidden", False), data.get("bonus", False), data.get("seconds", 0.0))
+
+    # -- text -----------------------------------------------------------------------------------
+    def headline(self) -> str:
+        tag = " (bonus)" if self.bonus else ""
+        tag += " (hidden)" if self.hidden else ""
+        status = "" if self.status in ("pass", "partial", "fail") else f" [{self.status}]"
+        return f"{self.name}: {self.title}{tag} ... {_fmt(self.score)}/{_fmt(self.points)}{status}"
+
+    def __str__(self) -> str:
+        return "\n".join([self.headline()] + [f"    {ln}" for ln in self.lines])
+
+    def __repr__(self) -> str:  # a notebook shows the same text as the grader prints
+        return str(self)
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:.1f}"
+
+
+@dataclass
+class Report:
+    submission: str
+    results: list[CheckResult]
+    seed: int = 0
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(r.score for r in self.results)
+
+    @property
+    def max_score(self) -> float:
+        """Bonus points are not part of the maximum: they can only add."""
+        return sum(r.points for r in self.results if not r.bonus)
+
+    def public(self) -> "Report":
+        return Report(self.submission, [r.public() for r in self.results], self.seed, self.seconds)
+
+    def to_json(self) -> dict:
+        pub = self.public()
+        return {"submission": self.submission, "seed": self.seed, "score": pub.score,
+                "max_score": pub.max_score, "seconds": round(self.seconds, 3),
+                "checks": [r.to_json() for r in pub.results]}
+
+    def to_gradescope(self) -> dict:
+        """Gradescope's results.json: a total and one entry per check."""
+        tests = []
+        for r in self.public().results:
+            tests.append({"name": f"{r.name}: {r.title}" + (" (bonus)" if r.bonus else ""),
+                          "score": r.score, "max_score": r.points,
+                          "output": "\n".join(str(ln) for ln in r.lines),
+                          "status": "passed" if r.passed else "failed",
+                          "visibility": "visible"})
+        return {"score": self.score, "execution_time": round(self.seconds, 3),
+                "output": f"labkit grade, seed {self.seed}: {_fmt(self.score)}/{_fmt(self.max_score)}",
+                "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
+
+    def __str__(self) -> str:
+        out = [f"labkit grade {self.submission} (seed {self.seed})", ""]
+        out += [str(r) for r in self.public().results]
+        bonus = [r for r in self.results if r.bonus]
+        extra = f" (including {_fmt(sum(r.score for r in bonus))} bonus)" if bonus else ""
+        out += ["", f"Score: {_fmt(self.score)}/{_fmt(self.max_score)}{extra}"]
+        return "\n".join(out)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+@dataclass
+class ManyReport:
+    """The reports of a folder of submissions, graded in one run."""
+
+    folder: str
+    reports: dict[str, Report]
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return {"folder": self.folder, "seconds": round(self.seconds, 3),
+                "submissions": {k: r.to_json() for k, r in self.reports.items()}}
+
+    def to_gradescope(self) -> dict:
+        return {k: r.to_gradescope() for k, r in self.reports.items()}
+
+    def __str__(self) -> str:
+        width = max([len(k) for k in self.reports] + [10])
+        out = [f"labkit grade --many {self.folder}: {len(self.reports)} submissions", ""]
+        for k, r in self.reports.items():
+            out.append(f"{k:<{width}}  {_fmt(r.score):>5}/{_fmt(r.max_score)}")
+        return "\n".join(out)
