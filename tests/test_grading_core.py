@@ -1,0 +1,166 @@
+"""The grader's machinery: authoring, answer checks, isolation, hidden checks, report formats."""
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from labkit.cli import main as cli
+from labkit.errors import LabkitError
+from labkit.grading import EXERCISES
+from labkit.grading.authoring import author, strip_solutions
+from labkit.grading.exercises import CHECKS
+from labkit.grading.grader import grade
+from labkit.grading.hidden import load_hidden
+from labkit.grading.model import Report
+from labkit.grading.runner import Job, run_job, run_jobs
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data" / "grading"
+
+
+def run(name, submission):
+    return run_job(Job(CHECKS.get(name), Path(submission)))
+
+
+# -- authoring ----------------------------------------------------------------------------------
+
+def test_exercises_are_up_to_date(capsys):
+    assert cli(["author", "--check"]) == 0, capsys.readouterr().out
+
+
+def test_author_check_names_stale_missing_and_extra_files(tmp_path, capsys):
+    ex = tmp_path / "exercises"
+    shutil.copytree(ROOT / "exercises", ex)
+    (ex / "decode_panic.py").write_text("# edited by hand\n")
+    (ex / "why_fix_b_races.py").unlink()
+    (ex / "notes.txt").write_text("mine")
+    code = cli(["author", "--check", "--exercises", str(ex), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1 and not out["ok"]
+    assert out["stale"] == ["decode_panic.py"]
+    assert out["missing"] == ["why_fix_b_races.py"]
+    assert out["extra"] == ["notes.txt"]
+    assert cli(["author", "--exercises", str(ex)]) == 0
+    capsys.readouterr()
+    assert author(ROOT / "solutions", ex, check=True).stale == []
+
+
+def test_python_stub_keeps_signature_and_docstring():
+    src = 'def f(x):\n    """Doc."""\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n'
+    out = strip_solutions(src, "ex.py")
+    assert out == ('def f(x):\n    """Doc."""\n'
+                   '    raise NotImplementedError("ex.py: f() is not implemented yet")\n')
+
+
+def test_c_stub_fails_clearly():
+    src = "int\nf(int x)\n{\n\t/* BEGIN SOLUTION */\n\treturn (x);\n\t/* END SOLUTION */\n}\n"
+    out = strip_solutions(src, "ex.c")
+    assert "return (x)" not in out
+    assert '\tlk_assert_failed("f: not implemented yet", __FILE__, __LINE__);' in out
+
+
+@pytest.mark.parametrize("src, message", [
+    ("### BEGIN SOLUTION\nx = 1\n", "never closed"),
+    ("x = 1\n### END SOLUTION\n", "without a BEGIN"),
+    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n", "inside the one opened on line 1"),
+])
+def test_bad_markers_are_named(src, message):
+    with pytest.raises(LabkitError, match=message):
+        strip_solutions(src, "bad.py")
+
+
+# -- answer checks ------------------------------------------------------------------------------
+
+def test_exercise_names_are_listed():
+    assert {"decode_panic", "why_fix_b_races"} <= set(EXERCISES)
+
+
+@pytest.mark.parametrize("name", ["decode_panic", "why_fix_b_races"])
+def test_answers_solution_full_exercise_zero(name):
+    good = run(name, ROOT / "solutions")
+    assert good.status == "pass" and good.score == good.points, good
+    stub = run(name, ROOT / "exercises")
+    assert stub.score == 0 and stub.lines and all(ln.kind == "MISSING" for ln in stub.lines), stub
+    assert "not implemented yet" in str(stub)
+
+
+def test_wrong_answers_get_hints_not_answers():
+    r = run("decode_panic", DATA / "answers_wrong")
+    text = str(r)
+    assert r.status == "partial" and r.score == 5, text  # 13 questions, 5 right (one as "0xd")
+    assert "that is 0x4b01; the stack shows 0x4b02" in text
+    assert "that is kstat32_t" in text
+    assert "returned 2; expected a pair of whole numbers" in text
+    assert "missing_frame() raised KeyError: 'oops' (decode_panic.py line" in text
+    assert "KSTAT_IOC_READ" not in text and "5698" not in text.split("headers the first pass")[0]
+    why = run("why_fix_b_races", DATA / "answers_wrong")
+    assert why.score == 2 and "that was the bug" in str(why)
+
+
+def test_missing_file_is_reported(tmp_path):
+    r = run("decode_panic", tmp_path)
+    assert r.status == "missing" and "decode_panic.py: file not found" in str(r)
+
+
+# -- isolation ----------------------------------------------------------------------------------
+
+def test_each_misbehaving_check_costs_only_itself(tmp_path, monkeypatch):
+    monkeypatch.setenv("SLEEPER_PIDFILE", str(tmp_path / "sleeper.pid"))
+    hostile = DATA / "hostile" / "hostile.py"
+    checks = list(load_hidden(hostile))
+    results = {r.name: r for r in run_jobs([Job(c, tmp_path, str(hostile)) for c in checks])}
+    assert results["segfaults"].status == "crash" and "SIGSEGV" in str(results["segfaults"])
+    assert results["loops_forever"].status == "timeout"
+    assert "did not finish within 3 s" in str(results["loops_forever"])
+    assert results["exits"].status == "error" and "about to leave" in str(results["exits"])
+    assert results["eats_memory"].status == "error" and "MemoryError" in str(results["eats_memory"])
+    assert results["passes_after_all"].status == "pass"
+    # The forked sleeper was killed along with its check's process group.
+    assert results["forks_a_sleeper"].status == "timeout"
+    pid = int((tmp_path / "sleeper.pid").read_text())
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail(f"the forked child {pid} outlived its check")
+
+
+# -- hidden checks and report formats -----------------------------------------------------------
+
+def test_hidden_checks_show_only_name_points_verdict():
+    report = grade(ROOT / "solutions", hidden=DATA / "hidden")
+    hidden = {r.name: r for r in report.results if r.hidden}
+    assert hidden["hidden_sizeof"].score == 2 and hidden["hidden_always_fails"].score == 0
+    assert hidden["hidden_partial"].score == 1 and hidden["hidden_partial"].status == "partial"
+    for text in (str(report), json.dumps(report.to_json()), json.dumps(report.to_gradescope())):
+        assert "SECRET" not in text
+        assert "A check that always fails" in text and "hidden check failed" in text
+
+
+def test_gradescope_format(capsys):
+    assert cli(["grade", str(ROOT / "solutions"), "--format", "gradescope"]) == 0
+    gs = json.loads(capsys.readouterr().out)
+    names = [t["name"].split(":")[0] for t in gs["tests"]]
+    assert names == list(EXERCISES)
+    assert gs["score"] == sum(t["score"] for t in gs["tests"])
+    for t in gs["tests"]:
+        assert set(t) >= {"name", "score", "max_score", "output", "visibility"}
+
+
+def test_text_report_totals():
+    r = Report("x", [run("why_fix_b_races", DATA / "answers_wrong")])
+    assert str(r).splitlines()[-1] == "Score: 2/5"
+
+
+def test_grade_bad_input_is_a_clear_error(tmp_path, capsys):
+    assert cli(["grade", str(tmp_path / "nope")]) == 2
+    assert "submission folder" in capsys.readouterr().err
+    assert cli(["grade", "--many", str(tmp_path)]) == 2
+    assert "no submission folders" in capsys.readouterr().err
