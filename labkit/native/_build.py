@@ -1,0 +1,52 @@
+"""cffi build script for the native race (run by setuptools at install time, and by _cbuild).
+
+Design note: this file must run standalone (setuptools execs it before labkit is importable),
+so it imports nothing from labkit. `make_ffi` is shared with the on-first-use builds of a
+learner's C and of the ThreadSanitizer variant; only the sources and the flags differ.
+"""
+
+import os
+
+from cffi import FFI
+
+CDEF = """
+struct lk_stats {
+    long long rounds, overflows, first_overflow_round, first_overflow_ns;
+    long long short_rounds, installs, forced_timeouts, elapsed_ns;
+    int done, error;
+};
+int lk_setup(const char *variant, int crash, int forced, long long window_ns,
+             unsigned long long seed, int nkstats);
+int lk_start(long long max_rounds, long long max_ns);
+void lk_poll(struct lk_stats *);
+void lk_stop(void);
+const char *lk_error(void);
+int lk_fault_reporter(void);
+"""
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ENGINE = ["kstat_fr.c", "engine.c", "fault.c"]
+CFLAGS = ["-std=gnu11", "-O2", "-pthread", "-Wall"]
+
+
+def make_ffi(module_name, sources, include_dirs, extra_compile_args=(), extra_link_args=()):
+    ffi = FFI()
+    ffi.cdef(CDEF)
+    ffi.set_source(
+        module_name,
+        '#include "kstat_model.h"\n',
+        sources=list(sources),
+        include_dirs=list(include_dirs),
+        extra_compile_args=CFLAGS + list(extra_compile_args),
+        extra_link_args=["-pthread"] + list(extra_link_args),
+    )
+    return ffi
+
+
+# At install time setuptools runs from the project root and wants relative paths.
+_rel = os.path.join("labkit", "native")
+ffibuilder = make_ffi(
+    "labkit.native._race",
+    [os.path.join(_rel, f) for f in ENGINE + ["variants.c"]],
+    [_rel],
+)

@@ -1,0 +1,260 @@
+/*
+ * kstat_fr.c: the kstat framework of the model (after illumos usr/src/uts/common/os/kstat_fr.c).
+ *
+ * Design note.  The chain and kstat_chain_lock are globals, as in the kernel, so a loaded module
+ * runs one experiment at a time.  Everything that touches the chain does so under the lock; the
+ * only unlocked store is the one the lesson is about (in a variant's kstat_install).  The mutex is
+ * adaptive like a kmutex: it spins while the owner probably runs, bounded by time (spin speed
+ * varies by CPU), then sleeps.  Forced mode's hook is here: W reaching the chain lock inside
+ * kstat_install is the moment the reader may go on to its copy pass.
+ */
+#include "lk_engine.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SPIN_NS		50000	/* an adaptive mutex spins about this long before sleeping */
+
+kmutex_t kstat_chain_lock = { PTHREAD_MUTEX_INITIALIZER, 0 };
+struct lk_run g;
+__thread int lk_self;
+char lk_errbuf[512];
+unsigned char *volatile r_kbuf;
+volatile size_t r_size;
+long long r_over, r_copied;
+static ekstat_t *chain_head, *chain_tail;
+int chain_len;
+static kid_t kstat_chain_id;
+
+hrtime_t
+gethrtime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((hrtime_t)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+}
+
+void
+lk_die(const char *what, int rc)
+{
+	fprintf(stderr, "labkit native: %s failed: %s\n", what, strerror(rc));
+	abort();
+}
+
+void
+set_error(const char *fmt, ...)
+{
+	va_list ap;
+	int expected = 0;
+
+	if (!__atomic_compare_exchange_n(&g.error, &expected, 1, 0, __ATOMIC_ACQ_REL,
+	    __ATOMIC_ACQUIRE))
+		return;			/* keep the first error */
+	va_start(ap, fmt);
+	vsnprintf(lk_errbuf, sizeof (lk_errbuf), fmt, ap);
+	va_end(ap);
+	STORE(&g.stop, 1);
+}
+
+void
+lk_assert_failed(const char *expr, const char *file, int line)
+{
+	set_error("assertion failed: %s, file %s, line %d", expr, file, line);
+}
+
+/* Forced mode: W, inside kstat_install, has reached the chain lock (rele or a mutex_enter). */
+static void
+forced_note_lock(void)
+{
+	if (g.forced && lk_self == 'W' && LOAD(&g.w_installing) > 0)
+		STORE(&g.w_at_lock, LOAD(&g.w_installing));
+}
+
+void
+mutex_enter(kmutex_t *mp)
+{
+	hrtime_t end;
+	int rc;
+
+	forced_note_lock();
+	if ((rc = pthread_mutex_trylock(&mp->m)) == EBUSY) {
+		end = gethrtime() + SPIN_NS;
+		while ((rc = pthread_mutex_trylock(&mp->m)) == EBUSY) {
+			if (gethrtime() > end) {
+				rc = pthread_mutex_lock(&mp->m);
+				break;
+			}
+			__builtin_ia32_pause();
+		}
+	}
+	CHECK(rc);
+	mp->owner = lk_self;
+}
+
+void
+mutex_exit(kmutex_t *mp)
+{
+	mp->owner = 0;
+	CHECK(pthread_mutex_unlock(&mp->m));
+}
+
+int
+lk_mutex_held(kmutex_t *mp)
+{
+	return (mp->owner == lk_self && lk_self != 0);
+}
+
+kstat_t *
+kstat_chain_first(void)
+{
+	return (chain_head ? &chain_head->e_ks : NULL);
+}
+
+kstat_t *
+kstat_chain_next(kstat_t *ksp)
+{
+	ekstat_t *e = ((ekstat_t *)ksp)->e_next;
+
+	return (e ? &e->e_ks : NULL);
+}
+
+kstat_t *
+kstat_hold_bykid(kid_t kid)
+{
+	ekstat_t *e;
+
+	mutex_enter(&kstat_chain_lock);
+	for (e = chain_head; e != NULL && e->e_ks.ks_kid != kid; e = e->e_next)
+		;
+	if (e != NULL) {
+		while (e->e_owner != 0)
+			CHECK(pthread_cond_wait(&e->e_cv, &kstat_chain_lock.m));
+		e->e_owner = lk_self;
+		kstat_chain_lock.owner = lk_self;
+	}
+	mutex_exit(&kstat_chain_lock);
+	return (e ? &e->e_ks : NULL);
+}
+
+void
+kstat_rele(kstat_t *ksp)
+{
+	ekstat_t *e = (ekstat_t *)ksp;
+
+	mutex_enter(&kstat_chain_lock);
+	e->e_owner = 0;
+	CHECK(pthread_cond_broadcast(&e->e_cv));
+	mutex_exit(&kstat_chain_lock);
+}
+
+void
+lk_bcopy(const void *src, void *dst, size_t len)
+{
+	unsigned char *d = dst;
+
+	if (lk_self != 'R' || r_kbuf == NULL) {
+		memcpy(dst, src, len);
+	} else if (!g.crash) {
+		/* detect: the check the kernel lacks; count the overflow, never perform it */
+		if (d < r_kbuf || d + len > r_kbuf + r_size) {
+			r_over++;
+		} else {
+			memcpy(dst, src, len);
+			r_copied++;
+		}
+	} else {
+		/* crash: forward and unchecked, so the first byte past the buffer faults */
+		const unsigned char *s = src;
+		volatile unsigned char *vd = d;
+		size_t i;
+
+		for (i = 0; i < len; i++)
+			vd[i] = s[i];
+		r_copied++;
+	}
+}
+
+uint64_t
+rng_next(void)
+{
+	uint64_t x = g.rng;		/* xorshift64*; W thread only during a run */
+
+	x ^= x >> 12; x ^= x << 25; x ^= x >> 27;
+	g.rng = x;
+	return (x * 2685821657736338717ULL);
+}
+
+/* kstat_create_zone(): a new kstat is INVALID and already in the chain. */
+ekstat_t *
+kstat_create(const char *module, const char *name, uchar_t flags, uint_t ndata)
+{
+	ekstat_t *e = calloc(1, sizeof (*e));
+	uint_t i;
+
+	if (e == NULL)
+		return (NULL);
+	CHECK(pthread_cond_init(&e->e_cv, NULL));
+	snprintf(e->e_ks.ks_module, KSTAT_STRLEN, "%s", module);
+	snprintf(e->e_ks.ks_name, KSTAT_STRLEN, "%s", name);
+	snprintf(e->e_ks.ks_class, KSTAT_STRLEN, "%s", "zone_zfs");
+	e->e_ks.ks_type = ndata ? KSTAT_TYPE_NAMED : KSTAT_TYPE_RAW;
+	e->e_ks.ks_data = e->e_named;
+	e->e_ks.ks_ndata = ndata;
+	e->e_ks.ks_data_size = ndata * sizeof (kstat_named_t);
+	for (i = 0; i < ndata; i++) {
+		snprintf(e->e_named[i].name, KSTAT_STRLEN, "stat%u", i);
+		e->e_named[i].data_type = (i == ndata - 1) ? KSTAT_DATA_STRING : 4;
+	}
+	e->e_ks.ks_crtime = gethrtime();
+	mutex_enter(&kstat_chain_lock);
+	e->e_ks.ks_flags = flags | KSTAT_FLAG_INVALID;
+	e->e_ks.ks_kid = kstat_chain_id++;
+	if (chain_tail)
+		chain_tail->e_next = e;
+	else
+		chain_head = e;
+	chain_tail = e;
+	chain_len++;
+	mutex_exit(&kstat_chain_lock);
+	return (e);
+}
+
+/* kstat_delete() of the oldest kstat after the header, so the chain stays short. */
+void
+kstat_delete_oldest(void)
+{
+	ekstat_t *victim = NULL;
+
+	mutex_enter(&kstat_chain_lock);
+	if (chain_len > g.nkstats + 1 && chain_head->e_next->e_owner == 0) {
+		victim = chain_head->e_next;
+		chain_head->e_next = victim->e_next;
+		chain_len--;
+	}
+	mutex_exit(&kstat_chain_lock);
+	if (victim) {
+		CHECK(pthread_cond_destroy(&victim->e_cv));
+		free(victim);
+	}
+}
+
+void
+chain_destroy(void)
+{
+	ekstat_t *e, *next;
+
+	for (e = chain_head; e != NULL; e = next) {
+		next = e->e_next;
+		CHECK(pthread_cond_destroy(&e->e_cv));
+		free(e);
+	}
+	chain_head = chain_tail = NULL;
+	chain_len = 0;
+	kstat_chain_id = 0;
+}
+

@@ -1,0 +1,70 @@
+/*
+ * lk_engine.h: what the engine's two files (kstat_fr.c, engine.c) share; not for learners.
+ *
+ * Shared state between R, W and the caller's thread is either under kstat_chain_lock or an
+ * __atomic (LOAD/STORE/ADD), so that ThreadSanitizer's only report is the lesson's race.
+ */
+#ifndef LABKIT_LK_ENGINE_H
+#define LABKIT_LK_ENGINE_H
+
+#include "kstat_model.h"
+
+/* Checked pthread calls, in the style of OSTEP's common_threads.h. */
+void lk_die(const char *, int);
+#define CHECK(call) do { int rc_ = (call); if (rc_ != 0) lk_die(#call, rc_); } while (0)
+
+#define LOAD(p)		__atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define STORE(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define ADD(p, v)	__atomic_add_fetch((p), (v), __ATOMIC_ACQ_REL)
+
+#define NAMED_MAX	16
+#define KSTAT_DATA_STRING 9
+
+typedef struct kstat_named {
+	char name[KSTAT_STRLEN];
+	uchar_t data_type;
+	uint64_t value;
+} kstat_named_t;
+
+/* The kernel's ekstat_t: the kstat plus what the framework keeps beside it. */
+typedef struct ekstat {
+	kstat_t e_ks;
+	int e_owner;			/* 'R' or 'W' while held, else 0 */
+	pthread_cond_t e_cv;
+	struct ekstat *e_next;		/* the chain, in kid order (the kernel: kstat_avl_bykid) */
+	kstat_named_t e_named[NAMED_MAX];
+} ekstat_t;
+
+/* One run's settings and counters. */
+struct lk_run {
+	const struct lk_variant *v;
+	int crash, forced, nkstats;
+	long long window_ns, max_rounds, deadline;
+	uint64_t rng;			/* W only, during a run */
+	pthread_t r, w;
+	int running;
+	/* shared between threads: atomics only */
+	int stop, done, error;
+	long long rounds, overflows, first_round, first_ns, short_rounds, installs, timeouts;
+	long long w_held, r_counted, w_at_lock, w_installing;
+	hrtime_t t0;
+};
+extern struct lk_run g;
+extern __thread int lk_self;		/* 'R', 'W', or 0 for the caller's thread */
+extern int chain_len;
+extern char lk_errbuf[512];
+
+/* The reader's current buffer, for bcopy's check and the fault report (R thread only). */
+extern unsigned char *volatile r_kbuf;
+extern volatile size_t r_size;
+extern long long r_over, r_copied;	/* this round: copies refused (detect), copies done */
+extern volatile long long r_ndata, r_round;
+extern unsigned char *volatile guard;	/* crash mode: the first byte of the guard page */
+
+void set_error(const char *, ...);
+uint64_t rng_next(void);
+ekstat_t *kstat_create(const char *, const char *, uchar_t, uint_t);
+void kstat_delete_oldest(void);
+void chain_destroy(void);
+
+#endif

@@ -1,0 +1,45 @@
+"""The program protocol, and running a program once under a chooser.
+
+A program (the kernel's Scenario is one) builds fresh state for every execution:
+
+    program.thread_names  -> the threads' one-letter names, in order
+    program.instantiate() -> an object with `.threads` (SimThreads) and `.result()`
+    program.describe()    -> a small dict echoed in every result (e.g. fix, kstats)
+    program.replay_command(schedule) -> the shell command that replays a schedule
+"""
+
+from labkit.sched.hb import RaceDetector
+from labkit.sched.outcome import Outcome
+from labkit.sched.runtime import Execution
+from labkit.sched.schedule import format_schedule, preemptions
+
+
+def outcome_of(program, exe: Execution, detector: RaceDetector | None, instance) -> Outcome:
+    schedule = format_schedule(exe.trace)
+    result = None
+    if exe.outcome_kind == "ok" and hasattr(instance, "result"):
+        result = instance.result()
+    return Outcome(
+        kind=exe.outcome_kind,
+        schedule=schedule,
+        steps=exe.steps,
+        preemptions=preemptions(exe.trace, exe.enabled_trace),
+        replay_command=program.replay_command(schedule),
+        failure=exe.failure,
+        races=list(detector.races) if detector is not None else [],
+        result=result,
+        program=program.describe(),
+    )
+
+
+def run_once(program, chooser, *, detect_races: bool = True, observers=(), budget=None):
+    """Run the program once; returns (Outcome, Execution). The execution is closed."""
+    instance = program.instantiate()
+    detector = RaceDetector() if detect_races else None
+    obs = list(observers) + ([detector] if detector is not None else [])
+    exe = Execution(instance.threads, chooser, budget=budget, observers=obs)
+    try:
+        exe.run()
+    finally:
+        exe.close()
+    return outcome_of(program, exe, detector, instance), exe

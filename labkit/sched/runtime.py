@@ -1,0 +1,317 @@
+"""The deterministic runtime: simulated threads that switch only at scheduling points.
+
+Each simulated thread is a greenlet, so kernel code running on it reads like plain code: no
+`yield`, no callbacks. Code announces every shared access with `point(kind, obj)` *before* doing
+it; the thread pauses there, and a Chooser (a strategy) picks which thread performs its pending
+access next. Between points a thread runs alone, so a program plus a schedule always gives the
+same trace.
+
+Kinds of access: "read", "write" (memory), "acquire", "release" (a Mutex), "wakeup" (a CondVar
+sleeper waiting to be woken), "alloc" (the kernel allocator). An "acquire" of a held mutex, and
+a "wakeup" of a thread still asleep, are not enabled: that thread cannot be chosen.
+
+When the chosen thread is the one already running, nothing switches (the common, fast case).
+An execution ends in an Outcome: ok, panic (the program raised a Failure), error (the program
+raised anything else: a learner's bug, reported, never propagated), deadlock (threads remain and
+none can run), or hang (the step budget ran out).
+"""
+
+import sys
+
+import greenlet
+
+from labkit import config
+
+_current = None            # the Execution running now (one at a time per process)
+
+# Kinds that change the object they touch: two accesses to one object conflict unless both are reads.
+WRITE_KINDS = frozenset(("write", "acquire", "release", "alloc", "signal", "wakeup"))
+
+
+class Failure(Exception):
+    """Raised by a program to end the execution as a failure of a known kind (e.g. a panic).
+
+    `record` is whatever the program wants the Outcome to carry (the kernel's PanicRecord).
+    """
+
+    kind = "panic"
+
+    def __init__(self, message: str, record=None):
+        super().__init__(message)
+        self.record = record
+
+
+class _Stop(BaseException):
+    """Thrown into abandoned thread greenlets so they unwind without running more program code."""
+
+
+class _Halt(BaseException):
+    """Raised in the driver's own greenlet when the execution ends or pauses there."""
+
+
+def point(kind: str, obj, what: str = "", depth: int = 1) -> None:
+    """Announce the calling thread's next shared access; it may let other threads run first.
+
+    `depth` says which caller frame is the line doing the access (1: the caller of point()).
+    """
+    exe = _current
+    if exe is not None and exe.running is not None:
+        exe._point(kind, obj, what, sys._getframe(depth))
+
+
+def current_thread():
+    """The simulated thread running now, or None outside an execution."""
+    exe = _current
+    return exe.running if exe is not None else None
+
+
+def current_execution():
+    return _current
+
+
+class SimThread:
+    """One simulated thread: a name (one capital letter, used in schedule strings) and a function."""
+
+    __slots__ = ("name", "index", "fn", "addr", "glet", "pending", "finished", "waiting",
+                 "steps", "frame")
+
+    def __init__(self, name: str, fn, addr: int = 0):
+        if not (len(name) == 1 and name.isupper()):
+            raise ValueError(f"thread names are one capital letter, not {name!r}")
+        self.name = name
+        self.fn = fn
+        self.addr = addr
+        self.index = -1
+        self.glet = None
+        self.pending = None    # (kind, obj, what) of the access it will do next
+        self.frame = None      # the Python frame that announced it (for "current line" displays)
+        self.finished = False
+        self.waiting = ""      # "" (runnable), "spinning" or "blocked": set when it cannot run
+        self.steps = 0
+
+    @property
+    def state(self) -> str:
+        if self.finished:
+            return "finished"
+        return self.waiting or "runnable"
+
+    def __repr__(self):
+        return f"<SimThread {self.name} {self.state}>"
+
+
+class Chooser:
+    """The strategy protocol: pick the next thread among the enabled ones, or None to pause."""
+
+    def choose(self, exe: "Execution", enabled: list) -> "SimThread | None":
+        raise NotImplementedError
+
+    def on_step(self, exe: "Execution", thread: SimThread, access) -> None:
+        """Called after each choice, before the access is performed."""
+
+
+def default_choice(exe: "Execution", enabled: list) -> SimThread:
+    """The default continuation: the running thread while it can, else the lowest-numbered one."""
+    running = exe.running
+    if running is not None and running in enabled:
+        return running
+    return enabled[0]
+
+
+class Execution:
+    """One run of a program's threads under a chooser."""
+
+    def __init__(self, threads, chooser: Chooser, budget: int | None = None, observers=()):
+        self.threads = list(threads)
+        for i, t in enumerate(self.threads):
+            t.index = i
+        self.by_name = {t.name: t for t in self.threads}
+        self.chooser = chooser
+        self.budget = config.STEP_BUDGET if budget is None else budget
+        self.observers = list(observers)
+        self.steps = 0
+        self.trace = []            # thread name per step
+        self.enabled_trace = []    # names runnable at each step (for counting preemptions)
+        self.running = None
+        self.outcome_kind = None
+        self.failure = None
+        self.main = None
+        self._paused_in = None
+        self._starting = False
+
+    # ---- driving --------------------------------------------------------------------------
+    def start(self) -> None:
+        """Create the threads and run each up to its first scheduling point."""
+        global _current
+        self.main = greenlet.getcurrent()
+        _current = self
+        self._starting = True
+        try:
+            for t in self.threads:
+                t.glet = greenlet.greenlet(self._thread_main, parent=self.main)
+                self.running = t
+                t.glet.switch(t)
+                if self.outcome_kind is not None:
+                    return
+        finally:
+            self._starting = False
+            self.running = None
+            _current = None
+        self._paused_in = self.main
+
+    def resume(self) -> bool:
+        """Run until the chooser pauses or the execution ends; True once it has ended."""
+        global _current
+        if self.outcome_kind is not None:
+            return True
+        _current = self
+        where = self._paused_in
+        self._paused_in = None
+        try:
+            if where is self.main or where is None:
+                self._decide()
+            else:
+                where.switch()
+        except _Halt:
+            pass
+        finally:
+            _current = None   # outside resume(), kernel objects read plainly (no scheduling)
+        return self.outcome_kind is not None
+
+    def run(self):
+        self.start()
+        while not self.resume():
+            pass
+        return self.outcome_kind
+
+    def close(self) -> None:
+        """Unwind every unfinished thread greenlet so nothing of this execution lingers."""
+        global _current
+        for t in self.threads:
+            g = t.glet
+            if g is not None and not g.dead and g is not greenlet.getcurrent():
+                try:
+                    g.throw(_Stop)
+                except _Stop:
+                    pass
+        if _current is self:
+            _current = None
+
+    # ---- inside threads -------------------------------------------------------------------
+    def _thread_main(self, t: SimThread):
+        try:
+            t.fn()
+        except _Stop:
+            return
+        except greenlet.GreenletExit:
+            return
+        except Failure as f:
+            self._stop(f.kind, f)
+        except RecursionError as e:
+            self._stop("error", e)
+        except Exception as e:  # a learner's bug: reported as an outcome, never propagated
+            self._stop("error", e)
+        else:
+            t.finished = True
+            t.pending = None
+            t.frame = None
+            if self._starting:
+                self.main.switch()
+            self._decide()
+
+    def _point(self, kind, obj, what, frame):
+        t = self.running
+        t.pending = (kind, obj, what)
+        t.frame = frame
+        if self._starting:
+            self.main.switch()    # start(): stop at the first point; the real run starts later
+            return
+        self._decide()
+
+    def enabled(self) -> list:
+        """The threads that can perform their pending access now (and mark why the others wait)."""
+        out = []
+        for t in self.threads:
+            if t.finished:
+                continue
+            kind, obj, _ = t.pending
+            if kind == "acquire" and obj.owner is not None:
+                owner = obj.owner
+                # Adaptive mutex: spin while the owner is on a CPU, otherwise block and set the
+                # waiters bit. Every simulated thread has a CPU of its own, so the owner is "on
+                # CPU" unless it is itself waiting or done.
+                if owner is not t and not owner.finished and not owner.waiting:
+                    t.waiting = "spinning"
+                else:
+                    t.waiting = "blocked"
+                    obj.waiters = True
+                continue
+            if kind == "wakeup" and t in obj.sleepers:
+                t.waiting = "blocked"
+                continue
+            t.waiting = ""
+            out.append(t)
+        # A spinner whose owner has since blocked must block too (and set the waiters bit).
+        for t in self.threads:
+            if t.waiting == "spinning":
+                owner = t.pending[1].owner
+                if owner.waiting or owner.finished:
+                    t.waiting = "blocked"
+                    t.pending[1].waiters = True
+        return out
+
+    def _decide(self):
+        while True:
+            if all(t.finished for t in self.threads):
+                self._stop("ok")
+            enabled = self.enabled()
+            if not enabled:
+                self._stop("deadlock")
+            if self.steps >= self.budget:
+                self._stop("hang")
+            choice = self.chooser.choose(self, enabled)
+            if choice is None:                    # pause: hand control back to the driver
+                me = greenlet.getcurrent()
+                self._paused_in = me
+                if me is self.main:
+                    raise _Halt
+                self.main.switch()
+                continue
+            access = choice.pending
+            self.steps += 1
+            choice.steps += 1
+            self.trace.append(choice.name)
+            self.enabled_trace.append(tuple(t.name for t in enabled))
+            self.chooser.on_step(self, choice, access)
+            for obs in self.observers:
+                obs.on_step(self, choice, access)
+            if choice is self.running and greenlet.getcurrent() is choice.glet:
+                return
+            self.running = choice
+            choice.glet.switch()
+            return
+
+    def _stop(self, kind: str, failure=None):
+        self.outcome_kind = kind
+        self.failure = failure
+        self._paused_in = None
+        if greenlet.getcurrent() is self.main:
+            raise _Halt
+        self.main.switch()
+        raise AssertionError("a stopped execution was resumed")  # pragma: no cover
+
+
+_SCHED_DIR = __file__.rsplit("/", 1)[0]
+
+
+def stack_of(t: SimThread) -> list:
+    """A paused thread's program frames, innermost first: (function, lineno, source line)."""
+    import linecache
+
+    out = []
+    f = t.frame
+    while f is not None:
+        filename = f.f_code.co_filename
+        if not filename.startswith(_SCHED_DIR):
+            out.append((f.f_code.co_name, f.f_lineno, linecache.getline(filename, f.f_lineno)))
+        f = f.f_back
+    return out

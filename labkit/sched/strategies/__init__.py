@@ -1,0 +1,1 @@
+"""Scheduling strategies, one small file each: replay, manual stepping, random, PCT, DPOR."""

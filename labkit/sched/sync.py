@@ -1,0 +1,81 @@
+"""Simulated synchronisation: an adaptive mutex and a condition variable.
+
+The mutex models illumos's adaptive kmutex closely enough to explain a crash dump: its owner
+word is the owning thread's address with bit 0 (MUTEX_WAITERS) set only once some waiter has
+gone to sleep. A waiter spins, without setting that bit, while the owner is on a CPU; it blocks
+and sets the bit only when the owner is not running. That is why, in the seed's dump, the chain
+lock shows an owner and no waiters although a thread was trying to take it.
+
+Taking, releasing, waiting and waking are scheduling points (see runtime.point), so the
+scheduler sees every lock operation and can refuse to run a thread whose mutex is held.
+"""
+
+from labkit.sched.runtime import current_thread, point
+
+MUTEX_WAITERS = 0x1
+
+
+class Mutex:
+    """An adaptive mutex; `addr` is where it lives in the simulated kernel's memory."""
+
+    __slots__ = ("name", "addr", "owner", "waiters")
+
+    def __init__(self, name: str, addr: int = 0):
+        self.name = name
+        self.addr = addr
+        self.owner = None      # the SimThread holding it, or None
+        self.waiters = False   # MUTEX_WAITERS: some waiter blocked rather than spun
+
+    @property
+    def owner_word(self) -> int:
+        """The mutex's first word as mdb's ADDR/K would print it."""
+        if self.owner is None:
+            return 0
+        return self.owner.addr | (MUTEX_WAITERS if self.waiters else 0)
+
+    def enter(self) -> None:
+        # A thread that enters a mutex it already owns waits for itself forever: the scheduler
+        # reports that as a deadlock. (A real kmutex panics with "recursive mutex_enter".)
+        point("acquire", self)
+        self.owner = current_thread()
+
+    def exit(self) -> None:
+        point("release", self)
+        self.owner = None
+        self.waiters = False
+
+    def held(self) -> bool:
+        """MUTEX_HELD(): does the calling thread own it?"""
+        me = current_thread()
+        return self.owner is not None and self.owner is me
+
+    def __repr__(self):
+        return f"<Mutex {self.name} owner_word={self.owner_word:#x}>"
+
+
+class CondVar:
+    """A condition variable: wait releases the mutex, sleeps until woken, and retakes the mutex."""
+
+    __slots__ = ("name", "sleepers")
+
+    def __init__(self, name: str):
+        self.name = name
+        self.sleepers = []
+
+    def wait(self, mutex: Mutex) -> None:
+        me = current_thread()
+        point("release", mutex)
+        mutex.owner = None
+        mutex.waiters = False
+        self.sleepers.append(me)
+        point("wakeup", self)        # enabled only once someone has woken this thread
+        mutex.enter()
+
+    def broadcast(self) -> None:
+        point("signal", self)
+        self.sleepers.clear()
+
+    def signal(self) -> None:
+        point("signal", self)
+        if self.sleepers:
+            self.sleepers.pop(0)
