@@ -29,11 +29,13 @@ _PY_DEF = re.compile(r"^(\s*)def (\w+)\(")
 _C_DEF = re.compile(r"^(\w+)\s*\(")  # illumos style: the function's name starts its own line
 
 
-def _stub(suffix: str, indent: str, filename: str, func: str) -> str:
+def _stub(suffix: str, indent: str, filename: str, func: str, returns: bool) -> str:
     if suffix == ".py":
         return f'{indent}raise NotImplementedError("{filename}: {func}() is not implemented yet")'
+    # lk_assert_failed records the error and returns; the engine then stops the run and reports it.
     return (f'{indent}/* Your code here. Until then this stops the run with a clear message. */\n'
-            f'{indent}lk_assert_failed("{func}: not implemented yet", __FILE__, __LINE__);')
+            f'{indent}lk_assert_failed("{func}: not implemented yet", __FILE__, __LINE__);'
+            + (f'\n{indent}return (0);' if returns else ''))
 
 
 def strip_solutions(text: str, filename: str) -> str:
@@ -43,17 +45,19 @@ def strip_solutions(text: str, filename: str) -> str:
         return text
     begin, end = _MARKERS[suffix]
     out: list[str] = []
-    func = "?"
+    func, returns, previous = "?", False, ""
     inside = None  # line number of the open BEGIN marker
     for n, line in enumerate(text.splitlines(), 1):
         if inside is None:
             m = (_PY_DEF if suffix == ".py" else _C_DEF).match(line)
             if m:
                 func = m.group(m.lastindex)
+                returns = previous.strip() not in ("void", "static void")  # C: the type's own line
+            previous = line
             b = begin.match(line)
             if b:
                 inside = n
-                out.append(_stub(suffix, b.group(1), filename, func))
+                out.append(_stub(suffix, b.group(1), filename, func, returns))
             elif end.match(line):
                 raise LabkitError(f"{filename} line {n}: END SOLUTION without a BEGIN SOLUTION")
             else:
