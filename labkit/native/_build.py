@@ -34,7 +34,7 @@ def make_ffi(module_name, sources, include_dirs, extra_compile_args=(), extra_li
     ffi.cdef(CDEF)
     ffi.set_source(
         module_name,
-        '#include "kstat_model.h"\n',
+        '#include "lk_engine.h"\n',
         sources=list(sources),
         include_dirs=list(include_dirs),
         extra_compile_args=CFLAGS + list(extra_compile_args),

@@ -22,13 +22,9 @@
 #include <unistd.h>
 
 #define FORCED_WAIT_NS	250000000LL	/* forced mode gives up waiting for the other thread */
+#define IRQ_ONE_IN	1024		/* about one install in this many is interrupted */
+#define IRQ_MAX_NS	20000		/* for up to this long */
 #define MAX_KBUF	(256UL << 20)	/* a count pass asking for more than this is a bug */
-
-struct lk_stats {
-	long long rounds, overflows, first_overflow_round, first_overflow_ns;
-	long long short_rounds, installs, forced_timeouts, elapsed_ns;
-	int done, error;
-};
 
 static unsigned char *map_base;		/* crash mode: mapped pages, then one PROT_NONE page */
 static size_t map_len;
@@ -114,6 +110,31 @@ note_round(long long round, long long over, long long copied, long long ndata)
 		STORE(&g.first_ns, gethrtime() - g.t0);
 }
 
+/*
+ * After KSTAT_EXIT, read_kstat_data() repacks the headers for a 32-bit caller (kstat_t, 184
+ * bytes, into kstat32_t, 152 bytes, in place) and copies them out.  It is the reader's work
+ * outside the lock, which lets W in between R's rounds, as in the kernel.
+ */
+static void
+copyout_ilp32(unsigned char *kbuf, long long n)
+{
+	static unsigned char *ubuf;	/* the caller's buffer (R only); grows, never shrinks */
+	static size_t ulen;
+	long long i;
+
+	if ((size_t)n * 152 > ulen) {
+		free(ubuf);
+		ulen = (size_t)n * 152 * 2;
+		if ((ubuf = malloc(ulen)) == NULL) {
+			ulen = 0;
+			return;
+		}
+	}
+	for (i = 0; i < n; i++)
+		memmove(kbuf + i * 152, kbuf + i * 184, 152);
+	memcpy(ubuf, kbuf, (size_t)n * 152);
+}
+
 /* R: read_kstat_data() for the header kstat, in a loop. */
 static void *
 reader(void *arg)
@@ -161,8 +182,10 @@ reader(void *arg)
 			set_error("could not allocate %zu bytes", size + 1);
 		}
 		mutex_exit(hdr->ks_lock);
-		kbuf_free(kbuf);
 		kstat_rele(hdr);
+		if (kbuf != NULL)
+			copyout_ilp32(kbuf, r_copied);
+		kbuf_free(kbuf);
 		if (kbuf != NULL)
 			note_round(round, r_over, r_copied, r_ndata);
 	}
@@ -186,6 +209,23 @@ install_checks(kstat_t *ksp)
 	w_sink = strings;
 }
 
+/*
+ * Now and then an interrupt delays W between its hold and its clear (the seed's W stack shows
+ * interrupt frames).  Without such delays W clears within nanoseconds of releasing the lock, too
+ * soon for R to have counted; the seed chooses which installs are delayed and for how long.
+ */
+static void
+interrupt(void)
+{
+	hrtime_t t, d;
+
+	if (g.forced || rng_next() % IRQ_ONE_IN != 0)
+		return;
+	d = (hrtime_t)(rng_next() % IRQ_MAX_NS);
+	for (t = gethrtime(); gethrtime() - t < d; )
+		__builtin_ia32_pause();
+}
+
 /* W: zone_create() -> zone_zfs_kstat_create() -> kstat_create, kstat_install, in a loop. */
 static void *
 writer(void *arg)
@@ -206,6 +246,7 @@ writer(void *arg)
 		}
 		ksp = kstat_hold_bykid(e->e_ks.ks_kid);
 		install_checks(ksp);
+		interrupt();
 		if (g.forced) {
 			STORE(&g.w_held, k);
 			forced_wait(&g.r_counted, k);

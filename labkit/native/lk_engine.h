@@ -67,4 +67,17 @@ ekstat_t *kstat_create(const char *, const char *, uchar_t, uint_t);
 void kstat_delete_oldest(void);
 void chain_destroy(void);
 
+/* The API Python calls (its cdef is in _build.py). */
+struct lk_stats {
+	long long rounds, overflows, first_overflow_round, first_overflow_ns;
+	long long short_rounds, installs, forced_timeouts, elapsed_ns;
+	int done, error;
+};
+int lk_setup(const char *, int, int, long long, unsigned long long, int);
+int lk_start(long long, long long);
+void lk_poll(struct lk_stats *);
+void lk_stop(void);
+const char *lk_error(void);
+int lk_fault_reporter(void);
+
 #endif

@@ -1,0 +1,3 @@
+from setuptools import setup
+
+setup(cffi_modules=["labkit/native/_build.py:ffibuilder"])
