@@ -28,4 +28,4 @@ STEP_BUDGET = _int_env("LABKIT_STEP_BUDGET", 200_000)
 RANDOM_EXECUTIONS = _int_env("LABKIT_RANDOM_EXECUTIONS", 200)
 
 #: Default widening of the native reader's allocate-and-zero step, in nanoseconds (the teaching window).
-WINDOW_NS = _int_env("LABKIT_WINDOW_NS", 20_000)
+WINDOW_NS = _int_env("LABKIT_WINDOW_NS", 5_000)
