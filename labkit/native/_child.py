@@ -1,0 +1,39 @@
+"""The child process for everything that may crash, hang or needs ThreadSanitizer.
+
+    python -m labkit.native._child {race|crash} PARAMS_JSON
+
+Design note: the parent (detect.py, crash.py, tsan.py) builds the C first, so this process only
+loads it from the cache. It prints "progress [...]" lines and one "result {...}" line on stdout;
+a crash says what it knows on stderr through the C fault reporter (fault.c) and dies of it.
+"""
+
+import faulthandler
+import json
+import signal
+import sys
+import threading
+
+from labkit.native import _cbuild
+from labkit.native.detect import run_here
+
+
+def main(argv):
+    mode, p = argv[0], json.loads(argv[1])
+    ffi, lib = _cbuild.load(p.get("source"), tsan=p.get("tsan", False))
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if mode == "crash":
+        faulthandler.enable()           # first, so the C reporter chains to it (toolchain.md)
+        if lib.lk_fault_reporter() != 0:
+            raise SystemExit("could not install the fault reporter")
+        p["crash"] = True
+
+    def progress(rounds, overflows, elapsed):
+        print("progress", json.dumps([rounds, overflows, elapsed]), flush=True)
+
+    result = run_here((ffi, lib), p, progress if mode == "race" else None, stop)
+    print("result", json.dumps(result.to_json()), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,132 @@
+"""Detect mode: the race on real threads, every copy bounds-checked, safe in a notebook.
+
+Design note: lk_start returns at once and the C threads run with the GIL released, so this
+module polls (every POLL_S) to feed a progress callback and to honour a stop Event. A learner's
+C runs in a child process (labkit.native._child), because a bad pointer in it would otherwise
+kill the notebook's kernel; the child streams the same progress lines back.
+"""
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from labkit.errors import LabkitError
+from labkit.native import _args, _cbuild
+from labkit.native.results import RaceResult
+
+POLL_S = 0.05
+_one_run = threading.Lock()   # the chain is a C global: one in-process run at a time
+
+
+def race(fix=None, *, seconds=None, rounds=None, window_ns=None, seed=0, source=None,
+         progress=None, stop=None, forced=False, timeout=None) -> RaceResult:
+    """Run reader R and writer W for `seconds` (default 1) or `rounds` reader rounds.
+
+    progress(rounds, overflows, elapsed_s) is called about every 50 ms; setting the
+    threading.Event `stop` ends the run early. `source` is a learner's C file (see
+    learner_template.c), run in a child process that is killed after `timeout` seconds.
+    """
+    variant, label = _args.variant(fix, source)
+    window_ns, seed = _args.window(window_ns), _args.seed(seed)
+    seconds, rounds = _args.budget(seconds, rounds)
+    params = dict(variant=variant, label=label, seconds=seconds, rounds=rounds,
+                  window_ns=window_ns, seed=seed, forced=bool(forced))
+    if source is None:
+        return run_here(_cbuild.load(), params, progress, stop)
+    _cbuild.load(source)   # compile errors surface here, in the caller, as a LabkitError
+    params["source"] = os.fspath(source)
+    if timeout is None:
+        timeout = (seconds or 0) + 60
+    return _run_child(params, progress, stop, timeout)
+
+
+def run_here(ffi_lib, p, progress=None, stop=None):
+    ffi, lib = ffi_lib
+    if not _one_run.acquire(blocking=False):
+        raise LabkitError("another native race is running in this process; wait for it or stop it")
+    try:
+        if lib.lk_setup(p["variant"].encode(), int(p.get("crash", False)), int(p["forced"]), p["window_ns"], p["seed"],
+                        _args.KSTATS) != 0:
+            raise LabkitError(ffi.string(lib.lk_error()).decode())
+        max_ns = int(p["seconds"] * 1e9) if p["seconds"] else 0
+        lib.lk_start(p["rounds"] or 0, max_ns)
+        stats = ffi.new("struct lk_stats *")
+        try:
+            while True:
+                lib.lk_poll(stats)
+                if stats.done:
+                    break
+                if progress is not None:
+                    progress(stats.rounds, stats.overflows, stats.elapsed_ns / 1e9)
+                if stop is not None and stop.is_set():
+                    break
+                time.sleep(POLL_S)
+        finally:
+            lib.lk_stop()
+        lib.lk_poll(stats)
+        if stats.error:
+            raise LabkitError(ffi.string(lib.lk_error()).decode())
+        if progress is not None:
+            progress(stats.rounds, stats.overflows, stats.elapsed_ns / 1e9)
+    finally:
+        _one_run.release()
+    return _result(stats, p)
+
+
+def _result(s, p):
+    elapsed = s.elapsed_ns / 1e9
+    found = s.overflows > 0
+    return RaceResult(
+        fix=p["label"], rounds=s.rounds, overflows=s.overflows,
+        first_overflow_round=s.first_overflow_round if found else None,
+        time_to_first_overflow_s=s.first_overflow_ns / 1e9 if found else None,
+        rounds_per_s=round(s.rounds / elapsed, 1) if elapsed > 0 else 0.0,
+        seed=p["seed"], window_ns=p["window_ns"], seconds=round(elapsed, 4),
+        short_rounds=s.short_rounds, installs=s.installs, forced=p["forced"],
+        source=p.get("source"))
+
+
+def _run_child(p, progress, stop, timeout):
+    cmd = [sys.executable, "-m", "labkit.native._child", "race", json.dumps(p)]
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + timeout
+    result, outcome, detail, pending = None, "ok", "", b""
+    try:
+        while True:
+            ready, _, _ = select.select([child.stdout], [], [], POLL_S)
+            if ready:
+                chunk = os.read(child.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                *lines, pending = (pending + chunk).split(b"\n")
+                for line in lines:
+                    kind, _, rest = line.decode().partition(" ")
+                    if kind == "progress" and progress is not None:
+                        progress(*json.loads(rest))
+                    elif kind == "result":
+                        result = json.loads(rest)
+            if time.monotonic() > deadline:
+                outcome, detail = "hang", f"no result after {timeout:.0f} s; the child was killed"
+                break
+            if stop is not None and stop.is_set() and child.poll() is None:
+                child.send_signal(signal.SIGINT)   # the child stops its threads and reports
+    finally:
+        if child.poll() is None:
+            child.kill()
+        err = child.communicate()[1].decode(errors="replace")
+    if result is not None and outcome == "ok":
+        return RaceResult(**result)
+    if outcome == "ok":
+        code = child.returncode
+        outcome = "crash" if code < 0 else "error"
+        detail = (f"the child died of signal {-code}" if code < 0 else f"exit code {code}") + \
+            (": " + err.strip().splitlines()[-1] if err.strip() else "")
+    return RaceResult(fix=p["label"], rounds=0, overflows=0, first_overflow_round=None,
+                      time_to_first_overflow_s=None, rounds_per_s=0.0, seed=p["seed"],
+                      window_ns=p["window_ns"], forced=p["forced"], source=p.get("source"),
+                      outcome=outcome, detail=detail)

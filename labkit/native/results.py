@@ -1,0 +1,133 @@
+"""The results of the native race: plain dataclasses with to_json() and a readable repr.
+
+Design note: the JSON keys named in design.md's CLI contract come first and are never renamed;
+the extra keys (seed, window_ns, outcome, ...) say how the run was made. Every repr echoes the
+seed, because a run you cannot describe is a run you cannot repeat.
+"""
+
+from dataclasses import asdict, dataclass, field
+
+KSTAT_SIZE = 184
+
+
+def _label(fix, source):
+    return f"source={source!r}" if source else f"fix={fix!r}"
+
+
+@dataclass
+class RaceResult:
+    fix: str
+    rounds: int
+    overflows: int
+    first_overflow_round: int | None
+    time_to_first_overflow_s: float | None
+    rounds_per_s: float
+    seed: int
+    window_ns: int
+    seconds: float = 0.0
+    short_rounds: int = 0       # rounds that copied fewer headers than counted (fix B's zero tail)
+    installs: int = 0           # kstats the writer installed meanwhile
+    forced: bool = False
+    source: str | None = None
+    outcome: str = "ok"         # ok | crash | hang | error (the last three: a learner's C misbehaved)
+    detail: str = ""
+
+    def to_json(self):
+        return asdict(self)
+
+    def __str__(self):
+        head = (f"RaceResult({_label(self.fix, self.source)}, seed={self.seed}, "
+                f"window_ns={self.window_ns}{', forced' if self.forced else ''})")
+        if self.outcome != "ok":
+            return f"{head}: {self.outcome}: {self.detail}"
+        text = (f"{head}: {self.rounds} reader rounds in {self.seconds:.2f} s "
+                f"({self.rounds_per_s:,.0f}/s), {self.installs} kstats installed; ")
+        if self.overflows:
+            text += (f"{self.overflows} overflows, the first in round {self.first_overflow_round} "
+                     f"after {self.time_to_first_overflow_s:.4f} s")
+        else:
+            text += "no overflow"
+        if self.short_rounds:
+            text += f"; {self.short_rounds} rounds copied fewer headers than they counted"
+        return text
+
+    __repr__ = __str__
+
+
+@dataclass
+class CrashResult:
+    fix: str
+    crashed: bool
+    signal: str | None
+    fault_addr: int | None
+    kbuf: int | None
+    offset: int | None
+    header_index: int | None
+    seed: int = 0
+    window_ns: int = 0
+    forced: bool = False
+    source: str | None = None
+    counted: int | None = None      # headers the count pass found (ks_ndata)
+    guard: int | None = None        # first byte of the guard page
+    round: int | None = None
+    hang: bool = False
+    exit_code: int | None = None
+    detail: str = ""
+
+    def to_json(self):
+        return asdict(self)
+
+    def __str__(self):
+        head = (f"CrashResult({_label(self.fix, self.source)}, seed={self.seed}, "
+                f"window_ns={self.window_ns}{', forced' if self.forced else ''})")
+        if self.hang:
+            return f"{head}: the child hung and was killed: {self.detail}"
+        if not self.crashed:
+            return f"{head}: no crash. {self.detail}".rstrip()
+        if self.fault_addr is None:
+            return f"{head}: the child died of {self.signal} (exit {self.exit_code}). {self.detail}"
+        past = "the first byte of the guard page" if self.fault_addr == self.guard else "not the guard page"
+        return "\n".join([
+            f"{head}:",
+            f"panic: {self.signal} in bcopy <- header_kstat_snapshot <- read_kstat_data (thread R, round {self.round})",
+            f"  fault address  {self.fault_addr:#x}  ({past})",
+            f"  kbuf           {self.kbuf:#x}  (ks_data_size + 1 = {self.offset:#x} bytes before the guard page)"
+            if self.fault_addr == self.guard else f"  kbuf           {self.kbuf:#x}",
+            f"  offset         {self.offset:#x} = {self.offset // KSTAT_SIZE} * {KSTAT_SIZE:#x} + {self.offset % KSTAT_SIZE}",
+            f"  header index   {self.header_index} (the count pass found {self.counted}: indexes 0..{(self.counted or 0) - 1} fit)",
+        ])
+
+    __repr__ = __str__
+
+
+@dataclass
+class TsanResult:
+    fix: str
+    races: list = field(default_factory=list)   # each: {"accesses": [a, b], "summary": str}
+    exit_code: int | None = None
+    source: str | None = None
+    hang: bool = False
+    detail: str = ""
+
+    @property
+    def clean(self):
+        return not self.races and not self.hang and self.exit_code == 0
+
+    def to_json(self):
+        return {**asdict(self), "clean": self.clean}
+
+    def __str__(self):
+        head = f"TsanResult({_label(self.fix, self.source)}, exit_code={self.exit_code})"
+        if self.hang:
+            return f"{head}: the child hung and was killed: {self.detail}"
+        if not self.races:
+            return f"{head}: no data race reported. {self.detail}".rstrip()
+        lines = [f"{head}: {len(self.races)} data race(s):"]
+        for race in self.races:
+            for a in race["accesses"]:
+                lines.append(f"  {a['thread']}: {a['kind']} of {a['size']} byte(s) at {a['field'] or 'memory'}"
+                             f" in {a['function']} ({a['file']}:{a['line']})")
+            lines.append("")
+        return "\n".join(lines).rstrip()
+
+    __repr__ = __str__
