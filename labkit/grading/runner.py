@@ -73,9 +73,10 @@ def run_job(job: Job) -> CheckResult:
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="labkit-grade-") as scratch:
         out = Path(scratch) / "result.json"
-        argv = [sys.executable, "-m", "labkit.grading.worker", str(out), check.name, str(job.submission)]
+        argv = [sys.executable, "-m", "labkit.grading.worker", str(out), check.name,
+                str(Path(job.submission).resolve())]
         if job.hidden_file:
-            argv.append(job.hidden_file)
+            argv.append(str(Path(job.hidden_file).resolve()))
         env = dict(os.environ, PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
         with open(Path(scratch) / "stdout", "w+b") as so, open(Path(scratch) / "stderr", "w+b") as se:
             proc = subprocess.Popen(argv, cwd=scratch, env=env, stdin=subprocess.DEVNULL, stdout=so,

@@ -1,0 +1,35 @@
+"""Exercise 3: fix A in the simulator.
+
+Rewrite kstat_install() so that a reader of the header kstat can never see KSTAT_FLAG_INVALID
+change between its first pass (the count) and its second (the copy). Leave the other kernel
+functions alone: this file replaces only the functions it defines.
+
+The buggy kernel's version (labkit/kernel/kstat_fr.py) reads:
+
+    def kstat_install(ksp):
+        zoneid = ksp.e_zones[0]
+        if kstat_hold_bykid(ksp.ks_kid, zoneid) is not ksp:
+            panic(f"kstat_install({ksp.addr:#x}): does not exist")
+        ksp.ks_flags &= ~KSTAT_FLAG_INVALID
+        kstat_rele(ksp)
+
+Try it:   labkit explore --fix exercises/fix_a_sim.py
+Check it: labkit.grading.check("fix_a_sim")
+"""
+
+from labkit.kernel.api import *  # noqa: F401,F403  the kernel's names: mutex_enter, kstat_rele, ...
+
+
+def kstat_install(ksp):
+    """Make the new kstat `ksp` visible to readers of the chain, then release the hold on it."""
+    ### BEGIN SOLUTION
+    zoneid = ksp.e_zones[0]
+    if kstat_hold_bykid(ksp.ks_kid, zoneid) is not ksp:
+        panic(f"kstat_install({ksp.addr:#x}): does not exist")
+    # Readers test this flag under kstat_chain_lock in both passes; changing it under the same
+    # lock means both passes see the same value. Drop the lock before kstat_rele: it takes it too.
+    mutex_enter(kstat_chain_lock)
+    ksp.ks_flags &= ~KSTAT_FLAG_INVALID
+    mutex_exit(kstat_chain_lock)
+    kstat_rele(ksp)
+    ### END SOLUTION
