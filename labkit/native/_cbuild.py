@@ -60,6 +60,19 @@ def load(source=None, tsan=False):
             raise LabkitError("the native extension is not built; reinstall labkit with a C "
                               f"compiler present (pip install -e .): {exc}") from None
         return _race.ffi, _race.lib
+    name, path = build(source, tsan)
+    if name not in _loaded:
+        _loaded[name] = _import(name, path)
+    mod = _loaded[name]
+    return mod.ffi, mod.lib
+
+
+def build(source=None, tsan=False):
+    """Compile (or find in the cache) a first-use module; its (name, path), without loading it.
+
+    A ThreadSanitizer build can only be loaded with libtsan preloaded: build it here, load it in
+    a child.
+    """
     sources = [os.path.join(NATIVE_DIR, f) for f in _build.ENGINE]
     if source is None:
         sources.append(os.path.join(NATIVE_DIR, "variants.c"))
@@ -71,10 +84,7 @@ def load(source=None, tsan=False):
         with open(path, "rb") as f:
             digest.update(f.read())
     name = "_lk_" + digest.hexdigest()[:20]
-    if name not in _loaded:
-        _loaded[name] = _import(name, _build_module(name, sources, flags))
-    mod = _loaded[name]
-    return mod.ffi, mod.lib
+    return name, _build_module(name, sources, flags)
 
 
 def _build_module(name, sources, flags):

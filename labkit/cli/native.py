@@ -1,0 +1,62 @@
+"""`labkit race`, `labkit crash`, `labkit tsan`: the native race (labkit.native) from a shell.
+
+Each prints for people, or with --json exactly one JSON object (design.md's contract).
+Argument errors come back from labkit.native as LabkitError, printed by labkit.cli as one line.
+"""
+
+import argparse
+
+from labkit.cli import add_json_flag, emit
+
+FIXES = ["none", "lock", "count"]
+
+
+def _common(p, window=True):
+    p.add_argument("--fix", choices=FIXES, default=None,
+                   help="none: the bug; lock: fix A (c9bbee95); count: fix B (default: none)")
+    p.add_argument("--source", metavar="FILE.c",
+                   help="run your own kstat code instead (start from labkit/native/learner_template.c)")
+    if window:
+        p.add_argument("--window-ns", type=int, default=None, metavar="W",
+                       help="widen the reader's allocate-and-zero step by W ns (default: labkit.config.WINDOW_NS)")
+        p.add_argument("--seed", type=int, default=0, help="seed of the writer's random choices (default 0)")
+    add_json_flag(p)
+
+
+def register(subparsers):
+    p = subparsers.add_parser("race", help="run the race on real threads, overflows counted, never performed")
+    _common(p)
+    p.add_argument("--seconds", type=float, default=None, metavar="S", help="run this long (default 1)")
+    p.add_argument("--rounds", type=int, default=None, metavar="N", help="or this many reader rounds")
+    p.add_argument("--forced", action="store_true", help="impose count -> W clears -> copy every round")
+    p.set_defaults(run=_race)
+
+    p = subparsers.add_parser("crash", help="run the race into a guard page: a real SIGSEGV, in a child process")
+    _common(p)
+    p.add_argument("--seconds", type=float, default=None, metavar="S", help="give up after S seconds (default 3)")
+    p.add_argument("--forced", action="store_true", help="impose the losing interleaving: crash at once")
+    p.set_defaults(run=_crash)
+
+    p = subparsers.add_parser("tsan", help="run the race under ThreadSanitizer and show the racing accesses")
+    _common(p, window=False)
+    p.set_defaults(run=_tsan)
+
+
+def _race(args: argparse.Namespace) -> int:
+    from labkit.native import race
+    emit(race(args.fix, seconds=args.seconds, rounds=args.rounds, window_ns=args.window_ns,
+              seed=args.seed, source=args.source, forced=args.forced), args.json)
+    return 0
+
+
+def _crash(args: argparse.Namespace) -> int:
+    from labkit.native import crash
+    emit(crash(args.fix, window_ns=args.window_ns, seed=args.seed, source=args.source,
+               forced=args.forced, seconds=args.seconds), args.json)
+    return 0
+
+
+def _tsan(args: argparse.Namespace) -> int:
+    from labkit.native import tsan
+    emit(tsan(args.fix, source=args.source), args.json)
+    return 0

@@ -1,0 +1,90 @@
+"""ThreadSanitizer mode: the same C built with -fsanitize=thread, run in a child, report parsed.
+
+Design note: a TSan-built module loads only with libtsan preloaded, so it runs in a child whose
+environment has LD_PRELOAD=$(gcc -print-file-name=libtsan.so). TSan finds the race from the
+happens-before order of one run, not from luck, so a short run suffices. Each report becomes two
+accesses (thread R or W, read or write, function, file:line, and the kstat_t field when the
+address lies in a kstat), deduplicated by their source lines.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+from labkit.native import _args, _cbuild
+
+from labkit.native.results import TsanResult
+
+TSAN_SECONDS = 0.5
+_ACCESS = re.compile(r"^  (Previous )?(?:Atomic )?(read|write) of size (\d+) at (0x[0-9a-f]+) by ([^:]+):",
+                     re.I | re.M)
+_FRAME = re.compile(r"^\s+#\d+ (\S+) (\S+?):(\d+)(?::\d+)? ", re.M)
+_HEAP = re.compile(r"Location is heap block of size \d+ at (0x[0-9a-f]+)")
+FIELDS = [(0x00, "ks_crtime"), (0x08, "ks_next"), (0x10, "ks_kid"), (0x14, "ks_module"),
+          (0x33, "ks_resv"), (0x34, "ks_instance"), (0x38, "ks_name"), (0x57, "ks_type"),
+          (0x58, "ks_class"), (0x77, "ks_flags"), (0x78, "ks_data"), (0x80, "ks_ndata"),
+          (0x88, "ks_data_size"), (0x90, "ks_snaptime"), (0x98, "ks_update"), (0xa0, "ks_private"),
+          (0xa8, "ks_snapshot"), (0xb0, "ks_lock"), (0xb8, None)]
+
+
+def tsan(fix=None, *, source=None, seconds=TSAN_SECONDS, timeout=120) -> TsanResult:
+    """Run the race under ThreadSanitizer and return the data races it reports."""
+    variant, label = _args.variant(fix, source)
+    seconds, _ = _args.budget(seconds, None)
+    _cbuild.build(source, tsan=True)
+    lib_path = subprocess.run([_cbuild.compiler(), "-print-file-name=libtsan.so"],
+                              capture_output=True, text=True).stdout.strip()
+    if not os.path.isabs(lib_path):
+        raise _args.LabkitError("this compiler has no ThreadSanitizer runtime (libtsan.so)")
+    p = dict(variant=variant, label=label, seconds=seconds, rounds=None, window_ns=0, seed=0,
+             forced=False, tsan=True, source=None if source is None else os.fspath(source))
+    env = dict(os.environ, LD_PRELOAD=lib_path,
+               TSAN_OPTIONS="halt_on_error=0 exitcode=66 report_signal_unsafe=0")
+    try:
+        proc = subprocess.run([sys.executable, "-m", "labkit.native._child", "tsan", json.dumps(p)],
+                              capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        return TsanResult(fix=label, source=p["source"], hang=True, detail=f"killed after {timeout} s")
+    races = parse(proc.stderr)
+    detail = "" if races or proc.returncode in (0, 66) else (proc.stderr.strip().splitlines() or [""])[-1]
+    return TsanResult(fix=label, races=races, exit_code=proc.returncode, source=p["source"], detail=detail)
+
+
+def _field(addr, heap_base):
+    if heap_base is None:
+        return None
+    off = addr - heap_base
+    for (start, name), (end, _) in zip(FIELDS, FIELDS[1:]):
+        if start <= off < end:
+            return name
+    return None
+
+
+def _access(block, m, heap_base):
+    stack = block[m.end():].split("\n\n")[0]
+    frames = [(f, os.path.basename(path), int(line)) for f, path, line in _FRAME.findall(stack)]
+    ours = [fr for fr in frames if fr[1].endswith(".c") and not fr[0].startswith("__")] or frames or [("?", "?", 0)]
+    names = {f for f, _, _ in frames}
+    thread = "R" if "reader" in names else "W" if "writer" in names else m.group(5)
+    addr = int(m.group(4), 16)
+    return dict(thread=thread, kind=m.group(2).lower(), size=int(m.group(3)), function=ours[0][0],
+                file=ours[0][1], line=ours[0][2], field=_field(addr, heap_base))
+
+
+def parse(stderr):
+    races, seen = [], set()
+    for block in stderr.split("WARNING: ThreadSanitizer: ")[1:]:
+        if not block.startswith("data race"):
+            continue
+        heap = _HEAP.search(block)
+        heap_base = int(heap.group(1), 16) if heap else None
+        accesses = [_access(block, m, heap_base) for m in _ACCESS.finditer(block)][:2]
+        key = tuple((a["file"], a["line"]) for a in accesses)
+        if key in seen or len(accesses) < 2:
+            continue
+        seen.add(key)
+        summary = re.search(r"SUMMARY: ThreadSanitizer: (.*)", block)
+        races.append(dict(accesses=accesses, summary=summary.group(1) if summary else ""))
+    return races
