@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 
+from labkit.errors import LabkitError
 from labkit.native import _cbuild
 from labkit.native.detect import run_here
 
@@ -31,7 +32,11 @@ def main(argv):
     def progress(rounds, overflows, elapsed):
         print("progress", json.dumps([rounds, overflows, elapsed]), flush=True)
 
-    result = run_here((ffi, lib), p, progress if mode == "race" else None, stop)
+    try:
+        result = run_here((ffi, lib), p, progress if mode == "race" else None, stop)
+    except LabkitError as exc:   # e.g. a learner's file lacks a function: the parent raises it
+        print("error", json.dumps(str(exc)), flush=True)
+        raise SystemExit(3) from None
     print("result", json.dumps(result.to_json()), flush=True)
 
 

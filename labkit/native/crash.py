@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 
+from labkit.errors import LabkitError
 from labkit.native import _args, _cbuild
 from labkit.native.results import KSTAT_SIZE, CrashResult
 
@@ -43,6 +44,9 @@ def crash(fix=None, *, window_ns=None, seed=0, source=None, forced=False, second
 
 
 def parse(code, stdout, stderr, base):
+    for line in stdout.splitlines():
+        if line.startswith("error "):
+            raise LabkitError(json.loads(line[6:]))
     fault = _FAULT.search(stderr)
     if code >= 0 and not fault:
         detail = ""
@@ -62,6 +66,11 @@ def parse(code, stdout, stderr, base):
     signo, addr, kbuf, size, ndata, guard, rnd = fault.groups()
     addr, kbuf, guard = int(addr, 16), int(kbuf, 16), int(guard, 16)
     offset = addr - kbuf
+    if not (kbuf and guard and kbuf <= addr < guard + 4096):
+        return CrashResult(crashed=True, signal=signame or signal.Signals(int(signo)).name,
+                           fault_addr=addr, kbuf=None, offset=None, header_index=None, exit_code=code,
+                           detail=f"the fault at {addr:#x} is not in the reader's buffer: a bad pointer?",
+                           **base)
     return CrashResult(crashed=True, signal=signame or signal.Signals(int(signo)).name,
                        fault_addr=addr, kbuf=kbuf, offset=offset, header_index=offset // KSTAT_SIZE,
                        counted=int(ndata), guard=guard, round=int(rnd), exit_code=code, **base)

@@ -95,7 +95,7 @@ def _run_child(p, progress, stop, timeout):
     cmd = [sys.executable, "-m", "labkit.native._child", "race", json.dumps(p)]
     child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + timeout
-    result, outcome, detail, pending = None, "ok", "", b""
+    result, outcome, detail, pending, error = None, "ok", "", b"", None
     try:
         while True:
             ready, _, _ = select.select([child.stdout], [], [], POLL_S)
@@ -110,6 +110,8 @@ def _run_child(p, progress, stop, timeout):
                         progress(*json.loads(rest))
                     elif kind == "result":
                         result = json.loads(rest)
+                    elif kind == "error":
+                        error = json.loads(rest)
             if time.monotonic() > deadline:
                 outcome, detail = "hang", f"no result after {timeout:.0f} s; the child was killed"
                 break
@@ -119,6 +121,8 @@ def _run_child(p, progress, stop, timeout):
         if child.poll() is None:
             child.kill()
         err = child.communicate()[1].decode(errors="replace")
+    if error is not None:
+        raise LabkitError(error)
     if result is not None and outcome == "ok":
         return RaceResult(**result)
     if outcome == "ok":

@@ -266,7 +266,7 @@ writer(void *arg)
 const char *
 lk_error(void)
 {
-	return (LOAD(&g.error) ? lk_errbuf : "");
+	return (lk_errbuf);	/* written by lk_setup, or by set_error (first error only) */
 }
 
 int
@@ -278,6 +278,7 @@ lk_setup(const char *variant, int crash, int forced, long long window_ns,
 	ekstat_t *e;
 	int i;
 
+	lk_errbuf[0] = '\0';
 	if (g.running) {
 		snprintf(lk_errbuf, sizeof (lk_errbuf), "a run is already in progress");
 		return (-1);

@@ -84,7 +84,7 @@ class CrashResult:
             return f"{head}: the child hung and was killed: {self.detail}"
         if not self.crashed:
             return f"{head}: no crash. {self.detail}".rstrip()
-        if self.fault_addr is None:
+        if self.kbuf is None:
             return f"{head}: the child died of {self.signal} (exit {self.exit_code}). {self.detail}"
         past = "the first byte of the guard page" if self.fault_addr == self.guard else "not the guard page"
         return "\n".join([

@@ -1,0 +1,174 @@
+"""Tests of labkit.native: the race on real threads, the guard-page crash, forced mode, TSan.
+
+Statistical tests state their false-failure rate. Measured on the 2-core lab machine
+(benchmarks/bench_native.py): the buggy variant at the default window overflows about 15-60
+times a second (median time to the first overflow about 10-30 ms); we give each attempt a full
+second and allow 3 attempts. Even at a pessimistic 5 overflows/s (Poisson), one attempt misses
+with probability e**-5 < 0.007 and all three with probability < 4e-7.
+"""
+
+import json
+import os
+import threading
+
+import pytest
+
+from labkit import config, native
+from labkit.cli import main as cli_main
+from labkit.errors import LabkitError
+from labkit.native.results import KSTAT_SIZE
+
+DATA = os.path.join(os.path.dirname(__file__), "data", "native")
+ATTEMPTS = 3
+
+
+def data(name):
+    return os.path.join(DATA, name)
+
+
+def test_buggy_variant_overflows_with_the_teaching_window():
+    for _ in range(ATTEMPTS):
+        r = native.race("none", seconds=1.0, window_ns=config.WINDOW_NS)
+        if r.overflows:
+            break
+    assert r.overflows > 0, r
+    assert r.first_overflow_round >= 1 and r.time_to_first_overflow_s > 0
+
+
+@pytest.mark.parametrize("fix", ["lock", "count"])
+def test_fixes_never_overflow(fix):
+    r = native.race(fix, rounds=200_000)
+    assert (r.rounds, r.overflows, r.first_overflow_round) == (200_000, 0, None), r
+    assert r.installs > 0, "the writer must have run alongside the reader"
+
+
+@pytest.mark.parametrize("fix,expected", [("none", 20), ("lock", 0), ("count", 0)])
+def test_forced_interleaving_decides_every_round(fix, expected):
+    r = native.forced(fix, rounds=20)
+    assert (r.rounds, r.overflows) == (20, expected), r
+
+
+def test_forced_learner_template_overflows_every_round():
+    r = native.forced(source=native.TEMPLATE, rounds=10)
+    assert (r.fix, r.rounds, r.overflows) == ("learner", 10, 10), r
+
+
+def _check_panic(c):
+    assert c.crashed and c.signal == "SIGSEGV" and c.exit_code == -11, c
+    assert c.fault_addr == c.guard, "the fault must be the first byte of the guard page"
+    assert c.fault_addr % os.sysconf("SC_PAGESIZE") == 0
+    assert c.offset == c.fault_addr - c.kbuf == c.counted * KSTAT_SIZE + 1
+    assert c.header_index == c.counted, "the faulting header is the one after the last counted"
+
+
+def test_forced_crash_faults_on_the_guard_page():
+    c = native.forced("none", crash=True)
+    _check_panic(c)
+    assert c.round == 1
+    assert "panic: SIGSEGV" in str(c) and "seed=0" in str(c)
+
+
+@pytest.mark.slow
+def test_unforced_crash_faults_on_the_guard_page():
+    for _ in range(ATTEMPTS):   # a 3 s budget per attempt: same false-failure bound as above
+        c = native.crash("none")
+        if c.crashed:
+            break
+    _check_panic(c)
+
+
+@pytest.mark.parametrize("fix", ["lock", "count"])
+def test_fixes_do_not_crash_even_when_forced(fix):
+    c = native.crash(fix, forced=True, seconds=0.3)
+    assert not c.crashed and not c.hang and c.exit_code == 0, c
+
+
+def _flag_race(t):
+    for race in t.races:
+        a, b = race["accesses"]
+        if {a["thread"], b["thread"]} == {"R", "W"} and a["field"] == b["field"] == "ks_flags":
+            w = a if a["kind"] == "write" else b
+            return w["thread"] == "W" and w["function"] == "install" and w["line"] > 0
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fix", ["none", "count"])
+def test_tsan_reports_the_flag_race(fix):
+    # TSan needs R to take the lock between W's hold and W's store; allow a second run.
+    for _ in range(2):
+        t = native.tsan(fix)
+        if _flag_race(t):
+            break
+    assert _flag_race(t) and t.exit_code == 66, t
+
+
+@pytest.mark.slow
+def test_tsan_fix_a_is_clean():
+    t = native.tsan("lock")
+    assert t.clean and t.races == [] and t.exit_code == 0, t
+
+
+def test_learner_segfault_is_reported_not_propagated():
+    r = native.race(source=data("segv.c"), seconds=0.5, timeout=30)
+    assert r.outcome == "crash" and "signal 11" in r.detail, r
+    c = native.crash(source=data("segv.c"), seconds=0.5)
+    assert c.crashed and c.signal == "SIGSEGV" and c.kbuf is None and "bad pointer" in c.detail, c
+
+
+@pytest.mark.slow
+def test_learner_infinite_loop_is_reported_as_a_hang():
+    r = native.race(source=data("loop.c"), seconds=0.2, timeout=3)
+    assert r.outcome == "hang", r
+    c = native.crash(source=data("loop.c"), seconds=0.2, timeout=3)
+    assert c.hang and not c.crashed, c
+
+
+def test_learner_file_that_does_not_compile():
+    with pytest.raises(LabkitError, match=r"syntax_error.c does not compile:\n.*error"):
+        native.race(source=data("syntax_error.c"))
+
+
+def test_learner_file_missing_a_function():
+    with pytest.raises(LabkitError, match="must define kstat_install, header_kstat_update"):
+        native.race(source=data("missing.c"), rounds=10)
+
+
+def test_progress_and_stop():
+    stop, seen = threading.Event(), []
+
+    def progress(rounds, overflows, elapsed):
+        seen.append(rounds)
+        if len(seen) == 3:
+            stop.set()
+
+    r = native.race("lock", seconds=60, progress=progress, stop=stop)
+    assert r.seconds < 30 and len(seen) >= 3 and seen == sorted(seen), (r, seen)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(fix="fast"), "unknown fix 'fast'"),
+    (dict(window_ns=-1), "window_ns must be"),
+    (dict(seconds=1, rounds=10), "seconds or rounds, not both"),
+    (dict(rounds=0), "rounds must be"),
+    (dict(seed=-3), "seed must be"),
+    (dict(source="/no/such/file.c"), "does not exist"),
+    (dict(fix="lock", source=native.TEMPLATE), "either a fix or a source"),
+])
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(LabkitError, match=message):
+        native.race(**kwargs)
+
+
+def test_cli_json_and_errors(capsys):
+    assert cli_main(["race", "--fix", "count", "--rounds", "2000", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in ("fix", "rounds", "overflows", "first_overflow_round", "time_to_first_overflow_s",
+                "rounds_per_s", "seed", "window_ns"):
+        assert key in out
+    assert (out["fix"], out["rounds"], out["overflows"], out["seed"]) == ("count", 2000, 0, 0)
+    assert cli_main(["race", "--seconds", "1", "--rounds", "5"]) == 2
+    assert capsys.readouterr().err.strip() == "labkit race: error: give seconds or rounds, not both"
+    assert cli_main(["crash", "--fix", "none", "--forced", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["crashed"] and out["fault_addr"] == out["kbuf"] + out["offset"]
