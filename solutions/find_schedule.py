@@ -1,0 +1,19 @@
+"""Exercise 2: find a schedule that panics the buggy kernel.
+
+In the small scenario (3 kstats: `labkit replay --fix none --kstats 3 SCHEDULE`), thread R reads
+the header kstat and thread W creates and installs a new kstat. A schedule says who runs and for
+how many steps: "W5 R10 W2 R" runs W for 5 steps, R for 10, W for 2, then R until it is done (and
+then whoever is left). Step through the race in the notebook (or try schedules with
+`labkit replay`) until the kernel panics, then return that schedule.
+
+Check it: labkit.grading.check("find_schedule")
+"""
+
+
+def panicking_schedule():
+    """A schedule string whose replay on the buggy small scenario ends in a panic."""
+    ### BEGIN SOLUTION
+    # W creates its kstat and holds it (12 steps); R takes the lock and counts (25 steps);
+    # W clears INVALID with no lock (1 step); R copies one header more than it counted.
+    return "W12 R25 W1 R2"
+    ### END SOLUTION
