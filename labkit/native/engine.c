@@ -183,8 +183,11 @@ reader(void *arg)
 		}
 		mutex_exit(hdr->ks_lock);
 		kstat_rele(hdr);
+		t = gethrtime();
 		if (kbuf != NULL)
 			copyout_ilp32(kbuf, r_copied);
+		while (gethrtime() - t < g.window_ns)
+			__builtin_ia32_pause();	/* copying out 1 MiB takes as long as zeroing it */
 		kbuf_free(kbuf);
 		if (kbuf != NULL)
 			note_round(round, r_over, r_copied, r_ndata);
