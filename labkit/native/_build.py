@@ -43,6 +43,22 @@ def make_ffi(module_name, sources, include_dirs, extra_compile_args=(), extra_li
     return ffi
 
 
+def _require_compiler():
+    import shlex
+    import shutil
+    import sysconfig
+
+    cc = os.environ.get("CC") or sysconfig.get_config_var("CC") or "gcc"
+    cc = shlex.split(cc)[0]
+    if shutil.which(cc) is None:
+        raise SystemExit(
+            f"labkit: the native race is C, and no C compiler was found (looked for {cc!r}).\n"
+            "labkit: install one (Debian/Ubuntu: apt-get install gcc) and run pip install again.")
+
+
+if __name__ == "__cffi__":   # run by setuptools at install time (cffi's setuptools_ext)
+    _require_compiler()
+
 # At install time setuptools runs from the project root and wants relative paths.
 _rel = os.path.join("labkit", "native")
 ffibuilder = make_ffi(
