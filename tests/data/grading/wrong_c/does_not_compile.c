@@ -1,0 +1,9 @@
+/* Fix A, wrong: a typo. */
+void
+kstat_install(kstat_t *ksp)
+{
+	mutex_enter(&kstat_chain_lock)
+	ksp->ks_flags &= ~KSTAT_FLAG_INVALID;
+	mutex_exit(&kstat_chain_lock);
+	kstat_rele(ksp);
+}

@@ -1,0 +1,152 @@
+"""The fix checks against real fixes: the solutions score full marks, the stubs zero, and each
+known-wrong fix loses that check's points with a reason a learner can act on."""
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from labkit.grading.exercises import CHECKS
+from labkit.grading.grader import grade, grade_many
+from labkit.grading.runner import Job, run_job
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data" / "grading"
+
+
+def run(name, submission):
+    return run_job(Job(CHECKS.get(name), Path(submission)))
+
+
+def one_file(tmp_path, src: Path, name: str) -> Path:
+    shutil.copy(src, tmp_path / name)
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def solutions_report():
+    return grade(ROOT / "solutions")
+
+
+def test_solutions_score_full_marks(solutions_report):
+    for r in solutions_report.results:
+        assert r.status == "pass" and r.score == r.points, str(r)
+    assert solutions_report.score == solutions_report.max_score + sum(
+        r.points for r in solutions_report.results if r.bonus)
+
+
+def test_untouched_exercises_score_zero():
+    report = grade(ROOT / "exercises")
+    assert report.score == 0, str(report)
+    for r in report.results:
+        assert "not implemented yet" in str(r), str(r)
+
+
+# -- the simulator fixes ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("case, check, reason", [
+    ("delay_not_lock", "fix_a_sim", "the kernel panicked"),
+    ("clear_before_lock", "fix_a_sim", "the kernel panicked"),
+    ("rele_under_lock", "fix_a_sim", "deadlock"),
+    ("count_in_snapshot", "fix_b_sim", "the kernel panicked"),
+    ("copies_invalid", "fix_b_sim", "the snapshot holds INVALID kstats"),
+    ("skips_copy", "fix_b_sim", "the snapshot lacks kstats"),
+    ("raises", "fix_b_sim", "your code raised AttributeError"),
+])
+def test_wrong_sim_fix_loses_its_points(tmp_path, case, check, reason):
+    sub = one_file(tmp_path, DATA / "wrong_sim" / f"{case}.py", f"{check}.py")
+    r = run(check, sub)
+    text = str(r)
+    assert r.score == 0 and r.status == "fail", text
+    assert reason in text
+    # The failing schedule comes with the command that replays it, on the learner's own file.
+    m = re.search(r"replay it: labkit replay --fix (\S+) --kstats 3 '([RW0-9 ]+)'", text)
+    assert m and m.group(1) == str(sub / f"{check}.py"), text
+
+
+def test_replay_command_reproduces_the_failure(tmp_path):
+    from labkit.kernel import Scenario, load_variant
+    from labkit.sched import replay
+    sub = one_file(tmp_path, DATA / "wrong_sim" / "delay_not_lock.py", "fix_a_sim.py")
+    schedule = re.search(r"schedule: ([RW0-9 ]+)\n", str(run("fix_a_sim", sub))).group(1)
+    outcome = replay(Scenario.small(fix=load_variant(sub / "fix_a_sim.py")), schedule)
+    assert outcome.kind == "panic"
+
+
+def test_sim_fix_that_never_yields_costs_only_its_check(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABKIT_GRADE_TIMEOUT", "8")
+    sub = one_file(tmp_path, DATA / "wrong_sim" / "loops_forever.py", "fix_a_sim.py")
+    shutil.copy(ROOT / "solutions" / "why_fix_b_races.py", sub)
+    report = grade(sub)
+    by = {r.name: r for r in report.results}
+    assert by["fix_a_sim"].status == "timeout" and "did not finish within 8 s" in str(by["fix_a_sim"])
+    assert by["why_fix_b_races"].status == "pass"
+
+
+@pytest.mark.parametrize("schedule, reason", [
+    ("R", "ran to the end without a panic"),
+    ("X3 R", "X"),
+])
+def test_find_schedule_wrong(tmp_path, schedule, reason):
+    (tmp_path / "find_schedule.py").write_text(f"def panicking_schedule():\n    return {schedule!r}\n")
+    r = run("find_schedule", tmp_path)
+    assert r.score == 0 and reason in str(r), str(r)
+
+
+# -- the C fixes --------------------------------------------------------------------------------
+
+_FUNC = re.compile(r"^(?:\w[\w ]*\*?)\n(\w+)\(.*?^}\n", re.M | re.S)
+
+
+def splice(base: str, snippet: str) -> str:
+    """Replace the functions of `base` that `snippet` defines; keep its #includes on top."""
+    for m in _FUNC.finditer(snippet):
+        name = m.group(1)
+        old = re.search(rf"^(?:\w[\w ]*\*?)\n{name}\(.*?^}}\n", base, re.M | re.S)
+        base = base[:old.start()] + m.group(0) + base[old.end():]
+    includes = "".join(ln + "\n" for ln in snippet.splitlines() if ln.startswith("#include"))
+    return base.replace('#include "kstat_model.h"\n', '#include "kstat_model.h"\n' + includes)
+
+
+@pytest.mark.parametrize("case, check, status, reason", [
+    ("segfault", "fix_a_c", "fail", "your C crashed"),
+    ("never_returns", "fix_a_c", "fail", "never returned"),
+    ("delay_not_lock", "fix_a_c", "fail", "overflowed its buffer"),
+    ("clear_before_lock", "fix_a_c", "fail", "overflowed its buffer"),
+    ("does_not_compile", "fix_a_c", "fail", "fix_a.c"),
+    ("count_in_snapshot", "fix_b_c", "fail", "overflowed its buffer"),
+    ("skips_copy", "fix_b_c", "fail", "fewer headers than it counted"),
+])
+def test_wrong_c_fix_loses_its_points(tmp_path, case, check, status, reason):
+    filename = "fix_a.c" if check == "fix_a_c" else "fix_b.c"
+    base = (ROOT / "solutions" / filename).read_text()
+    (tmp_path / filename).write_text(splice(base, (DATA / "wrong_c" / f"{case}.c").read_text()))
+    r = run(check, tmp_path)
+    text = str(r)
+    assert r.score == 0 and r.status == status, text
+    assert reason in text
+    assert "run it again: labkit.native.race(source=" in text or case == "does_not_compile"
+
+
+def test_fix_a_in_c_must_be_race_free(tmp_path):
+    # Fix B's file offered as fix A: no overflow, but ThreadSanitizer sees the unlocked write.
+    shutil.copy(ROOT / "solutions" / "fix_b.c", tmp_path / "fix_a.c")
+    r = run("fix_a_c", tmp_path)
+    assert r.status == "partial" and r.score == 7, str(r)
+    assert "ThreadSanitizer reports a data race: W writes ks_flags in kstat_install" in str(r)
+
+
+# -- many submissions ---------------------------------------------------------------------------
+
+def test_grade_many_in_one_command(tmp_path):
+    for name, src in [("alice", ROOT / "solutions"), ("bob", DATA / "answers_wrong"), ("carol", None)]:
+        (tmp_path / name).mkdir()
+        if src is not None:
+            for f in ("decode_panic.py", "why_fix_b_races.py"):
+                shutil.copy(src / f, tmp_path / name / f)
+    many = grade_many(tmp_path)
+    assert list(many.reports) == ["alice", "bob", "carol"]
+    scores = {k: r.score for k, r in many.reports.items()}
+    assert scores == {"alice": 18, "bob": 7, "carol": 0}
+    assert "alice" in str(many) and many.to_json()["submissions"]["bob"]["score"] == 7
