@@ -150,3 +150,11 @@ def test_grade_many_in_one_command(tmp_path):
     scores = {k: r.score for k, r in many.reports.items()}
     assert scores == {"alice": 18, "bob": 7, "carol": 0}
     assert "alice" in str(many) and many.to_json()["submissions"]["bob"]["score"] == 7
+
+
+def test_reconstruct_rejects_a_schedule_that_does_not_reproduce_the_dump(tmp_path):
+    # The small scenario's panicking schedule: at the seed's scale W clears before R has counted.
+    (tmp_path / "reconstruct.py").write_text("def schedule_from_dump():\n    return 'W12 R25 W1 R2'\n")
+    r = run("reconstruct", tmp_path)
+    assert r.score == 0 and "does not panic the seed-scale kernel" in str(r), str(r)
+    assert "labkit replay --fix none --kstats 5698" in str(r)

@@ -37,6 +37,11 @@ def judge(outcome, scenario) -> str | None:
     if outcome.kind == "error" and isinstance(outcome.failure, NotImplementedError):
         raise Missing(str(outcome.failure))
     if outcome.kind == "panic":
+        rec = outcome.panic
+        if rec is not None and rec.fault_addr is not None:
+            return (f"the kernel panicked: the copy of header {rec.header_index} (0-based) ran past "
+                    f"the buffer, which had room for the {rec.counted} headers counted (page fault "
+                    f"at kbuf+{rec.offset:#x})")
         return f"the kernel panicked: {outcome.failure}"
     if outcome.kind == "deadlock":
         return ("deadlock: every thread is waiting (does your code take kstat_chain_lock and then "
@@ -135,3 +140,37 @@ def fix_a_sim(sub, ctx):
 def fix_b_sim(sub, ctx):
     """Fix B in the simulator: count every kstat in the first pass"""
     explore_fix(ctx, _variant(sub, "fix_b_sim.py", "header_kstat_update"), _scales, 7.5)
+
+
+# The dump exercise 8 starts from: the seed's own numbers (kstat-race.md), as the simulated
+# seed-scale kernel reproduces them.
+DUMP = {"counted": 0x1642, "data_size": 0xFFF70, "offset": 0x100000, "header_index": 0x1642,
+        "writer_stack": ("mutex_vector_enter", "kstat_rele", "kstat_install")}
+
+
+@CHECKS.check(points=5, files=("reconstruct.py",), timeout=90, bonus=True)
+def reconstruct(sub, ctx):
+    """Bonus: reconstruct the interleaving from the crash dump"""
+    schedule = sub.call("reconstruct.py", "schedule_from_dump")
+    if not isinstance(schedule, str):
+        raise LearnerError(f"schedule_from_dump() returned {schedule!r}; expected a schedule string")
+    outcome = replay(Scenario.seed(fix="none"), schedule)
+    see = f"\n            see it: {outcome.replay_command}"
+    if not ctx.part(outcome.kind == "panic", 2, required=True, good=f"{schedule!r} panics the seed-scale kernel",
+                    bad=f"{schedule!r} does not panic the seed-scale kernel (outcome: {outcome.kind}){see}"):
+        return
+    rec = outcome.panic
+    ctx.part(rec.counted == DUMP["counted"], 1,
+             good=f"the first pass counted {rec.counted:#x} headers, as in the dump",
+             bad=f"the first pass counted {rec.counted:#x} headers; the dump's ks_ndata is "
+                 f"{DUMP['counted']:#x}{see}")
+    where = (rec.header_index, rec.offset)
+    ctx.part(where == (DUMP["header_index"], DUMP["offset"]), 1,
+             good=f"the copy of header {rec.header_index:#x} faulted at kbuf+{rec.offset:#x}, as in the dump",
+             bad=f"the copy of header {rec.header_index:#x} faulted at kbuf+{rec.offset:#x}; the dump "
+                 f"says header {DUMP['header_index']:#x} at kbuf+{DUMP['offset']:#x}{see}")
+    stack = tuple(f.function for f in rec.thread("W").stack)
+    ctx.part(all(fn in stack for fn in DUMP["writer_stack"]), 1,
+             good="thread W is caught where the dump shows it: spinning for kstat_chain_lock in kstat_rele",
+             bad=f"thread W is in {' <- '.join(stack[:4]) or 'no function'}; the dump shows it "
+                 f"spinning in mutex_vector_enter <- kstat_rele <- kstat_install{see}")
