@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #define FORCED_WAIT_NS	250000000LL	/* forced mode gives up waiting for the other thread */
-#define IRQ_ONE_IN	1024		/* about one install in this many is interrupted */
+#define IRQ_ONE_IN	512		/* about one install in this many is interrupted */
 #define IRQ_MAX_NS	20000		/* for up to this long */
 #define MAX_KBUF	(256UL << 20)	/* a count pass asking for more than this is a bug */
 
