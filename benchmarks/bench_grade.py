@@ -25,8 +25,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--copies", type=int, default=20)
     ap.add_argument("--jobs", type=int, default=None)
+    ap.add_argument("--scales", default=None, help="set LABKIT_GRADE_SCALES (default: small,seed)")
     args = ap.parse_args()
-    out = {"cores": os.cpu_count(), "jobs": args.jobs or os.cpu_count()}
+    if args.scales:
+        os.environ["LABKIT_GRADE_SCALES"] = args.scales
+    out = {"cores": os.cpu_count(), "jobs": args.jobs or os.cpu_count(),
+           "scales": os.environ.get("LABKIT_GRADE_SCALES", "small,seed")}
 
     t = time.perf_counter()
     one = grade(ROOT / "solutions", workers=args.jobs)

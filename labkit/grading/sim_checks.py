@@ -130,13 +130,13 @@ def find_schedule(sub, ctx):
              f"counted and before R copies that kstat\n            see it: {outcome.replay_command}")
 
 
-@CHECKS.check(points=15, files=("fix_a_sim.py",), timeout=180)
+@CHECKS.check(points=15, files=("fix_a_sim.py",), timeout=240)
 def fix_a_sim(sub, ctx):
     """Fix A in the simulator: clear the flag under kstat_chain_lock"""
     explore_fix(ctx, _variant(sub, "fix_a_sim.py", "kstat_install"), _scales, 7.5)
 
 
-@CHECKS.check(points=15, files=("fix_b_sim.py",), timeout=180)
+@CHECKS.check(points=15, files=("fix_b_sim.py",), timeout=240)
 def fix_b_sim(sub, ctx):
     """Fix B in the simulator: count every kstat in the first pass"""
     explore_fix(ctx, _variant(sub, "fix_b_sim.py", "header_kstat_update"), _scales, 7.5)
