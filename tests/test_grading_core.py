@@ -172,3 +172,36 @@ def test_grade_bad_input_is_a_clear_error(tmp_path, capsys):
     assert "submission folder" in capsys.readouterr().err
     assert cli(["grade", "--many", str(tmp_path)]) == 2
     assert "no submission folders" in capsys.readouterr().err
+
+
+# -- from a notebook ----------------------------------------------------------------------------
+
+def test_check_from_a_notebook_gives_the_graders_verdict(answers_only, monkeypatch):
+    import labkit.grading
+    monkeypatch.setenv("LABKIT_EXERCISES", str(answers_only))
+    r = labkit.grading.check("decode_panic")
+    assert r.status == "pass" and r.score == 13
+    assert repr(r).startswith("decode_panic: Decode the panic stack and the mdb output ... 13/13")
+    assert repr(r) == str(run("decode_panic", answers_only))
+    with pytest.raises(LabkitError, match="unknown check 'fix_c'"):
+        labkit.grading.check("fix_c")
+
+
+def test_check_finds_exercises_above_the_notebook(tmp_path, monkeypatch):
+    import labkit.grading
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.delenv("LABKIT_EXERCISES", raising=False)
+    monkeypatch.chdir(tmp_path / "notebooks")
+    r = labkit.grading.check("why_fix_b_races")
+    assert r.status == "missing" and str(tmp_path / "exercises") in str(r)
+
+
+def test_json_flag_and_output_file(answers_only, tmp_path, capsys):
+    out = tmp_path / "results" / "results.json"
+    assert cli(["grade", str(answers_only), "--format", "gradescope", "--output", str(out)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "Score: 18/78 (including 0 bonus)"
+    assert json.loads(out.read_text())["score"] == 18
+    assert cli(["grade", str(answers_only), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["score"] == 18 and data["max_score"] == 78 and data["seed"] == 0
