@@ -90,6 +90,7 @@ class Ctx:
     """What a check records its findings into; becomes a CheckResult."""
 
     def __init__(self, check: Check):
+        self.check = check
         self.result = CheckResult(check.name, check.title, check.points, hidden=check.hidden,
                                   bonus=check.bonus)
         self._earned = 0.0
