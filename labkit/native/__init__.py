@@ -30,6 +30,7 @@ crash.py, tsan.py, _child.py (the child process), results.py, _args.py (argument
 import os as _os
 
 from labkit.native.crash import crash
+from labkit.native.crash import crash as _crash
 from labkit.native.detect import race
 from labkit.native.results import CrashResult, RaceResult, TsanResult
 from labkit.native.tsan import tsan
@@ -50,5 +51,5 @@ def forced(fix=None, *, source=None, rounds=20, crash=False):
     INVALID kstat already.
     """
     if crash:
-        return globals()["crash"](fix, source=source, forced=True)
+        return _crash(fix, source=source, forced=True)
     return race(fix, source=source, rounds=rounds, forced=True)

@@ -6,7 +6,8 @@
  * progress bar and stop the run (lk_stop) from another thread; cffi releases the GIL around each
  * call.  R is read_kstat_data() on the header kstat; W is zone_create() -> kstat_install().
  * The allocate-and-zero step of R lasts at least window_ns, timed on CLOCK_MONOTONIC and busy
- * (the kernel's kmem_zalloc of 1 MiB is CPU work, not a sleep).  Forced mode makes R and W
+ * (the kernel's kmem_zalloc of 1 MiB is CPU work, not a sleep); so does its copy-out after the
+ * lock, as copying 1 MiB out would, which keeps a wide window from starving W of the lock.  Forced mode makes R and W
  * meet at two points each round: R counts only after W holds its new kstat, and R copies only
  * after W has reached kstat_chain_lock inside kstat_install, which imposes count -> W clears ->
  * copy whenever the variant lets W clear without the lock.

@@ -13,8 +13,8 @@ import re
 import subprocess
 import sys
 
+from labkit.errors import LabkitError
 from labkit.native import _args, _cbuild
-
 from labkit.native.results import TsanResult
 
 TSAN_SECONDS = 0.5
@@ -37,7 +37,7 @@ def tsan(fix=None, *, source=None, seconds=TSAN_SECONDS, timeout=120) -> TsanRes
     lib_path = subprocess.run([_cbuild.compiler(), "-print-file-name=libtsan.so"],
                               capture_output=True, text=True).stdout.strip()
     if not os.path.isabs(lib_path):
-        raise _args.LabkitError("this compiler has no ThreadSanitizer runtime (libtsan.so)")
+        raise LabkitError("this compiler has no ThreadSanitizer runtime (libtsan.so)")
     p = dict(variant=variant, label=label, seconds=seconds, rounds=None, window_ns=0, seed=0,
              forced=False, tsan=True, source=None if source is None else os.fspath(source))
     env = dict(os.environ, LD_PRELOAD=lib_path,
