@@ -4,8 +4,8 @@ Design note: a fix is not judged on one run. The DPOR explorer runs it over ever
 per class of equivalent interleavings, which is all of them as far as any outcome can tell) at the
 small scale and at the seed's scale, and every execution must end well AND keep the kernel's
 behaviour: the read succeeds, no INVALID kstat is in the snapshot (illumos 4246's point), every
-kstat installed before the race is there, nothing is copied twice. The first execution that breaks
-a rule is reported with its schedule and the `labkit replay` command that shows it. We iterate
+kstat installed before the race is there, nothing is copied twice. The failing execution with the
+fewest preemptions is reported, with its schedule and the `labkit replay` command that shows it. We iterate
 DporSearch ourselves, not explore(), because explore() keeps counts and the shortest failure only,
 and the behaviour rules need every execution's result.
 """
@@ -81,7 +81,9 @@ def explore_fix(ctx, variant, scales, points_each: float) -> None:
                             (worst[0].preemptions, worst[0].steps)):
                 worst = (outcome, problem)
         where = f"{label} scale ({scenario.kstats} kstats)"
-        if worst is None:
+        if worst is None and not search.complete:  # cannot happen without max_executions; be honest
+            ctx.part(False, points_each, required=True, bad=f"{where}: the search stopped early")
+        elif worst is None:
             ctx.part(True, points_each, good=f"{where}: all {n} schedules end well: no panic, no "
                      f"deadlock, no INVALID kstat in the snapshot, every installed kstat there "
                      f"({time.monotonic() - start:.1f} s)")
