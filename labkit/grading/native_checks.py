@@ -80,9 +80,19 @@ def _expected_flag_race(race_report) -> bool:
             and funcs & {"header_kstat_update", "header_kstat_snapshot"} != set())
 
 
+_ENGINE_FILES = ("kstat_fr.c", "engine.c", "fault.c")
+
+
 def _describe(race_report) -> str:
-    return "; ".join(f"{a['thread']} {a['kind']}s {a['field'] or 'memory'} in {a['function']} "
-                     f"({a['file']}:{a['line']})" for a in race_report["accesses"])
+    """'W writes ks_flags in kstat_install (line 19); R reads ...': the write first.
+
+    Lines in the learner's file are shown as `line N`: the build cache is keyed by content, so
+    the file name in the debug info may be another copy's with the same text."""
+    def where(a):
+        return f"{a['file']}:{a['line']}" if a["file"] in _ENGINE_FILES else f"line {a['line']}"
+    accesses = sorted(race_report["accesses"], key=lambda a: a["kind"] != "write")
+    return "; ".join(f"{a['thread']} {a['kind']}s {a['field'] or 'memory'} in {a['function']} ({where(a)})"
+                     for a in accesses)
 
 
 def check_c_fix(sub, ctx, filename: str, flag_race_expected: bool) -> None:
