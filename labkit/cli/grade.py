@@ -29,6 +29,8 @@ def run(args) -> int:
 
     if args.jobs is not None and args.jobs < 1:
         raise LabkitError(f"--jobs must be at least 1, not {args.jobs}")
+    if args.many is not None and args.submission != "exercises":
+        raise LabkitError("give either SUBMISSION_DIR or --many DIR, not both")
     if args.many is not None:
         report = grade_many(args.many, args.hidden, args.jobs)
     else:
