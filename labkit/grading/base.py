@@ -46,6 +46,7 @@ class Check:
     bonus: bool = False
     hidden: bool = False
     native: bool = False  # runs ThreadSanitizer or a guard page: needs a large address space
+    cost: float = 1.0  # rough relative run time; the runner starts costly checks first
 
 
 class CheckSet:
@@ -57,7 +58,7 @@ class CheckSet:
 
     def check(self, points: float, *, name: str | None = None, title: str | None = None,
               files: tuple[str, ...] = (), timeout: float = 120.0, bonus: bool = False,
-              native: bool = False):
+              native: bool = False, cost: float = 1.0):
         def register(fn):
             cname = name or fn.__name__
             doc = (fn.__doc__ or "").strip().splitlines()
@@ -65,7 +66,7 @@ class CheckSet:
             if cname in self._checks:
                 raise LabkitError(f"two checks are named {cname!r}")
             self._checks[cname] = Check(cname, fn, points, ctitle, tuple(files), timeout, bonus,
-                                        self.hidden, native)
+                                        self.hidden, native, cost)
             return fn
         return register
 

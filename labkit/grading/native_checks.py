@@ -118,13 +118,13 @@ def check_c_fix(sub, ctx, filename: str, flag_race_expected: bool) -> None:
         ctx.part(True, 3, good="ThreadSanitizer: no data race")
 
 
-@CHECKS.check(points=10, files=("fix_a.c",), timeout=120, native=True)
+@CHECKS.check(points=10, files=("fix_a.c",), timeout=120, native=True, cost=5)
 def fix_a_c(sub, ctx):
     """Fix A in C: stress-tested, and clean under ThreadSanitizer"""
     check_c_fix(sub, ctx, "fix_a.c", flag_race_expected=False)
 
 
-@CHECKS.check(points=10, files=("fix_b.c",), timeout=120, native=True)
+@CHECKS.check(points=10, files=("fix_b.c",), timeout=120, native=True, cost=5)
 def fix_b_c(sub, ctx):
     """Fix B in C: stress-tested, and only the expected race under ThreadSanitizer"""
     check_c_fix(sub, ctx, "fix_b.c", flag_race_expected=True)

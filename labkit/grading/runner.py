@@ -136,10 +136,11 @@ def _tail(text: str, lines: int = 8, width: int = 200) -> str:
 def run_jobs(jobs: list[Job], workers: int | None = None) -> list[CheckResult]:
     """Run jobs in parallel (default: one per core); results come back in the jobs' order.
 
-    Slow (native) jobs go first so a long one does not start last and leave cores idle.
+    Costly jobs go first (longest-processing-time order), so a long one does not start last
+    while the other cores sit idle.
     """
     workers = workers or os.cpu_count() or 1
-    order = sorted(range(len(jobs)), key=lambda i: (not jobs[i].check.native, i))
+    order = sorted(range(len(jobs)), key=lambda i: (-jobs[i].check.cost, i))
     results: list[CheckResult | None] = [None] * len(jobs)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(run_job, jobs[i]): i for i in order}

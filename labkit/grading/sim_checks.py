@@ -132,13 +132,13 @@ def find_schedule(sub, ctx):
              f"counted and before R copies that kstat\n            see it: {outcome.replay_command}")
 
 
-@CHECKS.check(points=15, files=("fix_a_sim.py",), timeout=240)
+@CHECKS.check(points=15, files=("fix_a_sim.py",), timeout=240, cost=60)
 def fix_a_sim(sub, ctx):
     """Fix A in the simulator: clear the flag under kstat_chain_lock"""
     explore_fix(ctx, _variant(sub, "fix_a_sim.py", "kstat_install"), _scales, 7.5)
 
 
-@CHECKS.check(points=15, files=("fix_b_sim.py",), timeout=240)
+@CHECKS.check(points=15, files=("fix_b_sim.py",), timeout=240, cost=50)
 def fix_b_sim(sub, ctx):
     """Fix B in the simulator: count every kstat in the first pass"""
     explore_fix(ctx, _variant(sub, "fix_b_sim.py", "header_kstat_update"), _scales, 7.5)
@@ -150,7 +150,7 @@ DUMP = {"counted": 0x1642, "data_size": 0xFFF70, "offset": 0x100000, "header_ind
         "writer_stack": ("mutex_vector_enter", "kstat_rele", "kstat_install")}
 
 
-@CHECKS.check(points=5, files=("reconstruct.py",), timeout=90, bonus=True)
+@CHECKS.check(points=5, files=("reconstruct.py",), timeout=90, bonus=True, cost=2)
 def reconstruct(sub, ctx):
     """Bonus: reconstruct the interleaving from the crash dump"""
     schedule = sub.call("reconstruct.py", "schedule_from_dump")
