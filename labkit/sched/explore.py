@@ -45,7 +45,7 @@ def explore(program, strategy: str = "dpor", *, seed: int | None = None,
     naive = naive_interleavings(per_thread)
 
     if strategy in ("dpor", "dfs"):
-        if strategy == "dfs" and naive > DFS_LIMIT * 1000:
+        if strategy == "dfs" and naive > DFS_LIMIT * 100_000:
             raise LabkitError(
                 f"dfs would have to try up to {naive:.3g} interleavings; use --strategy dpor, "
                 "or a smaller scenario (--kstats 1 or 2)")

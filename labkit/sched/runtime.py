@@ -73,9 +73,9 @@ class SimThread:
     """One simulated thread: a name (one capital letter, used in schedule strings) and a function."""
 
     __slots__ = ("name", "index", "fn", "addr", "glet", "pending", "finished", "waiting",
-                 "steps", "frame")
+                 "steps", "frame", "context")
 
-    def __init__(self, name: str, fn, addr: int = 0):
+    def __init__(self, name: str, fn, addr: int = 0, context=None):
         if not (len(name) == 1 and name.isupper()):
             raise ValueError(f"thread names are one capital letter, not {name!r}")
         self.name = name
@@ -88,6 +88,7 @@ class SimThread:
         self.finished = False
         self.waiting = ""      # "" (runnable), "spinning" or "blocked": set when it cannot run
         self.steps = 0
+        self.context = context  # the program's own state (the kernel uses it to find itself)
 
     @property
     def state(self) -> str:

@@ -28,7 +28,8 @@ class _State:
 
 
 def _dependent(a, b) -> bool:
-    return a[1] is b[1] and (a[0] in WRITE_KINDS or b[0] in WRITE_KINDS)
+    """a, b: (kind, key) pairs. Keys, not objects: states outlive the execution that made them."""
+    return a[1] == b[1] and (a[0] in WRITE_KINDS or b[0] in WRITE_KINDS)
 
 
 class _DporChooser(Chooser):
@@ -39,16 +40,25 @@ class _DporChooser(Chooser):
         self.clocks = None
         self.table = {}
         self.next_sleep = frozenset()   # the sleep set the next new state starts with
+        # Objects are new in every execution; a state made in an earlier one names them by key:
+        # the order in which the search first saw them, the same in every run of a shared prefix.
+        self.keys = {}
+
+    def _key(self, obj) -> int:
+        k = self.keys.get(id(obj))
+        if k is None:
+            k = self.keys[id(obj)] = len(self.keys)
+        return k
 
     def choose(self, exe, enabled):
         i = exe.steps
+        pending = {t.index: (t.pending[0], self._key(t.pending[1]))
+                   for t in exe.threads if not t.finished}
         if i < len(self.prefix):
             return exe.by_name[self.prefix[i]]
         states = self.states
         if i == len(states):
-            states.append(_State(frozenset(t.index for t in enabled),
-                                 {t.index: t.pending for t in exe.threads if not t.finished},
-                                 self.next_sleep))
+            states.append(_State(frozenset(t.index for t in enabled), pending, self.next_sleep))
         st = states[i]
         candidates = [t for t in enabled if t.index not in st.sleep]
         if not candidates:
@@ -73,9 +83,10 @@ class _DporChooser(Chooser):
         # The sleep set of the next state, when that state is new: threads already explored
         # here (or asleep here) whose next step is independent of this one stay asleep.
         if i + 1 == len(states):
+            mine = st.pending[p]
             self.next_sleep = frozenset(
                 q for q in st.sleep | (st.done - {p})
-                if q in st.pending and not _dependent(st.pending[q], access))
+                if q in st.pending and not _dependent(st.pending[q], mine))
         self._analyse(i, p, access)
 
     def _analyse(self, i, p, access):

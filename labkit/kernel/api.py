@@ -1,0 +1,24 @@
+"""What a learner's kernel code imports: `from labkit.kernel.api import *`.
+
+The names are the C names. A fix is written as plain code over them; the scheduler plumbing
+stays out of sight (every flag access, lock operation and chain step is a scheduling point).
+"""
+
+from labkit.kernel.context import kstat_avl_bykid, kstat_chain_lock
+from labkit.kernel.kstat import Kstat as kstat_t
+from labkit.kernel.kstat_fr import (ASSERT, MUTEX_HELD, avl_walk, bcopy, cv_broadcast, cv_wait,
+                                    delay, gethrtime, getzoneid, kstat_hold_bykid, kstat_rele,
+                                    kstat_zone_find, mutex_enter, mutex_exit, panic, sizeof)
+from labkit.kernel.layout import (EACCES, EAGAIN, ENOMEM, ENXIO, GLOBAL_ZONEID,
+                                  KSTAT_FLAG_DORMANT, KSTAT_FLAG_INVALID, KSTAT_FLAG_PERSISTENT,
+                                  KSTAT_FLAG_VAR_SIZE, KSTAT_FLAG_VIRTUAL, KSTAT_FLAG_WRITABLE,
+                                  KSTAT_READ, KSTAT_WRITE)
+
+__all__ = [
+    "kstat_avl_bykid", "kstat_chain_lock", "kstat_t", "ASSERT", "MUTEX_HELD", "avl_walk", "bcopy",
+    "cv_broadcast", "cv_wait", "delay", "gethrtime", "getzoneid", "kstat_hold_bykid",
+    "kstat_rele", "kstat_zone_find", "mutex_enter", "mutex_exit", "panic", "sizeof", "EACCES",
+    "EAGAIN", "ENOMEM", "ENXIO", "GLOBAL_ZONEID", "KSTAT_FLAG_DORMANT", "KSTAT_FLAG_INVALID",
+    "KSTAT_FLAG_PERSISTENT", "KSTAT_FLAG_VAR_SIZE", "KSTAT_FLAG_VIRTUAL", "KSTAT_FLAG_WRITABLE",
+    "KSTAT_READ", "KSTAT_WRITE",
+]

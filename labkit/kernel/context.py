@@ -1,0 +1,58 @@
+"""How kernel code finds its kernel, and the C vocabulary it is written in.
+
+Kernel functions are plain Python written to read like the C they model; they reach the kernel
+they run in through `kernel()` (the running simulated thread carries it), and use the C names:
+mutex_enter(&kstat_chain_lock) is `mutex_enter(kstat_chain_lock)`, where `kstat_chain_lock`
+stands for "this kernel's chain lock" wherever it is used.
+"""
+
+from labkit.errors import LabkitError
+from labkit.sched import current_thread
+
+_booting = []     # kernels being set up outside any execution (boot-time kstat creation)
+
+
+def kernel():
+    t = current_thread()
+    if t is not None and t.context is not None:
+        return t.context
+    if _booting:
+        return _booting[-1]
+    raise LabkitError("kernel functions run inside a simulated kernel: build a Scenario and "
+                      "run it (replay, explore or Stepper), rather than calling them directly")
+
+
+class _KernelGlobal:
+    """A name that means "this kernel's X", like a global in C."""
+
+    def __init__(self, name: str, attr: str):
+        self.name = name
+        self.attr = attr
+
+    def resolve(self):
+        return getattr(kernel(), self.attr)
+
+    def __repr__(self):
+        return f"&{self.name}"
+
+
+kstat_chain_lock = _KernelGlobal("kstat_chain_lock", "chain_lock")
+kstat_avl_bykid = _KernelGlobal("kstat_avl_bykid", "avl_bykid")
+
+
+def resolve(obj):
+    return obj.resolve() if isinstance(obj, _KernelGlobal) else obj
+
+
+class booting:
+    """Context manager: kernel functions called inside run against `k` (used at boot)."""
+
+    def __init__(self, k):
+        self.k = k
+
+    def __enter__(self):
+        _booting.append(self.k)
+        return self.k
+
+    def __exit__(self, *exc):
+        _booting.pop()

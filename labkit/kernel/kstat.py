@@ -1,0 +1,125 @@
+"""kstat_t and the kernel state around it: the chain, its lock, the hold, the zones.
+
+A Kstat is one `ekstat_t`: the `kstat_t` the course prints (every member of the seed's
+`::print kstat_t`, at its real offset, see layout.py) plus the framework's private part: the
+owner of the per-kstat hold and its condition variable, and the zones it is visible in.
+
+`ks_flags` is the one member two threads touch concurrently, so reading or writing it is a
+scheduling point (the race is on it). The chain itself (the kid-ordered AVL tree) is read one
+step at a time by `avl_walk`, each step a scheduling point too. The other members are written
+only under `kstat_chain_lock` or by their owner, so plain attributes keep the simulator fast.
+"""
+
+from labkit.kernel import symbols
+from labkit.kernel.layout import KSTAT_T_FIELDS, GLOBAL_ZONEID
+from labkit.kernel.memory import KernelMemory
+from labkit.sched import CondVar, Mutex, point
+
+
+class Kstat:
+    """One kstat (an ekstat_t). Field names are the C member names."""
+
+    __slots__ = tuple(f for f, *_ in KSTAT_T_FIELDS if f != "ks_flags") + (
+        "_flags", "addr", "e_owner", "e_cv", "e_zones", "e_size", "label")
+
+    def __init__(self, addr: int, kid: int, module: str, instance: int, name: str, ks_class: str,
+                 ks_type: int, flags: int, zoneid: int = GLOBAL_ZONEID):
+        self.addr = addr
+        self.ks_crtime = 0
+        self.ks_next = 0
+        self.ks_kid = kid
+        self.ks_module = module
+        self.ks_resv = 0
+        self.ks_instance = instance
+        self.ks_name = name
+        self.ks_type = ks_type
+        self.ks_class = ks_class
+        self._flags = flags
+        self.ks_data = 0
+        self.ks_ndata = 0
+        self.ks_data_size = 0
+        self.ks_snaptime = 0
+        self.ks_update = None      # a function (shown by name, as mdb shows symbols)
+        self.ks_private = 0
+        self.ks_snapshot = None
+        self.ks_lock = None        # a Mutex or None
+        self.e_owner = None        # the thread holding this kstat (kstat_hold)
+        self.e_cv = CondVar(f"ekstat {kid} e_cv")
+        self.e_zones = [zoneid]
+        self.e_size = 0
+        self.label = f"kstat {kid} ({module}:{instance}:{name})"
+
+    @property
+    def ks_flags(self) -> int:
+        point("read", self, f"ks_flags of {self.label}", depth=2)
+        return self._flags
+
+    @ks_flags.setter
+    def ks_flags(self, value: int) -> None:
+        point("write", self, f"ks_flags of {self.label}", depth=2)
+        self._flags = value
+
+    def fields(self) -> dict:
+        """Every kstat_t member's value, read plainly (no scheduling): for dumps and displays."""
+        out = {}
+        for f, *_ in KSTAT_T_FIELDS:
+            out[f] = self._flags if f == "ks_flags" else getattr(self, f)
+        return out
+
+    def __repr__(self):
+        return f"<Kstat {self.label} flags={self._flags:#x} @ {self.addr:#x}>"
+
+
+class AvlTree:
+    """The kid-ordered tree of kstats (kstat_avl_bykid). A sorted list is enough for the model."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.nodes: list[Kstat] = []
+
+    def insert(self, ksp: Kstat) -> None:
+        point("write", self, f"{self.name} (insert kid {ksp.ks_kid})", depth=2)
+        self.nodes.append(ksp)   # kids only grow, so appending keeps the order
+
+    def remove(self, ksp: Kstat) -> None:
+        point("write", self, f"{self.name} (remove kid {ksp.ks_kid})", depth=2)
+        self.nodes.remove(ksp)
+
+    def find(self, kid: int):
+        point("read", self, f"{self.name} (find kid {kid})", depth=2)
+        for k in self.nodes:
+            if k.ks_kid == kid:
+                return k
+        return None
+
+
+class Kernel:
+    """All the state of one simulated kernel; kernel functions reach it through `kernel()`."""
+
+    def __init__(self, allocator: str = "firewall"):
+        self.memory = KernelMemory(allocator)
+        self.chain_lock = Mutex("kstat_chain_lock", symbols.DATA["kstat_chain_lock"])
+        self.avl_bykid = AvlTree("kstat_avl_bykid")
+        self.kstat_chain_id = 0
+        self.header_ksp = None
+        self.hrtime = 0x4D8AC8CE00000      # gethrtime(): advances a little on every call
+        # The functions a variant may replace; zone and driver code call them through here.
+        self.kstat_install = None
+        self.panic_record = None
+        self.threads = {}                  # name -> SimThread, for the dump
+
+    def gethrtime(self) -> int:
+        self.hrtime += 0x1F3
+        return self.hrtime
+
+    def ekstat_addr(self, kid: int) -> int:
+        if kid == 0:
+            return symbols.DATA["header_kstat"]
+        return symbols.EKSTAT_HEAP + kid * symbols.EKSTAT_STRIDE
+
+    def kstat_at(self, addr: int):
+        """The kstat whose kstat_t starts at addr (for mdb), or None."""
+        for k in self.avl_bykid.nodes:
+            if k.addr == addr:
+                return k
+        return None

@@ -1,0 +1,188 @@
+"""The kstat framework, as usr/src/uts/common/os/kstat_fr.c had it just before the fix.
+
+Each function follows its C original line for line where it matters to the race, and leaves
+out what does not (the by-name tree, persistent and dormant kstats, named-string checks).
+`header_kstat_update` and `header_kstat_snapshot` are the two passes of the header kstat;
+`kstat_install` clears KSTAT_FLAG_INVALID without kstat_chain_lock: the bug.
+"""
+
+from labkit.kernel.context import kernel, kstat_avl_bykid, kstat_chain_lock, resolve
+from labkit.kernel.kstat import Kstat
+from labkit.kernel.layout import (EACCES, GLOBAL_ZONEID, KSTAT_FLAG_DORMANT, KSTAT_FLAG_INVALID,
+                                  KSTAT_WRITE, SIZEOF_KSTAT_T)
+from labkit.kernel.panic import KernelPanic, PanicRecord
+from labkit.sched import current_thread, point
+
+
+# ---- the primitives kernel code is written with --------------------------------------------
+def mutex_enter(lock) -> None:
+    resolve(lock).enter()
+
+
+def mutex_exit(lock) -> None:
+    m = resolve(lock)
+    if m.owner is not current_thread():
+        panic(f"mutex_exit: {m.name} is not owned by this thread")
+    m.exit()
+
+
+def MUTEX_HELD(lock) -> bool:
+    return resolve(lock).held()
+
+
+def cv_wait(cv, lock) -> None:
+    cv.wait(resolve(lock))
+
+
+def cv_broadcast(cv) -> None:
+    cv.broadcast()
+
+
+def panic(message: str) -> None:
+    from labkit.kernel.stacks import capture_threads
+
+    k = kernel()
+    rec = PanicRecord(message=message, kernel=k)
+    capture_threads(k, rec)
+    k.panic_record = rec
+    raise KernelPanic(message, rec)
+
+
+def ASSERT(condition, text: str = "assertion failed") -> None:
+    """A DEBUG kernel's ASSERT: a false condition panics."""
+    if not condition:
+        panic(f"assertion failed: {text}")
+
+
+def getzoneid() -> int:
+    return GLOBAL_ZONEID      # both threads of the course run in the global zone
+
+
+def gethrtime() -> int:
+    return kernel().gethrtime()
+
+
+def sizeof(ctype) -> int:
+    if ctype is Kstat:
+        return SIZEOF_KSTAT_T
+    raise TypeError(f"sizeof() knows kstat_t, not {ctype!r}")
+
+
+def delay(ticks: int) -> None:
+    """delay(9F): sleep for some clock ticks. In the model time only moves at scheduling points,
+    so a delay is just a point where others may run: it orders nothing."""
+    point("read", delay, f"delay({ticks})", depth=2)
+
+
+def avl_walk(tree):
+    """for (e = avl_first(t); e != NULL; e = avl_walk(t, e, AVL_AFTER)): each step a point."""
+    t = resolve(tree)
+    i = 0
+    while True:
+        point("read", t, f"{t.name} (walk step {i})", depth=2)
+        if i >= len(t.nodes):
+            return
+        yield t.nodes[i]
+        i += 1
+
+
+def kstat_zone_find(ksp: Kstat, zoneid: int) -> bool:
+    """Is the kstat visible in this zone? (Zone lists change only under the chain lock.)"""
+    return zoneid in ksp.e_zones or zoneid == -1
+
+
+def bcopy(src: Kstat, dst: int, size: int) -> None:
+    """Copy a kstat_t into kernel memory at dst. A store into an unmapped page panics."""
+    from labkit.kernel.stacks import page_fault
+
+    point("read", src, f"the kstat_t of {src.label} (bcopy)", depth=2)
+    k = kernel()
+    alloc = k.memory.allocation_for(dst)
+    bad = k.memory.first_unmapped(dst, size, alloc)
+    if bad is not None:
+        page_fault(k, bad, src, dst, size, alloc)
+    k.memory.stores[dst] = src.fields()
+
+
+# ---- the framework ---------------------------------------------------------------------------
+def kstat_create_zone(module, instance, name, ks_class, ks_type, ks_ndata, ks_flags, zoneid):
+    k = kernel()
+    point("alloc", k.memory, "kmem_alloc(sizeof (ekstat_t))", depth=1)
+    mutex_enter(kstat_chain_lock)
+    kid = k.kstat_chain_id
+    k.kstat_chain_id += 1
+    ksp = Kstat(k.ekstat_addr(kid), kid, module, instance, name, ks_class, ks_type,
+                ks_flags | KSTAT_FLAG_INVALID, zoneid)
+    ksp.ks_crtime = k.gethrtime()
+    ksp.ks_ndata = ks_ndata
+    k.avl_bykid.insert(ksp)
+    mutex_exit(kstat_chain_lock)
+    return ksp
+
+
+def kstat_zone_add(ksp: Kstat, zoneid: int) -> None:
+    k = kernel()
+    point("alloc", k.memory, "kmem_alloc(sizeof (kstat_zone_t))", depth=1)
+    mutex_enter(kstat_chain_lock)
+    ksp.e_zones.append(zoneid)
+    mutex_exit(kstat_chain_lock)
+
+
+def kstat_hold_bykid(kid: int, zoneid: int):
+    k = kernel()
+    mutex_enter(kstat_chain_lock)
+    ksp = k.avl_bykid.find(kid)
+    if ksp is None or not kstat_zone_find(ksp, zoneid):
+        mutex_exit(kstat_chain_lock)
+        return None
+    while ksp.e_owner is not None:
+        cv_wait(ksp.e_cv, kstat_chain_lock)
+    ksp.e_owner = current_thread()
+    mutex_exit(kstat_chain_lock)
+    return ksp
+
+
+def kstat_rele(ksp: Kstat) -> None:
+    mutex_enter(kstat_chain_lock)
+    ksp.e_owner = None
+    cv_broadcast(ksp.e_cv)
+    mutex_exit(kstat_chain_lock)
+
+
+def kstat_install(ksp):
+    zoneid = ksp.e_zones[0]
+    if kstat_hold_bykid(ksp.ks_kid, zoneid) is not ksp:
+        panic(f"kstat_install({ksp.addr:#x}): does not exist")
+    if ksp.ks_flags & KSTAT_FLAG_DORMANT:
+        pass   # (reviving a dormant kstat: not part of this course)
+    # Now the kstat is ready: let readers of the chain see it. Nothing here holds
+    # kstat_chain_lock, so a reader between its two passes sees the flag change.
+    ksp.ks_flags &= ~KSTAT_FLAG_INVALID
+    kstat_rele(ksp)
+
+
+def header_kstat_update(header_ksp, rw):
+    if rw == KSTAT_WRITE:
+        return EACCES
+    ASSERT(MUTEX_HELD(kstat_chain_lock), "MUTEX_HELD(&kstat_chain_lock)")
+    nkstats = 0
+    zoneid = getzoneid()
+    for ksp in avl_walk(kstat_avl_bykid):
+        if kstat_zone_find(ksp, zoneid) and (ksp.ks_flags & KSTAT_FLAG_INVALID) == 0:
+            nkstats += 1
+    header_ksp.ks_ndata = nkstats
+    header_ksp.ks_data_size = nkstats * sizeof(Kstat)
+    return 0
+
+
+def header_kstat_snapshot(header_ksp, buf, rw):
+    header_ksp.ks_snaptime = gethrtime()
+    if rw == KSTAT_WRITE:
+        return EACCES
+    ASSERT(MUTEX_HELD(kstat_chain_lock), "MUTEX_HELD(&kstat_chain_lock)")
+    zoneid = getzoneid()
+    for ksp in avl_walk(kstat_avl_bykid):
+        if kstat_zone_find(ksp, zoneid) and (ksp.ks_flags & KSTAT_FLAG_INVALID) == 0:
+            bcopy(ksp, buf, sizeof(Kstat))      # no bounds check: the count had better be right
+            buf += sizeof(Kstat)
+    return 0

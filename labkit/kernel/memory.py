@@ -1,0 +1,99 @@
+"""Page-granular kernel memory: where a store past a buffer becomes a page fault.
+
+Two allocators, as the course needs them:
+- "firewall" (the seed's kernel): allocations above 128 KiB come from the oversize arena,
+  rounded up to whole pages and followed by an unmapped guard page; the buffer starts at the
+  first page, so an overflow first runs through the rounding slack and faults at the first
+  byte of the guard page. 0xfff71 bytes are mapped as 0x100000. Smaller allocations come from
+  caches with no guard: an overflow there corrupts a neighbour silently.
+- "redzone" (the small scenarios): a debugging allocator that places every allocation so it
+  ends flush against an unmapped page, so even a small buffer faults on its first stray byte.
+  Real systems have such allocators (Electric Fence, libumem's and kmem's debug modes); we use
+  it so the small scenarios can panic as the big one does.
+
+Memory holds no bytes: a store records what was copied where (a snapshot of a kstat's fields),
+which is all the model needs to hand the reader its headers.
+"""
+
+from dataclasses import dataclass, field
+
+from labkit.kernel.layout import KMEM_OVERSIZE_THRESHOLD, PAGESIZE
+from labkit.kernel.symbols import OVERSIZE_ARENA, SMALL_HEAP
+
+ALLOCATORS = ("firewall", "redzone")
+
+
+def roundup(n: int, to: int) -> int:
+    return (n + to - 1) // to * to
+
+
+@dataclass
+class Allocation:
+    addr: int              # what kmem_zalloc returned
+    size: int              # bytes asked for
+    map_start: int         # first mapped byte
+    map_end: int           # first byte past the mapping (the guard page, if guarded)
+    guarded: bool
+    arena: str
+
+    def contains(self, addr: int) -> bool:
+        return self.map_start <= addr < self.map_end
+
+
+@dataclass(eq=False)   # compared by identity: it is a scheduling object
+class KernelMemory:
+    allocator: str = "firewall"
+    allocations: list = field(default_factory=list)
+    stores: dict = field(default_factory=dict)     # addr -> record copied there
+    _next_big: int = OVERSIZE_ARENA
+    _next_small: int = SMALL_HEAP
+
+    def kmem_zalloc(self, size: int) -> Allocation:
+        if self.allocator == "redzone" or size > KMEM_OVERSIZE_THRESHOLD:
+            mapped = roundup(size, PAGESIZE)
+            start = self._next_big
+            self._next_big += mapped + PAGESIZE          # leave the guard page unmapped
+            addr = start if self.allocator == "firewall" else start + mapped - size
+            a = Allocation(addr, size, start, start + mapped, True,
+                           "kmem_oversize (firewall)" if self.allocator == "firewall" else "redzone")
+        else:
+            addr = self._next_small
+            self._next_small += roundup(size, 64)
+            a = Allocation(addr, size, addr, self._next_small, False, f"kmem_alloc_{roundup(size, 64)}")
+        self.allocations.append(a)
+        return a
+
+    def first_unmapped(self, addr: int, length: int, alloc) -> int | None:
+        """The first byte of [addr, addr+length) that is not mapped, or None.
+
+        Only guarded allocations can fault; an unguarded overflow lands in a neighbour.
+        """
+        if alloc is None or not alloc.guarded:
+            return None
+        end = addr + length
+        if addr < alloc.map_start:
+            return addr
+        if end > alloc.map_end:
+            return max(addr, alloc.map_end)
+        return None
+
+    def mapping_of(self, addr: int):
+        for a in self.allocations:
+            if a.contains(addr):
+                return a
+        return None
+
+    def allocation_for(self, addr: int):
+        """The allocation addr lies in, or whose guard page it lies in (None if neither)."""
+        for a in reversed(self.allocations):
+            if a.map_start <= addr < a.map_end + (PAGESIZE if a.guarded else 0):
+                return a
+        return None
+
+    def is_mapped(self, addr: int) -> bool:
+        for a in self.allocations:
+            if a.contains(addr):
+                return True
+            if a.guarded and a.map_end <= addr < a.map_end + PAGESIZE:
+                return False
+        return True   # outside what the model tracks: treat as ordinary mapped kernel memory

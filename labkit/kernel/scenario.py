@@ -1,0 +1,157 @@
+"""Scenarios: a booted kernel with N visible kstats, a reader and a writer, ready to schedule.
+
+Thread R is the 32-bit monitoring agent: ioctl(13, KSTAT_IOC_READ, 0x80475e8) on /dev/kstat for
+the header kstat (kid 0), with a buffer big enough for every kstat. Thread W is zone_create
+making a new zone's zone_zfs kstat. The small scenario has a handful of kstats, for stepping by
+hand; the seed scenario has 5698 visible headers, as the seed's dump does (ks_ndata = 0x1642).
+"""
+
+from labkit.errors import LabkitError
+from labkit.kernel import symbols
+from labkit.kernel.context import booting
+from labkit.kernel.kstat import Kernel, Kstat
+from labkit.kernel.kstat_drv import UserKstat, _sys_sysenter_post_swapgs
+from labkit.kernel.layout import (DATAMODEL_ILP32, FREAD, GLOBAL_ZONEID, KSTAT_FLAG_VAR_SIZE,
+                                  KSTAT_FLAG_VIRTUAL, KSTAT_IOC_READ, KSTAT_TYPE_NAMED,
+                                  KSTAT_TYPE_RAW, SIZEOF_KSTAT_T)
+from labkit.kernel.variants import resolve_variant
+from labkit.kernel.zone import ZONE_CREATE, sys_syscall
+from labkit.sched import SimThread
+
+SMALL_KSTATS = 3
+SEED_KSTATS = 5698
+MAX_KSTATS = 100_000
+
+AGENT_FD = 0xD
+AGENT_ARG = 0x080475E8          # the user address of the agent's kstat_t (a 32-bit stack)
+KSTAT_DEV = 0x200000000         # major 2, minor 0 with 32 minor bits
+NEW_ZONEID = 7
+NEW_ZONE_NAME = "z7-builder"
+
+_BOOT_MODULES = ("cpu_info", "cpu", "zfs", "sd", "e1000g", "ip", "tcp", "udp", "vmem", "unix")
+
+
+class ReadResult:
+    """What the reader got back: the header kstat's numbers and the headers themselves."""
+
+    def __init__(self, error: int, chain_id: int, user: UserKstat):
+        self.error = error
+        self.chain_id = chain_id
+        self.ndata = user.ks_ndata
+        self.data_size = user.ks_data_size
+        self.record_size = user.record_size
+        self.headers = [None if r is None else (r["ks_kid"], r["ks_module"], r["ks_name"], r["ks_flags"])
+                        for r in user.data]
+
+    @property
+    def kids(self) -> list:
+        return [h[0] for h in self.headers if h is not None]
+
+    @property
+    def zero_filled(self) -> int:
+        """Records the count promised but the copy never wrote (left zero by kmem_zalloc)."""
+        return sum(1 for h in self.headers if h is None)
+
+    def signature(self):
+        return (self.error, self.ndata, tuple(h[0] if h else None for h in self.headers))
+
+    def to_json(self) -> dict:
+        return {"error": self.error, "ndata": self.ndata, "data_size": self.data_size,
+                "kids": self.kids, "zero_filled": self.zero_filled}
+
+    def __repr__(self):
+        return (f"<ReadResult error={self.error} ndata={self.ndata} kids={self.kids} "
+                f"zero_filled={self.zero_filled}>")
+
+
+class _Instance:
+    def __init__(self, scenario: "Scenario"):
+        self.scenario = scenario
+        k = Kernel(scenario.allocator)
+        variant = scenario.variant
+        k.kstat_install = variant.get("kstat_install")
+        self.kernel = k
+        with booting(k):
+            hdr = Kstat(k.ekstat_addr(0), 0, "unix", 0, "kstat_headers", "kstat", KSTAT_TYPE_RAW,
+                        KSTAT_FLAG_VIRTUAL | KSTAT_FLAG_VAR_SIZE)
+            hdr.ks_update = variant.get("header_kstat_update")
+            hdr.ks_snapshot = variant.get("header_kstat_snapshot")
+            hdr.ks_lock = k.chain_lock
+            k.header_ksp = hdr
+            nodes = [hdr]
+            for kid in range(1, scenario.kstats):
+                mod = _BOOT_MODULES[kid % len(_BOOT_MODULES)]
+                ks = Kstat(k.ekstat_addr(kid), kid, mod, kid // len(_BOOT_MODULES),
+                           f"{mod}{kid}", "misc", KSTAT_TYPE_NAMED, 0)
+                nodes.append(ks)
+            k.avl_bykid.nodes = nodes                 # installed at boot: valid, in the chain
+            k.kstat_chain_id = scenario.kstats
+        k.files = {AGENT_FD: {"vnode": 0xFFFFFF43157EDB00, "flag": FREAD | DATAMODEL_ILP32,
+                              "cred": 0xFFFFFF4366DA4D70,
+                              "rval_addr": symbols.KTHREAD_STACKS["R"] + 0x2E68}}
+        k.vnodes = {0xFFFFFF43157EDB00: KSTAT_DEV}
+        self.user = UserKstat(ks_kid=0, ks_data_size=scenario.user_bufsize)
+        k.user_memory = {AGENT_ARG: self.user}
+        self._error = None
+
+        def reader():
+            self._error = _sys_sysenter_post_swapgs(AGENT_FD, KSTAT_IOC_READ, AGENT_ARG)
+
+        def writer():
+            sys_syscall(ZONE_CREATE, NEW_ZONE_NAME, NEW_ZONEID)
+
+        self.threads = [SimThread("R", reader, symbols.THREADS["R"], k),
+                        SimThread("W", writer, symbols.THREADS["W"], k)]
+        k.threads = {t.name: t for t in self.threads}
+
+    def result(self) -> ReadResult:
+        error, chain_id = self._error if self._error else (None, None)
+        return ReadResult(error, chain_id, self.user)
+
+
+class Scenario:
+    """A program for the scheduler: the kstat reader against zone_create, on one kernel variant."""
+
+    thread_names = ("R", "W")
+
+    def __init__(self, kstats: int = SMALL_KSTATS, fix="none", *, allocator: str | None = None,
+                 user_bufsize: int | None = None):
+        if isinstance(kstats, bool) or not isinstance(kstats, int):
+            raise LabkitError(f"kstats must be a whole number, not {kstats!r}")
+        if not 1 <= kstats <= MAX_KSTATS:
+            raise LabkitError(f"kstats must be from 1 (only the header kstat itself) to {MAX_KSTATS}, "
+                              f"not {kstats}; the seed's kernel had {SEED_KSTATS}")
+        self.kstats = kstats
+        self.variant = resolve_variant(fix)
+        if allocator is None:
+            allocator = "firewall" if kstats * SIZEOF_KSTAT_T > 128 * 1024 else "redzone"
+        if allocator not in ("firewall", "redzone"):
+            raise LabkitError(f"unknown allocator {allocator!r}; accepted: 'firewall', 'redzone'")
+        self.allocator = allocator
+        # By default the agent's buffer has room for every kstat, the new one included.
+        self.user_bufsize = (kstats + 1) * SIZEOF_KSTAT_T if user_bufsize is None else user_bufsize
+
+    @classmethod
+    def small(cls, fix="none", **kw) -> "Scenario":
+        return cls(SMALL_KSTATS, fix, **kw)
+
+    @classmethod
+    def seed(cls, fix="none", **kw) -> "Scenario":
+        return cls(SEED_KSTATS, fix, **kw)
+
+    @property
+    def fix(self) -> str:
+        return self.variant.name
+
+    def instantiate(self):
+        return _Instance(self)
+
+    def describe(self) -> dict:
+        return {"fix": self.fix, "kstats": self.kstats}
+
+    def replay_command(self, schedule: str) -> str:
+        fix = self.variant.source or self.fix
+        return f"labkit replay --fix {fix} --kstats {self.kstats} '{schedule}'"
+
+    def __repr__(self):
+        return f"Scenario(kstats={self.kstats}, fix={self.fix!r}, allocator={self.allocator!r})"
