@@ -96,14 +96,18 @@ class RaceDetector:
                     c[i] = v
 
     def _info(self, exe, t, kind, what):
+        """The facts of an access, kept as a cheap tuple; _report makes an AccessInfo of it."""
         frame = t.frame
-        code = frame.f_code if frame is not None else None
-        return AccessInfo(
-            thread=t.name, kind=kind, what=what or "memory",
-            function=code.co_name if code else "?", line=frame.f_lineno if frame else 0,
-            filename=code.co_filename if code else "?",
-            locks=tuple(self.held.get(t.index, ())), step=exe.steps,
-        )
+        return (t.name, kind, what, frame.f_code if frame is not None else None,
+                frame.f_lineno if frame is not None else 0,
+                tuple(self.held.get(t.index, ())), exe.steps)
+
+    @staticmethod
+    def _full(info) -> AccessInfo:
+        name, kind, what, code, line, locks, step = info
+        return AccessInfo(thread=name, kind=kind, what=what or "memory",
+                          function=code.co_name if code else "?", line=line,
+                          filename=code.co_filename if code else "?", locks=locks, step=step)
 
     def _memory(self, exe, t, c, kind, obj, what):
         me = t.index
@@ -126,8 +130,8 @@ class RaceDetector:
             self.reads.setdefault(obj, {})[me] = (c[me], info)
 
     def _report(self, first, second):
-        key = (first.thread, first.function, first.line, second.thread, second.function, second.line)
+        key = (first[0], first[3], first[4], second[0], second[3], second[4])
         if key in self._seen:
             return
         self._seen.add(key)
-        self.races.append(Race(first, second))
+        self.races.append(Race(self._full(first), self._full(second)))

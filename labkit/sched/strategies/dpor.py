@@ -40,24 +40,17 @@ class _DporChooser(Chooser):
         self.clocks = None
         self.table = {}
         self.next_sleep = frozenset()   # the sleep set the next new state starts with
-        # Objects are new in every execution; a state made in an earlier one names them by key:
-        # the order in which the search first saw them, the same in every run of a shared prefix.
-        self.keys = {}
-
-    def _key(self, obj) -> int:
-        k = self.keys.get(id(obj))
-        if k is None:
-            k = self.keys[id(obj)] = len(self.keys)
-        return k
 
     def choose(self, exe, enabled):
         i = exe.steps
-        pending = {t.index: (t.pending[0], self._key(t.pending[1]))
-                   for t in exe.threads if not t.finished}
         if i < len(self.prefix):
             return exe.by_name[self.prefix[i]]
         states = self.states
         if i == len(states):
+            # Objects are new in every execution, so a state names them by id(): the sleep-set
+            # test only ever compares entries of one state, all made in the same execution.
+            pending = {t.index: (t.pending[0], id(t.pending[1]))
+                       for t in exe.threads if not t.finished}
             states.append(_State(frozenset(t.index for t in enabled), pending, self.next_sleep))
         st = states[i]
         candidates = [t for t in enabled if t.index not in st.sleep]

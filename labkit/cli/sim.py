@@ -1,0 +1,42 @@
+"""`labkit explore` and `labkit replay`: the simulator from the command line."""
+
+from labkit.cli import add_json_flag, emit
+from labkit.kernel import SEED_KSTATS, SMALL_KSTATS, Scenario
+from labkit.sched import STRATEGIES, explore, replay
+
+
+def _fix_arg(p):
+    p.add_argument("--fix", default="none",
+                   help="none (the bug), lock (fix A), count (fix B), or a .py file of your own")
+    p.add_argument("--kstats", type=int, default=SMALL_KSTATS,
+                   help=f"visible kstats, the header kstat included (default {SMALL_KSTATS}; "
+                        f"the seed's kernel had {SEED_KSTATS})")
+
+
+def register(subparsers):
+    p = subparsers.add_parser("explore", help="search the interleavings of reader and zone_create")
+    _fix_arg(p)
+    p.add_argument("--strategy", default="dpor", choices=STRATEGIES)
+    p.add_argument("--seed", type=int, default=None, help="seed for random and pct (default 0)")
+    p.add_argument("--executions", type=int, default=None, help="cap on executions")
+    add_json_flag(p)
+    p.set_defaults(run=_explore)
+
+    p = subparsers.add_parser("replay", help="run one schedule, e.g. 'W12 R15 W1 R'")
+    _fix_arg(p)
+    p.add_argument("schedule")
+    add_json_flag(p)
+    p.set_defaults(run=_replay)
+
+
+def _explore(args):
+    result = explore(Scenario(args.kstats, args.fix), args.strategy, seed=args.seed,
+                     executions=args.executions)
+    emit(result, args.json)
+    return 0
+
+
+def _replay(args):
+    outcome = replay(Scenario(args.kstats, args.fix), args.schedule)
+    emit(outcome, args.json)
+    return 0
