@@ -131,7 +131,7 @@ class Execution:
         self.observers = list(observers)
         self.steps = 0
         self.trace = []            # thread name per step
-        self.enabled_trace = []    # names runnable at each step (for counting preemptions)
+        self.enabled_trace = []    # threads runnable at each step (for counting preemptions)
         self.running = None
         self.outcome_kind = None
         self.failure = None
@@ -262,11 +262,9 @@ class Execution:
 
     def _decide(self):
         while True:
-            if all(t.finished for t in self.threads):
-                self._stop("ok")
             enabled = self.enabled()
             if not enabled:
-                self._stop("deadlock")
+                self._stop("ok" if all(t.finished for t in self.threads) else "deadlock")
             if self.steps >= self.budget:
                 self._stop("hang")
             choice = self.chooser.choose(self, enabled)
@@ -281,7 +279,7 @@ class Execution:
             self.steps += 1
             choice.steps += 1
             self.trace.append(choice.name)
-            self.enabled_trace.append(tuple(t.name for t in enabled))
+            self.enabled_trace.append(enabled)    # a fresh list each step: kept as it is
             self.chooser.on_step(self, choice, access)
             for obs in self.observers:
                 obs.on_step(self, choice, access)

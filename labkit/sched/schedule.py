@@ -69,9 +69,13 @@ def format_schedule(steps) -> str:
 
 
 def preemptions(steps, enabled_at) -> int:
-    """Switches away from a thread that could have gone on running (enabled_at[i]: names runnable at i)."""
+    """Switches away from a thread that could have gone on running.
+
+    enabled_at[i]: the threads (or their names) runnable at step i.
+    """
     count = 0
     for i in range(1, len(steps)):
-        if steps[i] != steps[i - 1] and steps[i - 1] in enabled_at[i]:
+        prev = steps[i - 1]
+        if steps[i] != prev and any(getattr(t, "name", t) == prev for t in enabled_at[i]):
             count += 1
     return count
