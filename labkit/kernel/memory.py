@@ -36,9 +36,6 @@ class Allocation:
     guarded: bool
     arena: str
 
-    def contains(self, addr: int) -> bool:
-        return self.map_start <= addr < self.map_end
-
 
 @dataclass(eq=False)   # compared by identity: it is a scheduling object
 class KernelMemory:
@@ -77,23 +74,9 @@ class KernelMemory:
             return max(addr, alloc.map_end)
         return None
 
-    def mapping_of(self, addr: int):
-        for a in self.allocations:
-            if a.contains(addr):
-                return a
-        return None
-
     def allocation_for(self, addr: int):
         """The allocation addr lies in, or whose guard page it lies in (None if neither)."""
         for a in reversed(self.allocations):
             if a.map_start <= addr < a.map_end + (PAGESIZE if a.guarded else 0):
                 return a
         return None
-
-    def is_mapped(self, addr: int) -> bool:
-        for a in self.allocations:
-            if a.contains(addr):
-                return True
-            if a.guarded and a.map_end <= addr < a.map_end + PAGESIZE:
-                return False
-        return True   # outside what the model tracks: treat as ordinary mapped kernel memory

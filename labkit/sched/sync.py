@@ -64,9 +64,7 @@ class CondVar:
 
     def wait(self, mutex: Mutex) -> None:
         me = current_thread()
-        point("release", mutex)
-        mutex.owner = None
-        mutex.waiters = False
+        mutex.exit()
         self.sleepers.append(me)
         point("wakeup", self)        # enabled only once someone has woken this thread
         mutex.enter()
