@@ -29,3 +29,7 @@ RANDOM_EXECUTIONS = _int_env("LABKIT_RANDOM_EXECUTIONS", 200)
 
 #: Default widening of the native reader's allocate-and-zero step, in nanoseconds (the teaching window).
 WINDOW_NS = _int_env("LABKIT_WINDOW_NS", 5_000)
+
+#: Where Question widgets record a learner's answers (a JSON file; format in labkit.widgets.question).
+#: The grader side reads the same file, so it lives outside the repository by default.
+ANSWERS_FILE = os.path.expanduser(os.environ.get("LABKIT_ANSWERS") or "~/.labkit/answers.json")

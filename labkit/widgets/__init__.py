@@ -1,0 +1,21 @@
+"""labkit.widgets (layer 5): thin ipywidgets front-ends over the layers below.
+
+Design note: a widget here holds no machinery of its own. It drives an API of a lower layer
+(labkit.sched, labkit.kernel, labkit.postmortem, labkit.native) and adds only buttons, lanes,
+progress bars and plots; it never imports labkit.grading or labkit.cli. Every widget is a plain
+object with a small method API (what its buttons call, so tests and a browser can drive it), a
+live view (`.widget`, shown when it is the value of a cell), and a plain-text repr for static
+pages and nbval. Long work runs in a background thread or in small batches, shows a progress
+bar and can be stopped. Buttons carry stable CSS classes (`labkit-...`) for browser tests.
+
+    Question(qid, prompt, answer, *, choices, kind, explanation)   predict, then reveal; answers
+                                      are recorded (labkit.config.ANSWERS_FILE) before the reveal
+    answers.load()                    every recorded answer, for the grader side
+
+Layout: _base.py (the shared text/live display), answers.py (the answers file), question.py.
+"""
+
+from labkit.widgets import answers
+from labkit.widgets.question import Question
+
+__all__ = ["Question", "answers"]

@@ -1,0 +1,56 @@
+"""What every labkit widget shares: a plain-text form next to the live one.
+
+Design note: a widget object here is a plain Python object that *has* an ipywidgets box
+(`.widget`) rather than *being* one, so its methods (step, run, answer_with, ...) stay a small,
+documented API that tests and a browser can drive, and its `__repr__` is the text a static page
+or nbval shows. Jupyter asks `_repr_mimebundle_` for both at once: the live view for the browser,
+our repr as text/plain for everything else.
+"""
+
+import ipywidgets as W
+
+from labkit.errors import LabkitError
+
+
+class LabWidget:
+    """Base class: subclasses build `self.widget` and write `__repr__`."""
+
+    widget: W.Widget
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        data = self.widget._repr_mimebundle_(include=include, exclude=exclude, **kwargs)
+        if isinstance(data, tuple):            # (data, metadata) in some ipywidgets versions
+            data, meta = data
+        else:
+            meta = {}
+        data = dict(data or {})
+        data["text/plain"] = repr(self)
+        return data, meta
+
+    @staticmethod
+    def _guard(message_widget: W.HTML, fn):
+        """Wrap a button callback: a LabkitError becomes one sentence in the widget, never a
+        traceback in the browser's log, and whatever the learner typed stays where it was."""
+        def handler(*_):
+            message_widget.value = ""
+            try:
+                fn()
+            except LabkitError as err:
+                message_widget.value = error_html(err)
+        return handler
+
+
+def button(description: str, css: str, *, tooltip: str = "", style: str = "", disabled=False) -> W.Button:
+    """A button with a stable CSS class, so browser tests find it without depending on layout."""
+    b = W.Button(description=description, tooltip=tooltip or description, button_style=style,
+                 disabled=disabled, layout=W.Layout(width="auto"))
+    b.add_class(css)
+    return b
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def error_html(err) -> str:
+    return f"<span class='labkit-error' style='color:#b00'>{escape(str(err))}</span>"
