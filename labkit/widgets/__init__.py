@@ -11,11 +11,17 @@ bar and can be stopped. Buttons carry stable CSS classes (`labkit-...`) for brow
     Question(qid, prompt, answer, *, choices, kind, explanation)   predict, then reveal; answers
                                       are recorded (labkit.config.ANSWERS_FILE) before the reveal
     answers.load()                    every recorded answer, for the grader side
+    SchedulerWidget(scenario, fix=)   you are the scheduler: step R and W over a Stepper, undo,
+                                      reset, see the race warning and the panic, copy the schedule
+    plot_lanes(program, schedule)     the lanes of an interleaving, as a matplotlib figure
 
-Layout: _base.py (the shared text/live display), answers.py (the answers file), question.py.
+Layout: _base.py (the shared text/live display), answers.py (the answers file), question.py,
+lanes.py (the lane picture), scheduler.py.
 """
 
 from labkit.widgets import answers
+from labkit.widgets.lanes import plot_lanes
 from labkit.widgets.question import Question
+from labkit.widgets.scheduler import SchedulerWidget
 
-__all__ = ["Question", "answers"]
+__all__ = ["Question", "answers", "plot_lanes", "SchedulerWidget"]

@@ -1,0 +1,192 @@
+"""You are the scheduler: step the reader and the writer by hand over labkit.sched.Stepper.
+
+    sw = SchedulerWidget()             # Scenario.small(), the buggy kernel; fix="lock"/"count" too
+    sw.step("W", 12); sw.step("R", 25); sw.step("W")   # the race detector speaks here
+    sw.run("R")                        # ... and the kernel panics in bcopy
+    sw.schedule                        # "W12 R25 W1 R2": copy it, replay it
+    sw.undo(); sw.reset(); sw.follow("W12 R25")
+    sw.plot()                          # the lanes of what you scheduled, as a figure
+
+Design note: every action is a Stepper call followed by a redraw; the widget keeps no state the
+Stepper does not have, so what you see is exactly what `repr(sw.stepper)` says. A refused action
+(a thread that cannot run, a run that has ended, a malformed schedule) becomes a message in the
+widget and changes nothing. The simulation is deterministic: there is no seed to choose.
+
+Browser hooks (CSS classes): each lane `labkit-sched-lane labkit-lane-R`; its buttons
+`labkit-sched-step` ("Step R"), `labkit-sched-stepn` ("Step R ×N"), `labkit-sched-run` ("Run R");
+`labkit-sched-n` (N), `labkit-sched-undo`, `labkit-sched-reset`, `labkit-sched-schedule` (the
+schedule string), `labkit-sched-follow-input` + `labkit-sched-follow`, `labkit-sched-plot`,
+`labkit-sched-race` (the race detector's warning), `labkit-sched-panic` (the outcome),
+`labkit-sched-message` (refusals).
+"""
+
+import ipywidgets as W
+
+from labkit.errors import LabkitError
+from labkit.kernel import SMALL_KSTATS, Scenario
+from labkit.sched import Stepper
+from labkit.widgets._base import LabWidget, button, error_html, escape
+from labkit.widgets.lanes import plot_lanes
+
+STATE_COLORS = {"runnable": "#2a7", "spinning": "#c80", "blocked": "#b33", "finished": "#888"}
+
+
+class SchedulerWidget(LabWidget):
+    def __init__(self, scenario=None, *, fix="none", kstats: int = SMALL_KSTATS, n: int = 5):
+        self.program = scenario if scenario is not None else Scenario(kstats, fix)
+        self.stepper = Stepper(self.program)
+        self.message = ""
+        self._build(n)
+        self._refresh()
+
+    # ---- what the buttons call (and tests, and the browser) -----------------------------
+    def step(self, name: str, count: int = 1) -> "SchedulerWidget":
+        return self._act(lambda: self.stepper.step(name, count))
+
+    def run(self, name: str) -> "SchedulerWidget":
+        return self._act(lambda: self.stepper.run(name))
+
+    def undo(self, n: int = 1) -> "SchedulerWidget":
+        if not self.stepper.steps:
+            return self._act(lambda: _refuse("nothing to undo: no step taken yet"))
+        return self._act(lambda: self.stepper.undo(n))
+
+    def reset(self) -> "SchedulerWidget":
+        return self._act(self.stepper.reset)
+
+    def follow(self, schedule: str) -> "SchedulerWidget":
+        """Apply a schedule string ("W12 R25 W1 R") from where the run is now."""
+        return self._act(lambda: self.stepper.follow(schedule))
+
+    def plot(self):
+        """The lanes of the steps taken so far, as a matplotlib figure."""
+        return plot_lanes(self.program, self.schedule, title=f"{self.program!r}: {self.schedule or 'no steps yet'}")
+
+    @property
+    def schedule(self) -> str:
+        return self.stepper.schedule
+
+    @property
+    def outcome(self):
+        return self.stepper.outcome
+
+    @property
+    def races(self):
+        return self.stepper.races
+
+    @property
+    def replay_command(self) -> str:
+        return self.program.replay_command(self.schedule)
+
+    def _act(self, fn) -> "SchedulerWidget":
+        self.message = ""
+        try:
+            fn()
+        except LabkitError as err:
+            self.message = str(err)
+        self._refresh()
+        return self
+
+    # ---- the live view ------------------------------------------------------------------
+    def _build(self, n):
+        self._n = W.BoundedIntText(value=n, min=1, max=100_000, description="N", layout=W.Layout(width="130px"))
+        self._n.add_class("labkit-sched-n")
+        self._lanes = {}
+        lanes = []
+        for name in self.program.thread_names:
+            info = W.HTML()
+            step1 = button(f"Step {name}", "labkit-sched-step", tooltip=f"let {name} take one step")
+            stepn = button(f"Step {name} ×N", "labkit-sched-stepn", tooltip=f"let {name} take N steps")
+            runb = button(f"Run {name}", "labkit-sched-run", tooltip=f"let {name} run until it blocks or ends")
+            step1.on_click(lambda _, t=name: self.step(t))
+            stepn.on_click(lambda _, t=name: self.step(t, self._n.value))
+            runb.on_click(lambda _, t=name: self.run(t))
+            for b in (step1, stepn, runb):
+                b.add_class(f"labkit-lane-{name}")
+            lane = W.VBox([W.HBox([step1, stepn, runb]), info],
+                          layout=W.Layout(border="1px solid #ccc", padding="4px", margin="2px 0"))
+            lane.add_class("labkit-sched-lane")
+            lane.add_class(f"labkit-lane-{name}")
+            self._lanes[name] = (info, (step1, stepn, runb))
+            lanes.append(lane)
+        undo = button("Undo", "labkit-sched-undo", tooltip="take back the last step")
+        reset = button("Reset", "labkit-sched-reset", tooltip="start again from the beginning")
+        plot = button("Plot lanes", "labkit-sched-plot", tooltip="draw the interleaving so far")
+        undo.on_click(lambda _: self.undo())
+        reset.on_click(lambda _: self.reset())
+        self._schedule = W.Text(description="schedule", layout=W.Layout(width="420px"))
+        self._schedule.add_class("labkit-sched-schedule")
+        self._follow_in = W.Text(placeholder="e.g. W12 R25 W1 R", layout=W.Layout(width="200px"))
+        self._follow_in.add_class("labkit-sched-follow-input")
+        follow = button("Follow", "labkit-sched-follow", tooltip="apply this schedule from here")
+        follow.on_click(lambda _: self.follow(self._follow_in.value))
+        self._replay = W.HTML()
+        self._message = W.HTML()
+        self._message.add_class("labkit-sched-message")
+        self._race = W.HTML()
+        self._race.add_class("labkit-sched-race")
+        self._panic = W.HTML()
+        self._panic.add_class("labkit-sched-panic")
+        self._plot_out = W.Output()
+        plot.on_click(self._show_plot)
+        self.widget = W.VBox([
+            W.HTML(f"<b>You are the scheduler</b> — {escape(repr(self.program))}"),
+            *lanes,
+            W.HBox([self._n, undo, reset, plot]),
+            W.HBox([self._schedule, self._follow_in, follow]),
+            self._replay, self._message, self._race, self._panic, self._plot_out])
+        self.widget.add_class("labkit-scheduler")
+
+    def _show_plot(self, _=None):
+        from IPython.display import display
+        self._plot_out.clear_output(wait=True)
+        with self._plot_out:
+            try:
+                display(self.plot())
+            except LabkitError as err:
+                self._message.value = error_html(err)
+
+    def _refresh(self):
+        s = self.stepper
+        runnable = set(s.runnable)
+        for view in s.threads():
+            info, buttons = self._lanes[view.name]
+            info.value = _lane_html(view)
+            for b in buttons:
+                b.disabled = view.name not in runnable
+        self._schedule.value = s.schedule
+        self._replay.value = (f"<small>replay it: <code>{escape(self.replay_command)}</code></small>"
+                              if s.steps else "")
+        self._message.value = error_html(self.message) if self.message else ""
+        self._race.value = "" if not s.races else (
+            "<pre style='border:2px solid #c00;background:#fee;padding:4px;white-space:pre-wrap'>"
+            "⚠ race detector: " + escape(str(s.races[0])) + "</pre>")
+        self._panic.value = "" if not s.done else (
+            f"<pre style='border:2px solid {'#2a2' if s.outcome.kind == 'ok' else '#000'};"
+            f"padding:4px;white-space:pre-wrap'>{escape(_outcome_text(s.outcome))}</pre>")
+
+    def __repr__(self):
+        text = f"SchedulerWidget on {self.program!r}\n{self.stepper}"
+        return text + (f"\nrefused: {self.message}" if self.message else "")
+
+
+def _refuse(message):
+    raise LabkitError(message)
+
+
+def _lane_html(view) -> str:
+    color = STATE_COLORS.get(view.state, "#333")
+    head = f"<b>{view.name}</b> <span style='color:{color}'>[{view.state}]</span>"
+    if view.state == "finished":
+        return head
+    callers = " ← ".join(f for f, _ in view.stack[:4])
+    return (f"{head} next: <b>{escape(view.next_access)}</b><br>"
+            f"<code>{escape(view.function)}() line {view.line}: {escape(view.source_line.strip())}</code><br>"
+            f"<small>stack: {escape(callers)}</small>")
+
+
+def _outcome_text(outcome) -> str:
+    if outcome.kind == "ok":
+        return f"finished normally: {outcome.result!r}"
+    rec = outcome.panic
+    return str(rec) if rec is not None else str(outcome)
