@@ -7,6 +7,9 @@ or nbval shows. Jupyter asks `_repr_mimebundle_` for both at once: the live view
 our repr as text/plain for everything else.
 """
 
+import contextlib
+import threading
+
 import ipywidgets as W
 
 from labkit.errors import LabkitError
@@ -54,3 +57,21 @@ def escape(text: str) -> str:
 
 def error_html(err) -> str:
     return f"<span class='labkit-error' style='color:#b00'>{escape(str(err))}</span>"
+
+
+# The simulator keeps one "execution running now" per process (labkit.sched.runtime._current),
+# so two simulations must never run at the same moment. Widgets that run the simulator take this
+# lock around each call; a background exploration holds it one batch at a time, so a click on the
+# scheduler waits at most a batch, and gets a message instead of a frozen notebook otherwise.
+_SIM_LOCK = threading.RLock()
+SIM_WAIT_S = 3.0
+
+
+@contextlib.contextmanager
+def simulator(wait: float = SIM_WAIT_S):
+    if not _SIM_LOCK.acquire(timeout=wait):
+        raise LabkitError("the simulator is busy with an exploration; press Stop there or wait for it")
+    try:
+        yield
+    finally:
+        _SIM_LOCK.release()

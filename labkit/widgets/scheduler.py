@@ -25,7 +25,7 @@ import ipywidgets as W
 from labkit.errors import LabkitError
 from labkit.kernel import SMALL_KSTATS, Scenario
 from labkit.sched import Stepper
-from labkit.widgets._base import LabWidget, button, error_html, escape
+from labkit.widgets._base import LabWidget, button, error_html, escape, simulator
 from labkit.widgets.lanes import plot_lanes
 
 STATE_COLORS = {"runnable": "#2a7", "spinning": "#c80", "blocked": "#b33", "finished": "#888"}
@@ -34,10 +34,12 @@ STATE_COLORS = {"runnable": "#2a7", "spinning": "#c80", "blocked": "#b33", "fini
 class SchedulerWidget(LabWidget):
     def __init__(self, scenario=None, *, fix="none", kstats: int = SMALL_KSTATS, n: int = 5):
         self.program = scenario if scenario is not None else Scenario(kstats, fix)
-        self.stepper = Stepper(self.program)
+        with simulator():
+            self.stepper = Stepper(self.program)
         self.message = ""
         self._build(n)
-        self._refresh()
+        with simulator():
+            self._refresh()
 
     # ---- what the buttons call (and tests, and the browser) -----------------------------
     def step(self, name: str, count: int = 1) -> "SchedulerWidget":
@@ -60,7 +62,9 @@ class SchedulerWidget(LabWidget):
 
     def plot(self):
         """The lanes of the steps taken so far, as a matplotlib figure."""
-        return plot_lanes(self.program, self.schedule, title=f"{self.program!r}: {self.schedule or 'no steps yet'}")
+        with simulator():
+            return plot_lanes(self.program, self.schedule,
+                              title=f"{self.program!r}: {self.schedule or 'no steps yet'}")
 
     @property
     def schedule(self) -> str:
@@ -81,10 +85,15 @@ class SchedulerWidget(LabWidget):
     def _act(self, fn) -> "SchedulerWidget":
         self.message = ""
         try:
-            fn()
-        except LabkitError as err:
-            self.message = str(err)
-        self._refresh()
+            with simulator():
+                try:
+                    fn()
+                except LabkitError as err:
+                    self.message = str(err)
+                self._refresh()
+        except LabkitError as busy:      # the simulator is busy elsewhere: nothing changed
+            self.message = str(busy)
+            self._message.value = error_html(busy)
         return self
 
     # ---- the live view ------------------------------------------------------------------
