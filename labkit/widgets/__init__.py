@@ -14,14 +14,22 @@ bar and can be stopped. Buttons carry stable CSS classes (`labkit-...`) for brow
     SchedulerWidget(scenario, fix=)   you are the scheduler: step R and W over a Stepper, undo,
                                       reset, see the race warning and the panic, copy the schedule
     plot_lanes(program, schedule)     the lanes of an interleaving, as a matplotlib figure
+    ExplorerWidget(scenario, seed=0)  random vs PCT vs exhaustive (dpor): counts, how rare the
+                                      failures are, the shortest failing schedule, a plot
+    NativeRaceWidget(fix, window_ns=, seed=0)   the C race on real threads: run/stop with a
+                                      progress bar, repeated runs and their time to first
+                                      overflow, a real crash in a child, the forced interleaving, TSan
 
 Layout: _base.py (the shared text/live display), answers.py (the answers file), question.py,
-lanes.py (the lane picture), scheduler.py.
+lanes.py (the lane picture), scheduler.py, explorer.py, native_race.py.
 """
 
 from labkit.widgets import answers
+from labkit.widgets.explorer import ExplorerWidget
 from labkit.widgets.lanes import plot_lanes
+from labkit.widgets.native_race import NativeRaceWidget
 from labkit.widgets.question import Question
 from labkit.widgets.scheduler import SchedulerWidget
 
-__all__ = ["Question", "answers", "plot_lanes", "SchedulerWidget"]
+__all__ = ["Question", "answers", "plot_lanes", "SchedulerWidget", "ExplorerWidget",
+           "NativeRaceWidget"]

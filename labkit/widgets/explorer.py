@@ -155,9 +155,9 @@ class ExplorerWidget(LabWidget):
         def body():
             try:
                 target()
-            except LabkitError as err:
-                self.message = str(err)
-                self._message.value = error_html(err)
+            except Exception as err:   # a background thread has no cell to show a traceback in
+                self.message = str(err) if isinstance(err, LabkitError) else f"{type(err).__name__}: {err}"
+                self._message.value = error_html(self.message)
         return body
 
     # ---- the live view ------------------------------------------------------------------
