@@ -8,6 +8,7 @@ our repr as text/plain for everything else.
 """
 
 import contextlib
+import functools
 import threading
 
 import ipywidgets as W
@@ -16,9 +17,10 @@ from labkit.errors import LabkitError
 
 
 class LabWidget:
-    """Base class: subclasses build `self.widget` and write `__repr__`."""
+    """Base class: subclasses build `self.widget` (with a `self._message` HTML) and `__repr__`."""
 
     widget: W.Widget
+    message: str = ""
 
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
         data = self.widget._repr_mimebundle_(include=include, exclude=exclude, **kwargs)
@@ -29,6 +31,11 @@ class LabWidget:
         data = dict(data or {})
         data["text/plain"] = repr(self)
         return data, meta
+
+    def _report(self, err) -> None:
+        """A refusal, kept for the repr and shown in the widget."""
+        self.message = str(err)
+        self._message.value = error_html(err)
 
     @staticmethod
     def _guard(message_widget: W.HTML, fn):
@@ -41,6 +48,20 @@ class LabWidget:
             except LabkitError as err:
                 message_widget.value = error_html(err)
         return handler
+
+
+def reported(method):
+    """For a widget's actions: a LabkitError (bad input, busy, a learner's code that stopped)
+    becomes the widget's message and the action returns None, as a button click would; the
+    learner sees one sentence, never a traceback, and nothing they did is lost."""
+    @functools.wraps(method)
+    def action(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except LabkitError as err:
+            self._report(err)
+            return None
+    return action
 
 
 def button(description: str, css: str, *, tooltip: str = "", style: str = "", disabled=False) -> W.Button:

@@ -29,7 +29,7 @@ from labkit import config
 from labkit.errors import LabkitError, choice_error
 from labkit.kernel import SMALL_KSTATS, Scenario
 from labkit.sched import ExploreResult, explore
-from labkit.widgets._base import LabWidget, button, error_html, escape, simulator
+from labkit.widgets._base import LabWidget, button, error_html, escape, reported, simulator
 
 SAMPLED = ("random", "pct")
 OFFERED = ("random", "pct", "dpor")
@@ -57,6 +57,7 @@ class ExplorerWidget(LabWidget):
         self._refresh()
 
     # ---- the API the buttons use ----------------------------------------------------------
+    @reported
     def run(self, strategy: str = "random", *, executions=None, seed=None) -> ExploreResult:
         """Run one strategy to the end (or to Stop); returns its result and keeps it in .results."""
         if strategy not in OFFERED:
@@ -65,6 +66,7 @@ class ExplorerWidget(LabWidget):
         n = self.executions if executions is None else _whole(executions, "executions", 1)
         self._stop.clear()
         self.stopped = False
+        self.message = ""
         if strategy in SAMPLED:
             result = self._sampled(strategy, n, seed)
         else:
@@ -85,6 +87,7 @@ class ExplorerWidget(LabWidget):
                 break
         return dict(self.results)
 
+    @reported
     def start(self, strategy: str = "random", **kw) -> threading.Thread:
         """Like run() or compare() (strategy="all"), in a background thread."""
         if self._thread is not None and self._thread.is_alive():
@@ -107,6 +110,7 @@ class ExplorerWidget(LabWidget):
         found = [r.shortest_failing for r in self.results.values() if r.shortest_failing is not None]
         return min(found, key=lambda o: (o.preemptions, o.steps), default=None)
 
+    @reported
     def plot(self):
         """Failures found against executions tried, per strategy, and each one's failure rate."""
         import matplotlib.pyplot as plt
@@ -232,8 +236,8 @@ class ExplorerWidget(LabWidget):
                          f"({100 * _failures(r) / max(1, r.executions):.2f}%)"
                          + (", every schedule covered" if r.exhaustive else "")
                          + (f"; shortest failing: {sf.schedule} ({sf.preemptions} preemptions)" if sf else ""))
-        if self.stopped:
-            lines.append(f"  {self.message}")
+        if self.message:
+            lines.append(f"  {'' if self.stopped else 'refused: '}{self.message}")
         return "\n".join(lines)
 
 

@@ -31,7 +31,7 @@ import ipywidgets as W
 
 from labkit import config, native
 from labkit.errors import LabkitError, choice_error
-from labkit.widgets._base import LabWidget, button, error_html, escape
+from labkit.widgets._base import LabWidget, button, error_html, escape, reported
 
 FIXES = ("none", "lock", "count")
 SECONDS = 1.0            # one run: a second, as the course promises
@@ -56,6 +56,7 @@ class NativeRaceWidget(LabWidget):
         self._build()
 
     # ---- the API the buttons use ----------------------------------------------------------
+    @reported
     def run(self, *, seconds=None, window_ns=None, seed=None, stop_at_first=False):
         """One detect-mode run; Stop (or stop_at_first and an overflow) ends it early."""
         seconds = self.seconds if seconds is None else seconds
@@ -65,6 +66,7 @@ class NativeRaceWidget(LabWidget):
         self.last["run"] = res
         return self._show(res)
 
+    @reported
     def repeat(self, n: int = 10, *, seconds=None, window_ns=None):
         """n runs with seeds seed..seed+n-1, each ending at its first overflow (or after `seconds`)."""
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 1000:
@@ -82,6 +84,7 @@ class NativeRaceWidget(LabWidget):
         self._show_text(self._repeat_text())
         return list(self.runs)
 
+    @reported
     def crash(self, *, window_ns=None, seed=None):
         """The overflow as a real page fault, in a child process: its fault address."""
         with self._task("crash"):
@@ -92,6 +95,7 @@ class NativeRaceWidget(LabWidget):
         self.last["crash"] = res
         return self._show(res)
 
+    @reported
     def forced(self, rounds: int = 20):
         """Impose count -> W clears -> copy on every round (deterministic, detect mode)."""
         with self._task("forced"):
@@ -99,6 +103,7 @@ class NativeRaceWidget(LabWidget):
         self.last["forced"] = res
         return self._show(res)
 
+    @reported
     def tsan(self, seconds: float = 0.5):
         """ThreadSanitizer's report on the same C (built and run in a child)."""
         with self._task("tsan"):
@@ -108,6 +113,7 @@ class NativeRaceWidget(LabWidget):
         self.last["tsan"] = res
         return self._show(res)
 
+    @reported
     def start(self, what: str = "run", **kw) -> threading.Thread:
         """Any of run, repeat, crash, forced, tsan, in a background thread (what buttons do)."""
         if what not in ("run", "repeat", "crash", "forced", "tsan"):
@@ -128,6 +134,7 @@ class NativeRaceWidget(LabWidget):
         if self._thread is not None:
             self._thread.join(timeout)
 
+    @reported
     def plot(self):
         """Time to the first overflow over the repeated runs; runs without one shown at the limit."""
         import matplotlib.pyplot as plt
@@ -186,6 +193,7 @@ class NativeRaceWidget(LabWidget):
             self._reset_stop()
         self.busy = what
         self.message = self._message.value = ""
+        self._result.value = ""
         try:
             yield
         finally:
@@ -305,4 +313,6 @@ class NativeRaceWidget(LabWidget):
             lines.append("  " + self._repeat_text())
         if not self.last and not self.runs:
             lines.append("  nothing run yet: run(), repeat(n), crash(), forced(), tsan()")
+        if self.message:
+            lines.append(f"  refused: {self.message}")
         return "\n".join(lines)
