@@ -217,8 +217,13 @@ def print_(mdb, addr, args):
         raise _error(f"failed to read {name} at {addr:x}: {e}") from None
     values = kstat_members(raw)
     indent = "" if members else "    "
-    return "\n".join(f"{indent}{f[3] + ' ' if 't' in opts else ''}{f[0]} = {_value(f[3], values[f[0]])}"
+    return "\n".join(f"{indent}{_typed(f[3]) if 't' in opts else ''}{f[0]} = {_value(f[3], values[f[0]])}"
                      for f in wanted)
+
+
+def _typed(ctype: str) -> str:
+    """'void *' binds to the name as in C ("void *ks_lock"); other types are followed by a space."""
+    return ctype if ctype.endswith("*") else ctype + " "
 
 
 def sizeof(mdb, addr, args):

@@ -66,6 +66,10 @@ class Mdb:
         except MdbError as e:
             result = MdbResult(command, f"mdb: {e}", ok=False,
                                illumos=Illumos(line, "mdb answers bad input the same way"))
+        except Exception as e:   # a bug of ours: say so in one line rather than a traceback
+            result = MdbResult(command, f"mdb: internal error in labkit's mdb ({type(e).__name__}: "
+                                        f"{e}); please report it with this command", ok=False,
+                               illumos=Illumos(line, "the real mdb would have answered"))
         result.command = command
         self.history.append(result)
         return result
@@ -102,6 +106,8 @@ class Mdb:
         if addr is not None and not dry:
             self.dot = addr
         if verb.startswith("::"):
+            if not verb[2:].strip():
+                raise MdbError('syntax error near "::"')
             name, *args = verb[2:].split()
             if name not in dcmds.DCMDS:
                 raise MdbError(f"invalid command '::{name}': unknown dcmd name")
