@@ -393,3 +393,37 @@ def test_cli_errors_and_stdin_session():
     assert "mdb: invalid command '::nope': unknown dcmd name" in r.stderr
     r = _labkit("--scenario", "nope")
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+# ---- the two widgets over this layer ------------------------------------------------------
+def test_stack_explorer_select_and_repr():
+    from labkit.widgets.stack_explorer import StackExplorer
+    s = StackExplorer()
+    assert "select a frame" in repr(s)
+    e = s.select("kstat_ioctl")
+    assert s.selected == 2 and e.args[1].decoded.value == "KSTAT_IOC_READ"
+    assert "> ffffff01f5292c80 kstat_ioctl+0x83" in repr(s) and "KSTAT_IOC_READ" in repr(s)
+    s._buttons[0].click()                                   # what a click does
+    assert s.selected == 0 and "header_kstat_snapshot" in s._detail.value
+    assert s.select(99) is None and "index from 0 to 7" in s.message   # refused in one sentence
+    assert s.selected == 0
+    w = StackExplorer.from_dump(seed_dump("small"), "W")
+    assert w.explanations[1].frame.function == "mutex_vector_enter"
+    with pytest.raises(LabkitError):
+        StackExplorer.from_dump(seed_dump("small"), "Q")
+
+
+def test_mdb_console_runs_keeps_history_and_cuts_long_output(dump):
+    from labkit.widgets.mdb_console import MAX_LINES, MdbConsole
+    c = MdbConsole(dump, commands=["::sizeof kstat_t"])
+    assert "sizeof (kstat_t) = 0xb8" in repr(c)
+    c._box.value = "kstat_chain_lock/K"                     # Enter in the text box
+    assert c.last.command == "kstat_chain_lock/K" and c._box.value == ""
+    assert f"{R:x}" in c._out.value and "kstat_chain_lock/K" in c._illumos.value
+    assert c.run("  ") is None and "type an mdb command" in c.message
+    r = c.run("::walk kstat")
+    assert len(r.text.splitlines()) == 5699 and "5639 more lines" in repr(c)
+    assert len(repr(c).splitlines()) < MAX_LINES + 5
+    c._past.value = "::sizeof kstat_t"                      # recall from the history
+    assert c._box.value == "::sizeof kstat_t" and len(c.history) == 3
+    assert not c.run("::nope").ok and "#b00" in c._out.value
