@@ -97,7 +97,7 @@ def ioctl_flag(flag: int) -> Decoded:
     unknown = mode & ~(FREAD | FWRITE)
     model_name = DATA_MODELS.get(model, f"unknown model {model:#x}" if model else "no data model")
     steps = [f"the data-model field is the bits under FMODELS ({FMODELS:#010x}): "
-             f"{flag:#x} & {FMODELS:#x} = {model:#x} = {model_name}",
+             f"{flag:#x} & {FMODELS:#010x} = {model:#010x} = {model_name}",
              f"the rest is the file's open mode: {mode:#x} = "
              + (" | ".join(mode_names) if mode_names else "none")
              + (f" (and unknown bits {unknown:#x})" if unknown else "")]
@@ -298,8 +298,8 @@ def fault_readings(kbuf: int, addr: int, data_size: int) -> FaultReadings:
                 b_index - counted + 1, b_ok, True,
                 f"the store at -{BCOPY_STORE_DISP:#x}(%rsi) hit {b_byte:#x} = kbuf+{b_byte - kbuf:#x}"
                 + (", the first byte of the unmapped page: " if b_ok else ": ")
-                + f"the copy was writing header {b_index}, so {_headers(b_index - counted + 1)} "
-                  "too many are enough. Not verified: the report has no registers.")
+                + f"the copy was writing header {b_index}, only {_headers(b_index - counted + 1)} "
+                  "beyond the count. Not verified: the report has no registers.")
     return FaultReadings(addr, kbuf, data_size, a, b)
 
 

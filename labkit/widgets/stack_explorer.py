@@ -107,7 +107,7 @@ class StackExplorer(LabWidget):
         if self.message:
             lines.append(self.message)
         if self.selected is None:
-            lines.append("(select a frame: .select(0) or .select('read_kstat_data'))")
+            lines.append(f"(select a frame: .select(0) or .select({self.explanations[-1].frame.function!r}))")
         else:
             lines.append("")
             lines.append(str(self.explanations[self.selected]))
