@@ -9,6 +9,7 @@ table, CPU structures), the illumos note says so.
 from dataclasses import dataclass
 
 from labkit.kernel.layout import KSTAT_T_FIELDS, SIZEOF_KSTAT32_T, SIZEOF_KSTAT_T
+from labkit.kernel.panic import Frame
 from labkit.postmortem import ksyms
 from labkit.postmortem.dump import THREAD_NAMES, DumpFault, kstat_members
 from labkit.postmortem.mdbfmt import addr_symbol, hexval, stack_text
@@ -20,6 +21,8 @@ SAME = "the same command on a real dump (its addresses differ)"
 
 # Which kernel module each function lives in (the message buffer prints module:function).
 _MODULES = {"read_kstat_data": "kstat", "kstat_ioctl": "kstat"}
+# Hand-written assembly: it saves no arguments where mdb looks for them, so mdb shows none.
+_ASSEMBLY = {"bcopy", "_sys_sysenter_post_swapgs", "sys_syscall", "mutex_delay_default"}
 _UNIX = {"bcopy", "mutex_enter", "mutex_exit", "mutex_vector_enter", "mutex_delay_default",
          "_sys_sysenter_post_swapgs", "sys_syscall", "panic", "die", "trap"}
 
@@ -54,20 +57,18 @@ class Dcmd:
         return Illumos(self.real or line, self.note)
 
 
-_error = MdbError
-
 
 def _options(args, allowed: str):
     opts = {a[1:] for a in args if a.startswith("-")}
     bad = [o for o in opts if len(o) != 1 or o not in allowed]
     if bad:
-        raise _error(f"illegal option -- {bad[0]}")
+        raise MdbError(f"illegal option -- {bad[0]}")
     return opts, [a for a in args if not a.startswith("-")]
 
 
 def _needs(addr, what):
     if addr is None:
-        raise _error(f"{what} requires an address")
+        raise MdbError(f"{what} requires an address")
     return addr
 
 
@@ -123,7 +124,7 @@ def panicinfo(mdb, addr, args):
 def _thread_at(mdb, addr):
     t = mdb.dump.thread(addr)
     if t is None:
-        raise _error(f"failed to read thread at {addr:x}: not a kthread_t in this dump "
+        raise MdbError(f"failed to read thread at {addr:x}: not a kthread_t in this dump "
                      "(::threadlist lists the threads)")
     return t
 
@@ -134,10 +135,8 @@ def stack(mdb, addr, args):
 
 
 def _shown(t):
-    # Hand-written assembly saves no arguments where mdb looks for them: show none, as mdb does.
-    from labkit.kernel.panic import Frame
-    no_args = {"bcopy", "_sys_sysenter_post_swapgs", "sys_syscall", "mutex_delay_default"}
-    return [Frame(f.fp, f.function, f.offset, () if f.function in no_args else f.args)
+    """The model knows every argument; mdb shows none for assembly routines (they save none)."""
+    return [Frame(f.fp, f.function, f.offset, () if f.function in _ASSEMBLY else f.args)
             for f in t.stack]
 
 
@@ -180,10 +179,10 @@ def cpuinfo(mdb, addr, args):
 # ---- types and memory -----------------------------------------------------------------
 def _type(args, dcmd):
     if not args:
-        raise _error(f"{dcmd} requires a type name")
+        raise MdbError(f"{dcmd} requires a type name")
     name = " ".join(args[:2]) if args[0] == "struct" and len(args) > 1 else args[0]
     if name not in TYPES:
-        raise _error(f"failed to look up type {name}: no type by that name in this dump's type data")
+        raise MdbError(f"failed to look up type {name}: no type by that name in this dump's type data")
     return name, args[2:] if args[0] == "struct" else args[1:]
 
 
@@ -191,7 +190,7 @@ def _member(name, member):
     for f in KSTAT_T_FIELDS:
         if f[0] == member:
             return f
-    raise _error(f"failed to find member {member} of {name}: Member name not found")
+    raise MdbError(f"failed to find member {member} of {name}: Member name not found")
 
 
 def _value(ctype, v) -> str:
@@ -208,13 +207,13 @@ def print_(mdb, addr, args):
     opts, rest = _options(args, "t")
     name, members = _type(rest, "::print")
     if name not in MEMBER_TYPES:
-        raise _error(f"::print of {name} is not in this small mdb (it knows kstat_t's members)")
+        raise MdbError(f"::print of {name} is not in this small mdb (it knows kstat_t's members)")
     addr = mdb.dot if addr is None else addr
     wanted = [_member(name, m) for m in members] or list(KSTAT_T_FIELDS)
     try:
         raw = mdb.dump.read(addr, SIZEOF_KSTAT_T)
     except DumpFault as e:
-        raise _error(f"failed to read {name} at {addr:x}: {e}") from None
+        raise MdbError(f"failed to read {name} at {addr:x}: {e}") from None
     values = kstat_members(raw)
     indent = "" if members else "    "
     return "\n".join(f"{indent}{_typed(f[3]) if 't' in opts else ''}{f[0]} = {_value(f[3], values[f[0]])}"
@@ -234,20 +233,20 @@ def sizeof(mdb, addr, args):
 def offsetof(mdb, addr, args):
     name, rest = _type(args, "::offsetof")
     if len(rest) != 1:
-        raise _error("::offsetof requires a type and one member name")
+        raise MdbError("::offsetof requires a type and one member name")
     if name not in MEMBER_TYPES:
-        raise _error(f"failed to find member {rest[0]} of {name}: Member name not found")
+        raise MdbError(f"failed to find member {rest[0]} of {name}: Member name not found")
     f = _member(name, rest[0])
     return f"offsetof ({name}, {f[0]}) = {f[1]:#x}, sizeof (...->{f[0]}) = {f[2]:#x}"
 
 
 def walk(mdb, addr, args):
     if len(args) != 1:
-        raise _error("::walk requires a walker name (kstat or thread)")
+        raise MdbError("::walk requires a walker name (kstat or thread)")
     d = mdb.dump
     walkers = {"kstat": [s.addr for s in d.kstats], "thread": [t.addr for t in d.threads]}
     if args[0] not in walkers:
-        raise _error("failed to perform walk: unknown walk name")
+        raise MdbError("failed to perform walk: unknown walk name")
     addrs = walkers[args[0]]
     return "\n".join(f"{a:x}" for a in addrs), addrs
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from labkit.errors import LabkitError
 from labkit.kernel.layout import (DATAMODEL_ILP32, DATAMODEL_LP64, FMODELS, FREAD, FWRITE,
-                                  KSTAT_FLAG_INVALID, KSTAT_FLAG_NAMES, KSTAT_IOC_BASE,
+                                  KSTAT_FLAG_INVALID, KSTAT_FLAG_NAMES,
                                   KSTAT_IOC_CHAIN_ID, KSTAT_IOC_READ, KSTAT_IOC_WRITE,
                                   NBITSMINOR, PAGESIZE, SIZEOF_KSTAT32_T, SIZEOF_KSTAT_T)
 from labkit.kernel.memory import roundup
