@@ -279,7 +279,7 @@ def test_native_bad_input():
     nw = NativeRaceWidget()
     assert nw.repeat(0) is None and "repeats must be" in nw.message
     assert nw.run(seconds=0.1, window_ns=-1) is None and "window_ns" in nw.message
-    assert nw.busy is None and "refused: window_ns" in repr(nw)
+    assert nw.busy is None and "problem: window_ns" in repr(nw)
     nw.start("run", window_ns=-5)
     nw.wait(10)
     assert "window_ns" in nw.message and "labkit-error" in nw._message.value

@@ -303,8 +303,9 @@ class NativeRaceWidget(LabWidget):
             display(self.plot())
 
     def __repr__(self):
-        lines = [f"NativeRaceWidget(fix={self.fix!r}, window_ns={self.window_ns}, seed={self.seed}, "
-                 f"seconds={self.seconds}{', source=' + repr(str(self.source)) if self.source else ''})"]
+        what = f"source={str(self.source)!r}" if self.source else f"fix={self.fix!r}"
+        lines = [f"NativeRaceWidget({what}, window_ns={self.window_ns}, seed={self.seed}, "
+                 f"seconds={self.seconds})"]
         if self.busy:
             lines.append(f"  running: {self.busy}")
         for what, res in self.last.items():
@@ -314,5 +315,5 @@ class NativeRaceWidget(LabWidget):
         if not self.last and not self.runs:
             lines.append("  nothing run yet: run(), repeat(n), crash(), forced(), tsan()")
         if self.message:
-            lines.append(f"  refused: {self.message}")
+            lines.append(f"  problem: {self.message}")
         return "\n".join(lines)
