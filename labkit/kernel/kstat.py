@@ -10,17 +10,63 @@ step at a time by `avl_walk`, each step a scheduling point too. The other member
 only under `kstat_chain_lock` or by their owner, so plain attributes keep the simulator fast.
 """
 
+import operator
+
 from labkit.kernel import symbols
 from labkit.kernel.layout import KSTAT_T_FIELDS, GLOBAL_ZONEID
 from labkit.kernel.memory import KernelMemory
 from labkit.sched import CondVar, Mutex, point
 
 
+_FIELD_NAMES = tuple(f for f, *_ in KSTAT_T_FIELDS)
+_FIELD_INDEX = {f: i for i, f in enumerate(_FIELD_NAMES)}
+_HEADER_AT = tuple(_FIELD_INDEX[f] for f in ("ks_kid", "ks_module", "ks_name", "ks_flags"))
+_get_fields = operator.attrgetter(*("_flags" if f == "ks_flags" else f for f in _FIELD_NAMES))
+
+
+class KstatCopy(tuple):
+    """What bcopy leaves in kernel memory: every kstat_t member's value at the moment of the copy.
+
+    A tuple (one is made per header copied, 5698 at seed scale) that reads like a dict of
+    members: copy["ks_kid"], copy.get("ks_flags"), dict(copy)."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            return tuple.__getitem__(self, _FIELD_INDEX[key])
+        return tuple.__getitem__(self, key)
+
+    def get(self, key, default=None):
+        i = _FIELD_INDEX.get(key)
+        return default if i is None else tuple.__getitem__(self, i)
+
+    def keys(self):
+        return _FIELD_NAMES
+
+    def items(self):
+        return zip(_FIELD_NAMES, tuple.__iter__(self))
+
+    def header(self) -> tuple:
+        """(ks_kid, ks_module, ks_name, ks_flags): what a reader of the chain looks at."""
+        at = tuple.__getitem__
+        kid, module, name, flags = _HEADER_AT
+        return (at(self, kid), at(self, module), at(self, name), at(self, flags))
+
+
+def ekstat_addr(kid: int) -> int:
+    """Where kstat `kid` lives: the header kstat is static data, the others come from the heap."""
+    if kid == 0:
+        return symbols.DATA["header_kstat"]
+    return symbols.EKSTAT_HEAP + kid * symbols.EKSTAT_STRIDE
+
+
 class Kstat:
     """One kstat (an ekstat_t). Field names are the C member names."""
 
     __slots__ = tuple(f for f, *_ in KSTAT_T_FIELDS if f != "ks_flags") + (
-        "_flags", "addr", "e_owner", "e_cv", "e_zones", "e_size", "label")
+        "_flags", "addr", "e_owner", "_cv", "e_zones", "e_size", "label", "sched_key",
+        "flags_what", "copy_what")
 
     def __init__(self, addr: int, kid: int, module: str, instance: int, name: str, ks_class: str,
                  ks_type: int, flags: int, zoneid: int = GLOBAL_ZONEID):
@@ -44,30 +90,58 @@ class Kstat:
         self.ks_snapshot = None
         self.ks_lock = None        # a Mutex or None
         self.e_owner = None        # the thread holding this kstat (kstat_hold)
-        self.e_cv = CondVar(f"ekstat {kid} e_cv")
-        self.e_zones = [zoneid]
+        self._cv = None            # e_cv, made on first use (few kstats are ever waited for)
+        self.e_zones = (zoneid,)   # the zones it is visible in (kstat_zone_add links one more)
         self.e_size = 0
         self.label = f"kstat {kid} ({module}:{instance}:{name})"
+        # What its scheduling points say they touch, made once: they are read on every access.
+        self.flags_what = f"ks_flags of {self.label}"
+        self.copy_what = f"the kstat_t of {self.label} (bcopy)"
+        self.sched_key = ("kstat", kid)   # the same kstat in every execution (see sched/quiet.py)
+
+    @property
+    def e_cv(self) -> CondVar:
+        if self._cv is None:
+            self._cv = CondVar(f"ekstat {self.ks_kid} e_cv")
+        return self._cv
 
     @property
     def ks_flags(self) -> int:
-        point("read", self, f"ks_flags of {self.label}", depth=2)
+        point("read", self, self.flags_what, depth=2)
         return self._flags
 
     @ks_flags.setter
     def ks_flags(self, value: int) -> None:
-        point("write", self, f"ks_flags of {self.label}", depth=2)
+        point("write", self, self.flags_what, depth=2)
         self._flags = value
 
     def fields(self) -> dict:
         """Every kstat_t member's value, read plainly (no scheduling): for dumps and displays."""
-        out = {}
-        for f, *_ in KSTAT_T_FIELDS:
-            out[f] = self._flags if f == "ks_flags" else getattr(self, f)
-        return out
+        return dict(zip(_FIELD_NAMES, _get_fields(self)))
+
+    def copy(self) -> KstatCopy:
+        """The members as bcopy copies them (read plainly: bcopy's own point covers the read)."""
+        return KstatCopy(_get_fields(self))
 
     def __repr__(self):
         return f"<Kstat {self.label} flags={self._flags:#x} @ {self.addr:#x}>"
+
+
+class BootKstat(Kstat):
+    """A kstat installed at boot, shared by every execution of a scenario while none changes it.
+
+    Building 5698 kstats for every execution of a search would cost more than running it, and
+    a boot kstat is normally only read. Any store into one (its flags, its hold, its zones,
+    waiting on its e_cv) marks the scenario's boot image dirty, and the next execution gets a
+    freshly built one, so an execution never sees another's writes."""
+
+    __slots__ = ("image",)
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        image = getattr(self, "image", None)
+        if image is not None:
+            image.dirty = True
 
 
 class AvlTree:
@@ -76,6 +150,7 @@ class AvlTree:
     def __init__(self, name: str):
         self.name = name
         self.nodes: list[Kstat] = []
+        self.sched_key = ("tree", name)
 
     def insert(self, ksp: Kstat) -> None:
         point("write", self, f"{self.name} (insert kid {ksp.ks_kid})", depth=2)
@@ -113,9 +188,7 @@ class Kernel:
         return self.hrtime
 
     def ekstat_addr(self, kid: int) -> int:
-        if kid == 0:
-            return symbols.DATA["header_kstat"]
-        return symbols.EKSTAT_HEAP + kid * symbols.EKSTAT_STRIDE
+        return ekstat_addr(kid)
 
     def kstat_at(self, addr: int):
         """The kstat whose kstat_t starts at addr (for mdb), or None."""

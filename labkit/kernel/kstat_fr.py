@@ -79,7 +79,7 @@ def avl_walk(tree):
     t = resolve(tree)
     i = 0
     while True:
-        point("read", t, f"{t.name} (walk step {i})", depth=2)
+        point("read", t, lambda: f"{t.name} (walk step {i})", depth=2)
         if i >= len(t.nodes):
             return
         yield t.nodes[i]
@@ -95,19 +95,19 @@ def bcopy(src: Kstat, dst: int, size: int) -> None:
     """Copy a kstat_t into kernel memory at dst. A store into an unmapped page panics."""
     from labkit.kernel.stacks import page_fault
 
-    point("read", src, f"the kstat_t of {src.label} (bcopy)", depth=2)
+    point("read", src, src.copy_what, depth=2)
     k = kernel()
     alloc = k.memory.allocation_for(dst)
     bad = k.memory.first_unmapped(dst, size, alloc)
     if bad is not None:
         page_fault(k, bad, src, dst, size, alloc)
-    k.memory.stores[dst] = src.fields()
+    k.memory.stores[dst] = src.copy()
 
 
 # ---- the framework ---------------------------------------------------------------------------
 def kstat_create_zone(module, instance, name, ks_class, ks_type, ks_ndata, ks_flags, zoneid):
     k = kernel()
-    point("alloc", k.memory, "kmem_alloc(sizeof (ekstat_t))", depth=1)
+    point("alloc", k.memory.cache("ekstat_t"), "kmem_alloc(sizeof (ekstat_t))", depth=1)
     mutex_enter(kstat_chain_lock)
     kid = k.kstat_chain_id
     k.kstat_chain_id += 1
@@ -122,9 +122,9 @@ def kstat_create_zone(module, instance, name, ks_class, ks_type, ks_ndata, ks_fl
 
 def kstat_zone_add(ksp: Kstat, zoneid: int) -> None:
     k = kernel()
-    point("alloc", k.memory, "kmem_alloc(sizeof (kstat_zone_t))", depth=1)
+    point("alloc", k.memory.cache("kstat_zone_t"), "kmem_alloc(sizeof (kstat_zone_t))", depth=1)
     mutex_enter(kstat_chain_lock)
-    ksp.e_zones.append(zoneid)
+    ksp.e_zones = ksp.e_zones + (zoneid,)     # link one more kstat_zone_t
     mutex_exit(kstat_chain_lock)
 
 

@@ -37,6 +37,20 @@ class Allocation:
     arena: str
 
 
+class KmemCache:
+    """The kmem cache a small allocation comes from (one of the kmem_alloc_NNN caches).
+
+    The model gives a new kstat its address by kid, so these allocations move nothing the
+    reader can see; they are scheduling points of their own cache, independent of the
+    reader's oversize allocation (the two really are separate allocators)."""
+
+    __slots__ = ("name", "sched_key")
+
+    def __init__(self, name: str):
+        self.name = name
+        self.sched_key = ("kmem cache", name)
+
+
 @dataclass(eq=False)   # compared by identity: it is a scheduling object
 class KernelMemory:
     allocator: str = "firewall"
@@ -44,6 +58,16 @@ class KernelMemory:
     stores: dict = field(default_factory=dict)     # addr -> record copied there
     _next_big: int = OVERSIZE_ARENA
     _next_small: int = SMALL_HEAP
+    caches: dict = field(default_factory=dict)
+    sched_key = ("kmem", "arena")      # the same allocator in every execution (sched/quiet.py)
+
+    def cache(self, ctype: str) -> KmemCache:
+        """The kmem cache small allocations of a C type come from (the model keeps no sizes)."""
+        name = f"kmem cache for {ctype}"
+        c = self.caches.get(name)
+        if c is None:
+            c = self.caches[name] = KmemCache(name)
+        return c
 
     def kmem_zalloc(self, size: int) -> Allocation:
         if self.allocator == "redzone" or size > KMEM_OVERSIZE_THRESHOLD:

@@ -9,7 +9,7 @@ hand; the seed scenario has 5698 visible headers, as the seed's dump does (ks_nd
 from labkit.errors import LabkitError
 from labkit.kernel import symbols
 from labkit.kernel.context import booting
-from labkit.kernel.kstat import Kernel, Kstat
+from labkit.kernel.kstat import BootKstat, Kernel, Kstat, ekstat_addr
 from labkit.kernel.kstat_drv import UserKstat, _sys_sysenter_post_swapgs
 from labkit.kernel.layout import (DATAMODEL_ILP32, FREAD, GLOBAL_ZONEID, KSTAT_FLAG_VAR_SIZE,
                                   KSTAT_FLAG_VIRTUAL, KSTAT_IOC_READ, KSTAT_TYPE_NAMED,
@@ -40,8 +40,7 @@ class ReadResult:
         self.ndata = user.ks_ndata
         self.data_size = user.ks_data_size
         self.record_size = user.record_size
-        self.headers = [None if r is None else (r["ks_kid"], r["ks_module"], r["ks_name"], r["ks_flags"])
-                        for r in user.data]
+        self.headers = [None if r is None else r.header() for r in user.data]
 
     @property
     def kids(self) -> list:
@@ -78,13 +77,8 @@ class _Instance:
             hdr.ks_snapshot = variant.get("header_kstat_snapshot")
             hdr.ks_lock = k.chain_lock
             k.header_ksp = hdr
-            nodes = [hdr]
-            for kid in range(1, scenario.kstats):
-                mod = _BOOT_MODULES[kid % len(_BOOT_MODULES)]
-                ks = Kstat(k.ekstat_addr(kid), kid, mod, kid // len(_BOOT_MODULES),
-                           f"{mod}{kid}", "misc", KSTAT_TYPE_NAMED, 0)
-                nodes.append(ks)
-            k.avl_bykid.nodes = nodes                 # installed at boot: valid, in the chain
+            # installed at boot: valid, in the chain
+            k.avl_bykid.nodes = [hdr] + scenario.boot_image().kstats
             k.kstat_chain_id = scenario.kstats
         k.files = {AGENT_FD: {"vnode": 0xFFFFFF43157EDB00, "flag": FREAD | DATAMODEL_ILP32,
                               "cred": 0xFFFFFF4366DA4D70,
@@ -109,6 +103,24 @@ class _Instance:
         return ReadResult(error, chain_id, self.user)
 
 
+class _BootImage:
+    """The kstats a scenario's kernel boots with (all but the header kstat), built once.
+
+    Every execution's chain holds these same objects; they are BootKstats, so a store into one
+    sets `dirty` and the scenario builds a new image for the next execution."""
+
+    def __init__(self, kstats: int):
+        self.dirty = False
+        self.kstats = []
+        for kid in range(1, kstats):
+            mod = _BOOT_MODULES[kid % len(_BOOT_MODULES)]
+            ks = BootKstat(ekstat_addr(kid), kid, mod,
+                           kid // len(_BOOT_MODULES), f"{mod}{kid}", "misc", KSTAT_TYPE_NAMED, 0)
+            ks.image = self
+            self.kstats.append(ks)
+        self.dirty = False
+
+
 class Scenario:
     """A program for the scheduler: the kstat reader against zone_create, on one kernel variant."""
 
@@ -130,6 +142,13 @@ class Scenario:
         self.allocator = allocator
         # By default the agent's buffer has room for every kstat, the new one included.
         self.user_bufsize = (kstats + 1) * SIZEOF_KSTAT_T if user_bufsize is None else user_bufsize
+        self._boot = None
+
+    def boot_image(self) -> _BootImage:
+        """The boot kstats for the next execution: the last ones, unless an execution wrote them."""
+        if self._boot is None or self._boot.dirty:
+            self._boot = _BootImage(self.kstats)
+        return self._boot
 
     @classmethod
     def small(cls, fix="none", **kw) -> "Scenario":

@@ -7,6 +7,7 @@ from labkit import config
 from labkit.errors import LabkitError, choice_error
 from labkit.sched.outcome import ExploreResult
 from labkit.sched.program import run_once
+from labkit.sched.quiet import Quiet
 from labkit.sched.runtime import Chooser, default_choice
 from labkit.sched.strategies import pct, random_walk
 from labkit.sched.strategies.dpor import DporSearch
@@ -40,7 +41,8 @@ def explore(program, strategy: str = "dpor", *, seed: int | None = None,
     if executions is not None and (not isinstance(executions, int) or executions < 1):
         raise LabkitError(f"executions must be a whole number of at least 1, not {executions!r}")
     started = time.perf_counter()
-    first, exe = run_once(program, _Default(), detect_races=False, budget=budget)
+    # One plain run to count each thread's steps (quiet: skipped points are counted, not scheduled).
+    first, exe = run_once(program, _Default(), detect_races=False, budget=budget, quiet=Quiet())
     per_thread = [t.steps for t in exe.threads]
     naive = naive_interleavings(per_thread)
 
@@ -80,7 +82,8 @@ def explore(program, strategy: str = "dpor", *, seed: int | None = None,
         strategy=strategy, seed=seed, executions=total, outcomes=counts,
         shortest_failing=shortest, seconds=time.perf_counter() - started,
         program=program.describe(), exhaustive=bool(search and search.complete),
-        pruned=search.pruned if search else 0, naive_interleavings=naive, races=races,
+        pruned=search.pruned if search else 0,
+        learning_runs=search.learning_runs if search else 0, naive_interleavings=naive, races=races,
         outcome_set=seen)
 
 

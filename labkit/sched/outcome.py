@@ -77,6 +77,7 @@ class ExploreResult:
     program: dict = field(default_factory=dict)   # e.g. fix, kstats
     exhaustive: bool = False       # True when every schedule's outcome is covered
     pruned: int = 0                # executions cut short as redundant (DPOR sleep sets)
+    learning_runs: int = 0         # serial runs that taught DPOR which accesses can race
     naive_interleavings: int | None = None
     races: list = field(default_factory=list)
     outcome_set: set = field(default_factory=set)   # distinct (kind, detail) pairs seen
@@ -93,7 +94,7 @@ class ExploreResult:
         prog = ", ".join(f"{k}={v}" for k, v in self.program.items())
         counts = ", ".join(f"{k}: {v}" for k, v in sorted(self.outcomes.items())) or "none"
         lines = [f"explore ({prog}) strategy={self.strategy} seed={self.seed}",
-                 f"  executions: {self.executions}" + (f" (+{self.pruned} pruned as redundant)" if self.pruned else ""),
+                 f"  executions: {self.executions}" + _extra_runs(self.pruned, self.learning_runs),
                  f"  outcomes:   {counts}"]
         if self.naive_interleavings is not None:
             lines.append(f"  a naive search would face about {_approx(self.naive_interleavings)} interleavings")
@@ -116,6 +117,7 @@ class ExploreResult:
         sf = self.shortest_failing
         return {**self.program, "strategy": self.strategy, "seed": self.seed,
                 "executions": self.executions, "pruned": self.pruned,
+                "learning_runs": self.learning_runs,
                 "panics": self.panics, "deadlocks": self.deadlocks,
                 "outcomes": dict(self.outcomes), "exhaustive": self.exhaustive,
                 "naive_interleavings": self.naive_interleavings,
@@ -124,6 +126,12 @@ class ExploreResult:
                     "replay_command": sf.replay_command},
                 "races": [r.to_json() for r in self.races],
                 "seconds": round(self.seconds, 3)}
+
+
+def _extra_runs(pruned: int, learning: int) -> str:
+    parts = ([f"+{pruned} pruned as redundant"] if pruned else []) + (
+        [f"+{learning} learning runs"] if learning else [])
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _approx(n: int) -> str:

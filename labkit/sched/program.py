@@ -23,7 +23,7 @@ def outcome_of(program, exe: Execution, detector: RaceDetector | None, instance)
         kind=exe.outcome_kind,
         schedule=schedule,
         steps=exe.steps,
-        preemptions=preemptions(exe.trace, exe.enabled_trace),
+        preemptions=preemptions(exe.trace, exe.enabled_at),
         replay_command=program.replay_command(schedule),
         failure=exe.failure,
         races=list(detector.races) if detector is not None else [],
@@ -32,12 +32,18 @@ def outcome_of(program, exe: Execution, detector: RaceDetector | None, instance)
     )
 
 
-def run_once(program, chooser, *, detect_races: bool = True, observers=(), budget=None):
-    """Run the program once; returns (Outcome, Execution). The execution is closed."""
+def run_once(program, chooser, *, detect_races: bool = True, observers=(), budget=None,
+             quiet=None):
+    """Run the program once; returns (Outcome, Execution). The execution is closed.
+
+    `quiet` (a quiet.Quiet) lets a search skip the points of accesses no other thread can disturb.
+    """
     instance = program.instantiate()
     detector = RaceDetector() if detect_races else None
     obs = list(observers) + ([detector] if detector is not None else [])
-    exe = Execution(instance.threads, chooser, budget=budget, observers=obs)
+    if quiet is not None:
+        quiet.begin()
+    exe = Execution(instance.threads, chooser, budget=budget, observers=obs, quiet=quiet)
     try:
         exe.run()
     finally:

@@ -53,9 +53,22 @@ def point(kind: str, obj, what: str = "", depth: int = 1) -> None:
     """Announce the calling thread's next shared access; it may let other threads run first.
 
     `depth` says which caller frame is the line doing the access (1: the caller of point()).
+    `what` names the location for people; it may be a function that makes the name, so a hot
+    loop pays for the text only when a step is really scheduled (quiet.py skips most).
     """
     exe = _current
     if exe is not None and exe.running is not None:
+        quiet = exe.quiet
+        if quiet is not None:
+            t = exe.running
+            # The fast path of quiet.py: an access this thread was already cleared to skip.
+            if obj in (t.quiet_reads if kind == "read" else t.quiet_writes) and exe.steps < exe.budget:
+                exe.steps += 1
+                t.steps += 1
+                exe.trace.append(t.name)
+                return
+            if quiet.skips(exe, kind, obj):
+                return
         exe._point(kind, obj, what, sys._getframe(depth))
 
 
@@ -73,7 +86,7 @@ class SimThread:
     """One simulated thread: a name (one capital letter, used in schedule strings) and a function."""
 
     __slots__ = ("name", "index", "fn", "addr", "glet", "pending", "finished", "waiting",
-                 "steps", "frame", "context")
+                 "steps", "frame", "context", "held", "quiet_reads", "quiet_writes")
 
     def __init__(self, name: str, fn, addr: int = 0, context=None):
         if not (len(name) == 1 and name.isupper()):
@@ -89,6 +102,9 @@ class SimThread:
         self.waiting = ""      # "" (runnable), "spinning" or "blocked": set when it cannot run
         self.steps = 0
         self.context = context  # the program's own state (the kernel uses it to find itself)
+        self.held = frozenset()  # the Mutexes it holds (for quiet.py's common-lock test)
+        self.quiet_reads = set()   # objects whose reads (writes) quiet.py lets it skip, for now
+        self.quiet_writes = set()
 
     @property
     def state(self) -> str:
@@ -121,7 +137,8 @@ def default_choice(exe: "Execution", enabled: list) -> SimThread:
 class Execution:
     """One run of a program's threads under a chooser."""
 
-    def __init__(self, threads, chooser: Chooser, budget: int | None = None, observers=()):
+    def __init__(self, threads, chooser: Chooser, budget: int | None = None, observers=(),
+                 quiet=None):
         self.threads = list(threads)
         for i, t in enumerate(self.threads):
             t.index = i
@@ -130,8 +147,10 @@ class Execution:
         self.budget = config.STEP_BUDGET if budget is None else budget
         self.observers = list(observers)
         self.steps = 0
+        self.decisions = 0         # steps the chooser chose (steps quiet.py skipped are not)
+        self.quiet = quiet         # a quiet.Quiet during a reduced search, else None
         self.trace = []            # thread name per step
-        self.enabled_trace = []    # threads runnable at each step (for counting preemptions)
+        self.enabled_at = {}       # step -> threads runnable at that choice (to count preemptions)
         self.running = None
         self.outcome_kind = None
         self.failure = None
@@ -220,6 +239,8 @@ class Execution:
             self._decide()
 
     def _point(self, kind, obj, what, frame):
+        if not isinstance(what, str):
+            what = what()
         t = self.running
         t.pending = (kind, obj, what)
         t.frame = frame
@@ -277,9 +298,10 @@ class Execution:
                 continue
             access = choice.pending
             self.steps += 1
+            self.decisions += 1
             choice.steps += 1
+            self.enabled_at[len(self.trace)] = enabled    # a fresh list each step: kept as it is
             self.trace.append(choice.name)
-            self.enabled_trace.append(enabled)    # a fresh list each step: kept as it is
             self.chooser.on_step(self, choice, access)
             for obs in self.observers:
                 obs.on_step(self, choice, access)

@@ -8,6 +8,7 @@ running while it can, then the lowest-numbered runnable thread. So a string only
 where the interesting switches are.
 """
 
+import itertools
 import re
 
 from labkit.errors import LabkitError
@@ -54,28 +55,20 @@ def parse_schedule(text: str, thread_names) -> list[str]:
 
 def format_schedule(steps) -> str:
     """The run-length string of a list of thread names: ["R","R","W"] -> "R2 W1"."""
-    out = []
-    prev, count = None, 0
-    for name in steps:
-        if name == prev:
-            count += 1
-            continue
-        if prev is not None:
-            out.append(f"{prev}{count}")
-        prev, count = name, 1
-    if prev is not None:
-        out.append(f"{prev}{count}")
-    return " ".join(out)
+    return " ".join(f"{name}{sum(1 for _ in run)}" for name, run in itertools.groupby(steps))
 
 
-def preemptions(steps, enabled_at) -> int:
+def preemptions(steps, enabled_at: dict) -> int:
     """Switches away from a thread that could have gone on running.
 
-    enabled_at[i]: the threads (or their names) runnable at step i.
+    enabled_at[i]: the threads (or their names) runnable at step i; only the steps where a
+    scheduler chose need an entry (a switch is always a choice).
     """
     count = 0
-    for i in range(1, len(steps)):
+    for i, enabled in enabled_at.items():
+        if i == 0:
+            continue
         prev = steps[i - 1]
-        if steps[i] != prev and any(getattr(t, "name", t) == prev for t in enabled_at[i]):
+        if steps[i] != prev and any(getattr(t, "name", t) == prev for t in enabled):
             count += 1
     return count

@@ -37,10 +37,19 @@ class Mutex:
         # A thread that enters a mutex it already owns waits for itself forever: the scheduler
         # reports that as a deadlock. (A real kmutex panics with "recursive mutex_enter".)
         point("acquire", self)
-        self.owner = current_thread()
+        me = self.owner = current_thread()
+        if me is not None:
+            me.held = me.held | {self}
+            me.quiet_reads.clear()     # what it may skip depended on the locks it held
+            me.quiet_writes.clear()
 
     def exit(self) -> None:
         point("release", self)
+        me = self.owner
+        if me is not None:
+            me.held = me.held - {self}
+            me.quiet_reads.clear()
+            me.quiet_writes.clear()
         self.owner = None
         self.waiters = False
 

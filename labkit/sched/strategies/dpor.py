@@ -8,10 +8,13 @@ clocks over the dependence order, for pairs of dependent steps of different thre
 not ordered by anything else (a race), and schedules the other order from the state before the
 first. Sleep sets stop it from re-running an order it has already covered.
 
-Stateless: every execution starts from scratch and replays a prefix of choices.
+Stateless: every execution starts from scratch and replays a prefix of choices. The reduced
+search also skips the scheduling points of quiet accesses (quiet.py): its states are the
+chooser's decisions, not every step, and it starts over whenever it learns a new loud object.
 """
 
 from labkit.sched.program import run_once
+from labkit.sched.quiet import Quiet
 from labkit.sched.runtime import WRITE_KINDS, Chooser
 
 
@@ -42,7 +45,7 @@ class _DporChooser(Chooser):
         self.next_sleep = frozenset()   # the sleep set the next new state starts with
 
     def choose(self, exe, enabled):
-        i = exe.steps
+        i = exe.decisions
         if i < len(self.prefix):
             return exe.by_name[self.prefix[i]]
         states = self.states
@@ -65,7 +68,7 @@ class _DporChooser(Chooser):
         return choice
 
     def on_step(self, exe, t, access):
-        i = exe.steps - 1
+        i = exe.decisions - 1
         states = self.states
         st = states[i]
         p = t.index
@@ -119,6 +122,17 @@ class _DporChooser(Chooser):
             entry[1][p] = event
 
 
+class _Serial(Chooser):
+    """Threads one after another, from thread `first` on: each runs while it can."""
+
+    def __init__(self, first: int):
+        self.first = first
+
+    def choose(self, exe, enabled):
+        n = len(exe.threads)
+        return min(enabled, key=lambda t: (t.index - self.first) % n)
+
+
 class DporSearch:
     """Runs executions until every backtrack point is covered. reduce=False enumerates all."""
 
@@ -130,6 +144,9 @@ class DporSearch:
         self.max_executions = max_executions
         self.budget = budget
         self.pruned = 0
+        self.restarts = 0
+        self.learning_runs = 0
+        self.quiet = None              # what the reduced search learned: quiet.loud
         self.complete = False
 
     def outcomes(self):
@@ -138,16 +155,35 @@ class DporSearch:
         prefix: list[str] = []
         names = None
         runs = 0
+        quiet = None
+        if self.reduce:
+            # Learn the loud objects first from the serial runs (each thread in turn runs to its
+            # end): one execution each, they spare most restarts of the search. They are not
+            # part of it (it finds their outcomes too), so they are counted apart.
+            quiet = self.quiet = Quiet()
+            for first in range(len(self.program.thread_names)):
+                run_once(self.program, _Serial(first), detect_races=False, budget=self.budget,
+                         quiet=quiet)
+                self.learning_runs += 1
         while True:
+            if self.max_executions is not None and runs >= self.max_executions:
+                return
             chooser = _DporChooser(states, prefix, self.reduce)
             outcome, exe = run_once(self.program, chooser, detect_races=self.detect_races,
-                                    budget=self.budget)
+                                    budget=self.budget, quiet=quiet)
             names = [t.name for t in exe.threads]
             runs += 1
             if outcome.kind == "pruned":
                 self.pruned += 1
             else:
-                yield outcome
+                yield outcome       # a real execution whatever the search learned from it
+            if quiet is not None and quiet.grew:
+                # Some accesses this search skipped turned out to race: the states so far
+                # were built without them, so begin again with that object loud.
+                self.restarts += 1
+                states.clear()
+                prefix = []
+                continue
             # Deepest state with an unexplored, non-sleeping alternative.
             for d in range(len(states) - 1, -1, -1):
                 st = states[d]
@@ -156,8 +192,6 @@ class DporSearch:
                     break
             else:
                 self.complete = True
-                return
-            if self.max_executions is not None and runs >= self.max_executions:
                 return
             q = min(todo)
             st.done.add(q)
