@@ -121,3 +121,33 @@ def test_cli_replay_and_explore_json():
     assert out["panics"] == 0 and out["exhaustive"] and out["fix"] == "lock"
     r = run("replay", "Q1")
     assert r.returncode == 2 and "Traceback" not in r.stderr and "threads are R, W" in r.stderr
+
+
+MARKS_EVERY_KSTAT = '''
+from labkit.kernel.api import *
+
+def header_kstat_update(header_ksp, rw):
+    # A (wrong) update that writes into every kstat it walks: a store into boot kstats.
+    n = 0
+    for ksp in avl_walk(kstat_avl_bykid):
+        if ksp.ks_flags & KSTAT_FLAG_INVALID == 0:
+            n += 1
+        ksp.ks_flags |= KSTAT_FLAG_INVALID
+    header_ksp.ks_ndata = n
+    header_ksp.ks_data_size = n * sizeof(kstat_t)
+    return 0
+'''
+
+
+def test_an_execution_never_sees_another_ones_stores_into_boot_kstats(tmp_path):
+    # Boot kstats are shared between a scenario's executions while nothing writes them; this
+    # variant writes them all, so each execution must still start from a freshly booted chain.
+    path = tmp_path / "marks_every_kstat.py"
+    path.write_text(MARKS_EVERY_KSTAT)
+    sc = Scenario(4, str(path))
+    first = replay(sc, "R")
+    again = replay(sc, "R")
+    assert first.kind == again.kind
+    assert first.result.ndata == again.result.ndata == 4       # all four kstats valid at boot
+    assert not any(ks._flags for ks in sc.boot_image().kstats)
+    assert explore(sc).outcome_set == explore(sc).outcome_set
