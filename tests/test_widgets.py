@@ -289,3 +289,12 @@ def test_native_learners_unfinished_c_is_a_message_not_a_crash():
     stub = os.path.join(os.path.dirname(__file__), "..", "exercises", "fix_a.c")
     nw = NativeRaceWidget(source=stub)
     assert nw.forced() is None and "not implemented yet" in nw.message
+
+
+def test_plot_buttons_fill_the_output_or_explain():
+    sw = SchedulerWidget().step("W", 3)
+    sw._show_plot()
+    assert sw._plot_out.outputs and not sw.message
+    nw = NativeRaceWidget()
+    nw._show_plot()                                  # nothing repeated yet: a message, no figure
+    assert "nothing to plot yet" in nw.message and not nw._plot_out.outputs

@@ -37,6 +37,15 @@ class LabWidget:
         self.message = str(err)
         self._message.value = error_html(err)
 
+    def _show_plot(self, _=None) -> None:
+        """The Plot button: the widget's plot() into its Output area (a refusal goes to the message)."""
+        fig = self.plot()
+        self._plot_out.outputs = ()
+        if fig is not None:
+            # append_display_data, not `with out: display()`: it works from any thread (a
+            # background run's button) and needs no kernel capturing output at that moment
+            self._plot_out.append_display_data(fig)
+
     @staticmethod
     def _guard(message_widget: W.HTML, fn):
         """Wrap a button callback: a LabkitError becomes one sentence in the widget, never a
@@ -48,6 +57,48 @@ class LabWidget:
             except LabkitError as err:
                 message_widget.value = error_html(err)
         return handler
+
+
+class Background:
+    """Mixin for widgets whose long actions run in a thread, so the notebook stays responsive.
+
+    The action polls `self._stop` (a threading.Event) and ends early when Stop sets it; a
+    background thread has no cell to print a traceback in, so whatever it raises becomes the
+    widget's message.
+    """
+
+    def _init_background(self):
+        self._stop = threading.Event()
+        self._stopped_by_user = False
+        self._thread = None
+
+    def _launch(self, fn) -> threading.Thread:
+        self._stop.clear()          # here, not in the thread: a stop() right after start() counts
+        self._stopped_by_user = False
+        self._thread = threading.Thread(target=self._background(fn), daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def _background(self, fn):
+        def body():
+            try:
+                fn()
+            except Exception as err:
+                self._report(err if isinstance(err, LabkitError) else f"{type(err).__name__}: {err}")
+            finally:
+                self._finished()
+        return body
+
+    def _finished(self):
+        """Called in the thread when the action ends; subclasses may clear a busy flag."""
+
+    def stop(self) -> None:
+        self._stopped_by_user = True
+        self._stop.set()
+
+    def wait(self, timeout=None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
 
 
 def reported(method):

@@ -29,7 +29,7 @@ from labkit import config
 from labkit.errors import LabkitError, choice_error
 from labkit.kernel import SMALL_KSTATS, Scenario
 from labkit.sched import ExploreResult, explore
-from labkit.widgets._base import LabWidget, button, error_html, escape, reported, simulator
+from labkit.widgets._base import Background, LabWidget, button, error_html, escape, reported, simulator
 
 SAMPLED = ("random", "pct")
 OFFERED = ("random", "pct", "dpor")
@@ -40,7 +40,7 @@ def batch_seed(seed: int, k: int) -> int:
     return seed * 100_000 + k
 
 
-class ExplorerWidget(LabWidget):
+class ExplorerWidget(Background, LabWidget):
     def __init__(self, scenario=None, *, fix="none", kstats: int = SMALL_KSTATS, seed=None,
                  executions=None, batch: int = 50):
         self.program = scenario if scenario is not None else Scenario(kstats, fix)
@@ -51,8 +51,7 @@ class ExplorerWidget(LabWidget):
         self.curves: dict[str, list[tuple[int, int]]] = {}   # strategy -> (executions, failures)
         self.stopped = False
         self.message = ""
-        self._stop = threading.Event()
-        self._thread = None
+        self._init_background()
         self._build()
         self._refresh()
 
@@ -64,7 +63,8 @@ class ExplorerWidget(LabWidget):
             raise choice_error("strategy", strategy, OFFERED)
         seed = self.seed if seed is None else _whole(seed, "seed", 0)
         n = self.executions if executions is None else _whole(executions, "executions", 1)
-        self._stop.clear()
+        if threading.current_thread() is not self._thread:
+            self._stop.clear()
         self.stopped = False
         self.message = ""
         if strategy in SAMPLED:
@@ -93,16 +93,7 @@ class ExplorerWidget(LabWidget):
         if self._thread is not None and self._thread.is_alive():
             raise LabkitError("an exploration is already running; press Stop or wait for it")
         target = (lambda: self.compare(**kw)) if strategy == "all" else (lambda: self.run(strategy, **kw))
-        self._thread = threading.Thread(target=self._background(target), daemon=True)
-        self._thread.start()
-        return self._thread
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def wait(self, timeout=None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
+        return self._launch(target)
 
     @property
     def shortest_failing(self):
@@ -155,15 +146,6 @@ class ExplorerWidget(LabWidget):
         self.curves[strategy] = curve
         return merge(parts, strategy, seed)
 
-    def _background(self, target):
-        def body():
-            try:
-                target()
-            except Exception as err:   # a background thread has no cell to show a traceback in
-                self.message = str(err) if isinstance(err, LabkitError) else f"{type(err).__name__}: {err}"
-                self._message.value = error_html(self.message)
-        return body
-
     # ---- the live view ------------------------------------------------------------------
     def _build(self):
         self._message = W.HTML()
@@ -182,7 +164,7 @@ class ExplorerWidget(LabWidget):
         runb.on_click(self._guard_click(lambda: self.start(self._strategy.value, **self._form())))
         allb.on_click(self._guard_click(lambda: self.start("all", executions=self._form()["executions"])))
         stopb.on_click(lambda _: self.stop())
-        plotb.on_click(lambda _: self._show_plot())
+        plotb.on_click(self._show_plot)
         self._bar = W.IntProgress(value=0, min=0, max=1)
         self._bar.add_class("labkit-explore-progress")
         self._bar_label = W.Label()
@@ -202,12 +184,6 @@ class ExplorerWidget(LabWidget):
 
     def _guard_click(self, fn):
         return self._guard(self._message, fn)
-
-    def _show_plot(self):
-        from IPython.display import display
-        self._plot_out.clear_output(wait=True)
-        with self._plot_out:
-            display(self.plot())
 
     def _progress(self, value, total, text):
         self._bar.max = max(1, total)

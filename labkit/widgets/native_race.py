@@ -31,14 +31,14 @@ import ipywidgets as W
 
 from labkit import config, native
 from labkit.errors import LabkitError, choice_error
-from labkit.widgets._base import LabWidget, button, error_html, escape, reported
+from labkit.widgets._base import Background, LabWidget, button, escape, reported
 
 FIXES = ("none", "lock", "count")
 SECONDS = 1.0            # one run: a second, as the course promises
 WINDOW_MAX_NS = 50_000
 
 
-class NativeRaceWidget(LabWidget):
+class NativeRaceWidget(Background, LabWidget):
     def __init__(self, fix="none", *, window_ns=None, seed=None, seconds=SECONDS, source=None):
         if source is None and fix not in FIXES:
             raise choice_error("fix", fix, FIXES)
@@ -50,9 +50,7 @@ class NativeRaceWidget(LabWidget):
         self.runs = []           # RaceResults of the latest repeat()
         self.message = ""
         self.busy = None         # what is running now, if anything
-        self._stop = threading.Event()
-        self._stopped_by_user = False
-        self._thread = None
+        self._init_background()
         self._build()
 
     # ---- the API the buttons use ----------------------------------------------------------
@@ -120,19 +118,8 @@ class NativeRaceWidget(LabWidget):
             raise choice_error("action", what, ("run", "repeat", "crash", "forced", "tsan"))
         if self.busy:
             raise LabkitError(f"{self.busy} is still running; press Stop or wait for it")
-        self._reset_stop()      # here, not in the thread: a stop() right after start() counts
-        self.busy = what        # claimed here for the same reason
-        self._thread = threading.Thread(target=self._background(getattr(self, what), kw), daemon=True)
-        self._thread.start()
-        return self._thread
-
-    def stop(self) -> None:
-        self._stopped_by_user = True
-        self._stop.set()
-
-    def wait(self, timeout=None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self.busy = what        # claimed before the thread starts, so a second click is refused
+        return self._launch(lambda: getattr(self, what)(**kw))
 
     @reported
     def plot(self):
@@ -190,7 +177,8 @@ class NativeRaceWidget(LabWidget):
         if self.busy and not mine:
             raise LabkitError(f"{self.busy} is still running; press Stop or wait for it")
         if not mine:
-            self._reset_stop()
+            self._stop.clear()
+            self._stopped_by_user = False
         self.busy = what
         self.message = self._message.value = ""
         self._result.value = ""
@@ -199,20 +187,8 @@ class NativeRaceWidget(LabWidget):
         finally:
             self.busy = None
 
-    def _reset_stop(self):
-        self._stop.clear()
-        self._stopped_by_user = False
-
-    def _background(self, fn, kw):
-        def body():
-            try:
-                fn(**kw)
-            except Exception as err:   # a background thread has no cell to show a traceback in
-                self.message = str(err) if isinstance(err, LabkitError) else f"{type(err).__name__}: {err}"
-                self._message.value = error_html(self.message)
-            finally:
-                self.busy = None
-        return body
+    def _finished(self):
+        self.busy = None
 
     def _progress(self, value, total, text):
         self._bar.max = 1000
@@ -278,7 +254,7 @@ class NativeRaceWidget(LabWidget):
         self._result = W.HTML()
         self._result.add_class("labkit-native-result")
         plotb = button("Plot", "labkit-native-plot-button")
-        plotb.on_click(self._guard(self._message, self._show_plot))
+        plotb.on_click(self._show_plot)
         self._plot_out = W.Output()
         self._plot_out.add_class("labkit-native-plot")
         src = f" — your C: {escape(str(self.source))}" if self.source else ""
@@ -295,12 +271,6 @@ class NativeRaceWidget(LabWidget):
         self.seconds = self._seconds_w.value
         kw = {"n": self._repeats_w.value} if what == "repeat" else {}
         self.start(what, **kw)
-
-    def _show_plot(self):
-        from IPython.display import display
-        self._plot_out.clear_output(wait=True)
-        with self._plot_out:
-            display(self.plot())
 
     def __repr__(self):
         what = f"source={str(self.source)!r}" if self.source else f"fix={self.fix!r}"

@@ -25,7 +25,7 @@ import ipywidgets as W
 from labkit.errors import LabkitError
 from labkit.kernel import SMALL_KSTATS, Scenario
 from labkit.sched import Stepper
-from labkit.widgets._base import LabWidget, button, error_html, escape, simulator
+from labkit.widgets._base import LabWidget, button, error_html, escape, reported, simulator
 from labkit.widgets.lanes import plot_lanes
 
 STATE_COLORS = {"runnable": "#2a7", "spinning": "#c80", "blocked": "#b33", "finished": "#888"}
@@ -60,6 +60,7 @@ class SchedulerWidget(LabWidget):
         """Apply a schedule string ("W12 R25 W1 R") from where the run is now."""
         return self._act(lambda: self.stepper.follow(schedule))
 
+    @reported
     def plot(self):
         """The lanes of the steps taken so far, as a matplotlib figure."""
         with simulator():
@@ -145,15 +146,6 @@ class SchedulerWidget(LabWidget):
             W.HBox([self._schedule, self._follow_in, follow]),
             self._replay, self._message, self._race, self._panic, self._plot_out])
         self.widget.add_class("labkit-scheduler")
-
-    def _show_plot(self, _=None):
-        from IPython.display import display
-        self._plot_out.clear_output(wait=True)
-        with self._plot_out:
-            try:
-                display(self.plot())
-            except LabkitError as err:
-                self._message.value = error_html(err)
 
     def _refresh(self):
         s = self.stepper
