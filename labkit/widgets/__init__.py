@@ -19,17 +19,22 @@ bar and can be stopped. Buttons carry stable CSS classes (`labkit-...`) for brow
     NativeRaceWidget(fix, window_ns=, seed=0)   the C race on real threads: run/stop with a
                                       progress bar, repeated runs and their time to first
                                       overflow, a real crash in a child, the forced interleaving, TSan
+    StackExplorer, MdbConsole         the seed's panic stack frame by frame, and a small mdb over
+                                      the simulated dump (labkit.postmortem)
 
 Layout: _base.py (the shared text/live display), answers.py (the answers file), question.py,
-lanes.py (the lane picture), scheduler.py, explorer.py, native_race.py.
+lanes.py (the lane picture), scheduler.py, explorer.py, native_race.py, stack_explorer.py,
+mdb_console.py.
 """
 
 from labkit.widgets import answers
 from labkit.widgets.explorer import ExplorerWidget
 from labkit.widgets.lanes import plot_lanes
+from labkit.widgets.mdb_console import MdbConsole
 from labkit.widgets.native_race import NativeRaceWidget
 from labkit.widgets.question import Question
 from labkit.widgets.scheduler import SchedulerWidget
+from labkit.widgets.stack_explorer import StackExplorer
 
 __all__ = ["Question", "answers", "plot_lanes", "SchedulerWidget", "ExplorerWidget",
-           "NativeRaceWidget"]
+           "NativeRaceWidget", "StackExplorer", "MdbConsole"]
