@@ -10,13 +10,21 @@ NATIVE := $(wildcard labkit/native/*.c labkit/native/*.h labkit/native/_build.py
 lab: $(STAMP)
 	$(VENV)/bin/labkit lab
 
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/bench_explore.py
 	$(VENV)/bin/python benchmarks/bench_native.py
 	$(VENV)/bin/python benchmarks/bench_grade.py
+
+# The browser tests (tests/browser) drive Debian's Chromium: `playwright install` would download a
+# browser build, which this network refuses. apt needs root; without it, say what to run.
+browser-deps:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
+	  else echo "The browser tests need Chromium at /usr/bin/chromium: run 'sudo apt-get install -y chromium'"; \
+	       echo "(or, without them: $(VENV)/bin/python -m pytest -m 'not browser')"; exit 1; fi; }
 
 $(STAMP): pyproject.toml setup.py $(NATIVE)
 	@command -v gcc >/dev/null || { echo "labkit needs a C compiler (gcc) to build its native race; install one first"; exit 1; }

@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+import labserver
 from labserver import REPO, LabServer, chromium_missing_message, launch_chromium
 
 ARTIFACTS = REPO / "test-artifacts"
@@ -41,7 +42,7 @@ def lab():
 
 @pytest.fixture(scope="session")
 def browser():
-    if not os.path.exists("/usr/bin/chromium"):
+    if not os.path.exists(labserver.CHROMIUM):
         pytest.fail(chromium_missing_message(), pytrace=False)
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:
@@ -66,7 +67,7 @@ class ConsoleLog:
 
 
 @pytest.fixture
-def page(request, lab, browser):
+def page(request, browser, lab):
     lab.delete_all_sessions()
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(30_000)
