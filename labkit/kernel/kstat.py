@@ -20,38 +20,32 @@ from labkit.sched import CondVar, Mutex, point
 
 _FIELD_NAMES = tuple(f for f, *_ in KSTAT_T_FIELDS)
 _FIELD_INDEX = {f: i for i, f in enumerate(_FIELD_NAMES)}
-_HEADER_AT = tuple(_FIELD_INDEX[f] for f in ("ks_kid", "ks_module", "ks_name", "ks_flags"))
+_get_header = operator.itemgetter(*(_FIELD_INDEX[f] for f in ("ks_kid", "ks_module", "ks_name",
+                                                                 "ks_flags")))
 _get_fields = operator.attrgetter(*("_flags" if f == "ks_flags" else f for f in _FIELD_NAMES))
 
 
 class KstatCopy(tuple):
     """What bcopy leaves in kernel memory: every kstat_t member's value at the moment of the copy.
 
-    A tuple (one is made per header copied, 5698 at seed scale) that reads like a dict of
-    members: copy["ks_kid"], copy.get("ks_flags"), dict(copy)."""
+    A tuple, in layout order (one is made per header copied, 5698 at seed scale), that also
+    answers by member name: copy.get("ks_kid"), dict(copy.items())."""
 
     __slots__ = ()
 
-    def __getitem__(self, key):
-        if isinstance(key, str):
-            return tuple.__getitem__(self, _FIELD_INDEX[key])
-        return tuple.__getitem__(self, key)
-
-    def get(self, key, default=None):
-        i = _FIELD_INDEX.get(key)
-        return default if i is None else tuple.__getitem__(self, i)
+    def get(self, name, default=None):
+        i = _FIELD_INDEX.get(name)
+        return default if i is None else self[i]
 
     def keys(self):
         return _FIELD_NAMES
 
     def items(self):
-        return zip(_FIELD_NAMES, tuple.__iter__(self))
+        return zip(_FIELD_NAMES, self)
 
     def header(self) -> tuple:
         """(ks_kid, ks_module, ks_name, ks_flags): what a reader of the chain looks at."""
-        at = tuple.__getitem__
-        kid, module, name, flags = _HEADER_AT
-        return (at(self, kid), at(self, module), at(self, name), at(self, flags))
+        return _get_header(self)
 
 
 def ekstat_addr(kid: int) -> int:

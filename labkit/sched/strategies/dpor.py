@@ -147,6 +147,7 @@ class DporSearch:
         self.restarts = 0
         self.learning_runs = 0
         self.quiet = None              # what the reduced search learned: quiet.loud
+        self.serial_steps = None       # each thread's steps in the first learning run
         self.complete = False
 
     def outcomes(self):
@@ -162,8 +163,10 @@ class DporSearch:
             # part of it (it finds their outcomes too), so they are counted apart.
             quiet = self.quiet = Quiet()
             for first in range(len(self.program.thread_names)):
-                run_once(self.program, _Serial(first), detect_races=False, budget=self.budget,
-                         quiet=quiet)
+                _, exe = run_once(self.program, _Serial(first), detect_races=False,
+                                  budget=self.budget, quiet=quiet)
+                if first == 0:
+                    self.serial_steps = [t.steps for t in exe.threads]
                 self.learning_runs += 1
         while True:
             if self.max_executions is not None and runs >= self.max_executions:
