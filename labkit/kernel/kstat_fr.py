@@ -11,6 +11,7 @@ from labkit.kernel.kstat import Kstat
 from labkit.kernel.layout import (EACCES, GLOBAL_ZONEID, KSTAT_FLAG_DORMANT, KSTAT_FLAG_INVALID,
                                   KSTAT_WRITE, SIZEOF_KSTAT_T)
 from labkit.kernel.panic import KernelPanic, PanicRecord
+from labkit.kernel.stacks import capture_threads, page_fault
 from labkit.sched import current_thread, point
 
 
@@ -39,8 +40,6 @@ def cv_broadcast(cv) -> None:
 
 
 def panic(message: str) -> None:
-    from labkit.kernel.stacks import capture_threads
-
     k = kernel()
     rec = PanicRecord(message=message, kernel=k)
     capture_threads(k, rec)
@@ -93,8 +92,6 @@ def kstat_zone_find(ksp: Kstat, zoneid: int) -> bool:
 
 def bcopy(src: Kstat, dst: int, size: int) -> None:
     """Copy a kstat_t into kernel memory at dst. A store into an unmapped page panics."""
-    from labkit.kernel.stacks import page_fault
-
     point("read", src, src.copy_what, depth=2)
     k = kernel()
     alloc = k.memory.allocation_for(dst)
