@@ -11,8 +11,8 @@ Format (JSON, UTF-8), at labkit.config.ANSWERS_FILE (env LABKIT_ANSWERS, default
 One record per answer, in the order given. `attempt` counts the learner's answers to that qid;
 `revealed_before` is true when the right answer had already been shown, so a grader can tell a
 prediction from a copy. Writes are atomic: the whole file is rewritten to a temporary file in the
-same directory and moved over the old one with os.replace, under an flock so two notebooks
-answering at once cannot drop each other's records. A file that is not valid JSON is never
+same directory and moved over the old one with os.replace, under an flock (on answers.json.lock,
+next to it) so two notebooks answering at once cannot drop each other's records. A file that is not valid JSON is never
 overwritten: it is moved aside (answers.json.unreadable-<time>) and a new one is started.
 """
 
