@@ -62,13 +62,12 @@ class ConsoleLog:
     def on_pageerror(self, exc):
         self.errors.append(f"pageerror: {exc}")
 
-    def unexpected(self):
-        return [e for e in self.errors if not any(re.search(p, e) for p, _why in HARMLESS_CONSOLE)]
+    def unexpected(self, since: int = 0):
+        return [e for e in self.errors[since:] if not any(re.search(p, e) for p, _why in HARMLESS_CONSOLE)]
 
 
-@pytest.fixture
-def page(request, browser, lab):
-    lab.delete_all_sessions()
+def new_page(browser):
+    """A page in a fresh browser context (no shared storage), its console errors collected."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(30_000)
     pg = context.new_page()
@@ -76,7 +75,10 @@ def page(request, browser, lab):
     pg.on("console", log.on_console)
     pg.on("pageerror", log.on_pageerror)
     pg.console_log = log
-    yield pg
+    return pg
+
+
+def screenshot_if_failed(request, pg):
     rep = getattr(request.node, "rep_call", None)
     if rep is not None and rep.failed:
         ARTIFACTS.mkdir(exist_ok=True)
@@ -85,5 +87,13 @@ def page(request, browser, lab):
             pg.screenshot(path=str(ARTIFACTS / f"{name}.png"))
         except Exception as err:             # a crashed page cannot be photographed; say so
             print(f"screenshot failed: {err}")
-    context.close()
+
+
+@pytest.fixture
+def page(request, browser, lab):
+    lab.delete_all_sessions()
+    pg = new_page(browser)
+    yield pg
+    screenshot_if_failed(request, pg)
+    pg.context.close()
     lab.delete_all_sessions()
