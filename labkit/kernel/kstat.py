@@ -20,6 +20,7 @@ from labkit.sched import CondVar, Mutex, point
 
 _FIELD_NAMES = tuple(f for f, *_ in KSTAT_T_FIELDS)
 _FIELD_INDEX = {f: i for i, f in enumerate(_FIELD_NAMES)}
+_KID_AT = _FIELD_INDEX["ks_kid"]
 _get_header = operator.itemgetter(*(_FIELD_INDEX[f] for f in ("ks_kid", "ks_module", "ks_name",
                                                                  "ks_flags")))
 _get_fields = operator.attrgetter(*("_flags" if f == "ks_flags" else f for f in _FIELD_NAMES))
@@ -42,6 +43,10 @@ class KstatCopy(tuple):
 
     def items(self):
         return zip(_FIELD_NAMES, self)
+
+    @property
+    def kid(self) -> int:
+        return self[_KID_AT]
 
     def header(self) -> tuple:
         """(ks_kid, ks_module, ks_name, ks_flags): what a reader of the chain looks at."""

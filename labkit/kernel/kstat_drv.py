@@ -25,7 +25,7 @@ class UserKstat:
     ks_ndata: int = 0
     ks_flags: int = 0
     ks_snaptime: int = 0
-    data: list = field(default_factory=list)   # what was copied out: one dict per record
+    data: list = field(default_factory=list)   # what was copied out: a KstatCopy per record
     record_size: int = 0
 
 

@@ -73,12 +73,20 @@ def delay(ticks: int) -> None:
     point("read", delay, f"delay({ticks})", depth=2)
 
 
+_walk_labels = {}   # tree name -> ["kstat_avl_bykid (walk step 0)", ...], made once per process
+
+
 def avl_walk(tree):
     """for (e = avl_first(t); e != NULL; e = avl_walk(t, e, AVL_AFTER)): each step a point."""
     t = resolve(tree)
+    # The label of each step is made once and kept: at seed scale a search takes half a million
+    # steps, and a fresh string (or closure) per step costs more than the step.
+    labels = _walk_labels.setdefault(t.name, [])
     i = 0
     while True:
-        point("read", t, lambda: f"{t.name} (walk step {i})", depth=2)
+        if i == len(labels):
+            labels.append(f"{t.name} (walk step {i})")
+        point("read", t, labels[i], depth=2)
         if i >= len(t.nodes):
             return
         yield t.nodes[i]

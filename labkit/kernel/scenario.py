@@ -40,19 +40,28 @@ class ReadResult:
         self.ndata = user.ks_ndata
         self.data_size = user.ks_data_size
         self.record_size = user.record_size
-        self.headers = [None if r is None else r.header() for r in user.data]
+        self.records = user.data           # bcopy's KstatCopy per header, None where none was copied
+        self._headers = None
+
+    @property
+    def headers(self) -> list:
+        """(kid, module, name, flags) per record, or None for a record left zero. Made on demand:
+        a search keeps a result per execution and most only ever need the kids."""
+        if self._headers is None:
+            self._headers = [None if r is None else r.header() for r in self.records]
+        return self._headers
 
     @property
     def kids(self) -> list:
-        return [h[0] for h in self.headers if h is not None]
+        return [r.kid for r in self.records if r is not None]
 
     @property
     def zero_filled(self) -> int:
         """Records the count promised but the copy never wrote (left zero by kmem_zalloc)."""
-        return sum(1 for h in self.headers if h is None)
+        return sum(1 for r in self.records if r is None)
 
     def signature(self):
-        return (self.error, self.ndata, tuple(h[0] if h else None for h in self.headers))
+        return (self.error, self.ndata, tuple(None if r is None else r.kid for r in self.records))
 
     def to_json(self) -> dict:
         return {"error": self.error, "ndata": self.ndata, "data_size": self.data_size,
