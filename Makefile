@@ -13,10 +13,11 @@ lab: $(STAMP)
 test: $(STAMP) browser-deps
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
-bench: $(STAMP)
+bench: $(STAMP) browser-deps
 	$(VENV)/bin/python benchmarks/bench_explore.py
 	$(VENV)/bin/python benchmarks/bench_native.py
 	$(VENV)/bin/python benchmarks/bench_grade.py
+	$(VENV)/bin/python benchmarks/bench_notebooks.py
 
 # The browser tests (tests/browser) drive Debian's Chromium: `playwright install` would download a
 # browser build, which this network refuses. apt needs root; without it, say what to run.

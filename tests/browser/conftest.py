@@ -52,8 +52,20 @@ def browser():
 
 
 class ConsoleLog:
+    """What went wrong in the page: console errors, uncaught page errors, and kernel errors.
+
+    Kernel errors are the iopub `error` messages on the kernel's websocket. A cell's error also
+    lands in its output (the tests check those there), but an exception in a widget's callback
+    (a button's on_click) has no cell to show in: JupyterLab only puts it in its log console, and
+    the learner just sees a click do nothing. Reading the websocket is the way to catch those."""
+
+    _ERROR_MSG = re.compile(r'"msg_type":\s*"error"')
+    _ENAME = re.compile(r'"ename":\s*"((?:[^"\\]|\\.)*)"')
+    _EVALUE = re.compile(r'"evalue":\s*"((?:[^"\\]|\\.)*)"')
+
     def __init__(self):
         self.errors = []
+        self.kernel_errors = []
 
     def on_console(self, msg):
         if msg.type == "error":
@@ -61,6 +73,18 @@ class ConsoleLog:
 
     def on_pageerror(self, exc):
         self.errors.append(f"pageerror: {exc}")
+
+    def on_websocket(self, ws):
+        ws.on("framereceived", self.on_frame)
+
+    def on_frame(self, payload):
+        text = payload if isinstance(payload, str) else payload.decode("utf-8", "replace")
+        # cheap test first: most frames are status, stream and comm messages
+        if '"error"' not in text or not self._ERROR_MSG.search(text):
+            return
+        ename, evalue = self._ENAME.search(text), self._EVALUE.search(text)
+        self.kernel_errors.append(f"{ename.group(1) if ename else '?'}: "
+                                  f"{evalue.group(1)[:500] if evalue else '?'}")
 
     def unexpected(self, since: int = 0):
         return [e for e in self.errors[since:] if not any(re.search(p, e) for p, _why in HARMLESS_CONSOLE)]
@@ -74,6 +98,7 @@ def new_page(browser):
     log = ConsoleLog()
     pg.on("console", log.on_console)
     pg.on("pageerror", log.on_pageerror)
+    pg.on("websocket", log.on_websocket)
     pg.console_log = log
     return pg
 

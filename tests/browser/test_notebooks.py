@@ -73,3 +73,8 @@ def test_notebook_runs_clean(page, lab, name):
         assert views.count() == n, f"cell {c['index']}: {n} widget outputs but {views.count()} rendered views"
 
     assert not page.console_log.unexpected(), "\n".join(page.console_log.unexpected())
+    # Every error the kernel sent is one of the outputs above (all in raises-exception cells);
+    # one more came from a widget callback, which has no cell to show it in.
+    shown = sum(o.get("output_type") == "error" for c in cells for o in c["outputs"])
+    extra = page.console_log.kernel_errors
+    assert len(extra) == shown, f"{len(extra)} kernel errors for {shown} error outputs: {extra}"

@@ -61,15 +61,21 @@ def nb(request, course):
     def open_(notebook):
         since = len(course.page.console_log.errors) if course.name == notebook else 0
         page, panel = course.open(notebook)
-        seen.update(page=page, since=since)
+        # kernel errors count from here: run-all's own (cells tagged raises-exception) are the
+        # notebook test's business; from now on any error comes from a widget callback
+        seen.update(page=page, since=since, kernel_since=len(page.console_log.kernel_errors))
         return page, panel
 
     yield open_
     if "page" in seen:
         screenshot_if_failed(request, seen["page"])
-        errors = seen["page"].console_log.unexpected(seen["since"])
+    rep = getattr(request.node, "rep_call", None)
+    if "page" in seen and rep is not None and rep.passed:   # a failed or xfailed test has said enough
+        log = seen["page"].console_log
+        errors = log.unexpected(seen["since"]) + [
+            f"kernel error in a widget callback: {e}" for e in log.kernel_errors[seen["kernel_since"]:]]
         if errors:
-            pytest.fail("browser console errors:\n" + "\n".join(errors), pytrace=False)
+            pytest.fail("\n".join(errors), pytrace=False)
 
 
 def widget_cell(page, panel, source_regex):
@@ -188,6 +194,29 @@ def test_scheduler_stepped_to_the_panic(nb):
     expect(panic).to_be_empty()
     sched.locator(".labkit-sched-reset").click()
     expect(schedule).to_have_value("")
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "labkit bug (reported): once W has run to its end, Undo then Step W raises greenlet.error "
+    "'Cannot switch to a different thread' inside the click handler (SchedulerWidget._act catches "
+    "only LabkitError), so the click silently does nothing; same after W's end, Reset, Step W"))
+def test_scheduler_step_after_undo_at_the_end(nb):
+    page, panel = nb("04-interleaving.ipynb")
+    sched = widget_cell(page, panel, r"^sw = SchedulerWidget\(\)").locator(".labkit-scheduler")
+    schedule = sched.locator(".labkit-sched-schedule input")
+    errors_before = len(page.console_log.kernel_errors)
+    sched.locator(".labkit-sched-reset").click()
+    expect(schedule).to_have_value("")
+    sched.locator(".labkit-sched-run.labkit-lane-W").click()
+    expect(sched.locator(".labkit-sched-step.labkit-lane-W")).to_be_disabled()   # W has finished
+    n = int(re.fullmatch(r"W(\d+)", schedule.input_value()).group(1))
+    sched.locator(".labkit-sched-undo").click()
+    expect(schedule).to_have_value(f"W{n - 1}")
+    sched.locator(".labkit-sched-step.labkit-lane-W").click()
+    try:
+        expect(schedule).to_have_value(f"W{n}", timeout=10_000)
+    finally:
+        assert not page.console_log.kernel_errors[errors_before:], page.console_log.kernel_errors
 
 
 def test_explorer_exhaustive_run(nb):
