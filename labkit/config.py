@@ -33,3 +33,7 @@ WINDOW_NS = _int_env("LABKIT_WINDOW_NS", 5_000)
 #: Where Question widgets record a learner's answers (a JSON file; format in labkit.widgets.question).
 #: The grader side reads the same file, so it lives outside the repository by default.
 ANSWERS_FILE = os.path.expanduser(os.environ.get("LABKIT_ANSWERS") or "~/.labkit/answers.json")
+
+#: Processes an exhaustive (dpor) search may use: with 2 or more, and more than one CPU, the
+#: branches of its first choice are split between this process and a forked child.
+WORKERS = _int_env("LABKIT_WORKERS", 2)

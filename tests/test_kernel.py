@@ -139,6 +139,17 @@ def header_kstat_update(header_ksp, rw):
 '''
 
 
+@pytest.mark.parametrize("fix", ["none", "lock", "count"])
+def test_a_search_split_over_two_processes_agrees_with_one(fix):
+    sc = Scenario(3, fix)
+    one, two = explore(sc, workers=1), explore(sc, workers=2)
+    assert (two.outcome_set, two.outcomes, two.executions, two.pruned) == (
+        one.outcome_set, one.outcomes, one.executions, one.pruned)
+    assert {str(r) for r in two.races} == {str(r) for r in one.races}
+    assert (two.shortest_failing and two.shortest_failing.schedule) == (
+        one.shortest_failing and one.shortest_failing.schedule)
+
+
 def test_an_execution_never_sees_another_ones_stores_into_boot_kstats(tmp_path):
     # Boot kstats are shared between a scenario's executions while nothing writes them; this
     # variant writes them all, so each execution must still start from a freshly booted chain.

@@ -198,6 +198,18 @@ def test_quiet_accesses_are_skipped_only_while_no_other_thread_can_disturb_them(
             out.kind, out.steps, out.result.signature())
 
 
+@pytest.mark.parametrize("prog", LITMUS_KEYED + LITMUS_QUIET, ids=lambda p: p.name)
+def test_a_search_split_over_two_processes_finds_what_one_finds(prog):
+    one = explore(prog, "dpor", workers=1)
+    two = explore(prog, "dpor", workers=2)
+    assert two.exhaustive and one.exhaustive
+    assert (two.outcome_set, two.outcomes, two.executions) == (one.outcome_set, one.outcomes, one.executions)
+    assert {str(r) for r in two.races} == {str(r) for r in one.races}
+    if one.shortest_failing is not None:
+        assert (two.shortest_failing.schedule, two.shortest_failing.preemptions) == (
+            one.shortest_failing.schedule, one.shortest_failing.preemptions)
+
+
 def test_race_detector_names_both_accesses():
     out = replay(LITMUS[4], "B1 A")
     assert any(r.second.what == "cell" for r in out.races)

@@ -10,7 +10,9 @@ from labkit.sched.program import run_once
 from labkit.sched.quiet import Quiet
 from labkit.sched.runtime import Chooser, default_choice
 from labkit.sched.strategies import pct, random_walk
+from labkit.sched.parallel import split_search, workers_available
 from labkit.sched.strategies.dpor import DporSearch
+from labkit.sched.strategies.replay import replay
 
 STRATEGIES = ("dpor", "dfs", "random", "pct")
 
@@ -33,8 +35,12 @@ def naive_interleavings(step_counts) -> int:
 
 
 def explore(program, strategy: str = "dpor", *, seed: int | None = None,
-            executions: int | None = None, detect_races: bool = True, budget=None) -> ExploreResult:
-    """Search the program's schedules. dpor and dfs are exhaustive; random and pct sample."""
+            executions: int | None = None, detect_races: bool = True, budget=None,
+            workers: int | None = None) -> ExploreResult:
+    """Search the program's schedules. dpor and dfs are exhaustive; random and pct sample.
+
+    `workers` (default config.WORKERS): processes a complete dpor search may use.
+    """
     if strategy not in STRATEGIES:
         raise choice_error("strategy", strategy, STRATEGIES)
     seed = config.SEED if seed is None else seed
@@ -49,47 +55,84 @@ def explore(program, strategy: str = "dpor", *, seed: int | None = None,
         per_thread = [t.steps for t in exe.threads]
         naive = naive_interleavings(per_thread)
 
-    if strategy in ("dpor", "dfs"):
+    tally = _Tally(limit=DFS_LIMIT if strategy == "dfs" else None)
+    search = None
+    workers = config.WORKERS if workers is None else workers
+    if strategy == "dpor" and executions is None and workers > 1 and workers_available():
+        # Both CPUs: the first choice's branches split between this process and a child.
+        tally, search = split_search(program, _Tally, detect_races=detect_races, budget=budget)
+    elif strategy in ("dpor", "dfs"):
         if strategy == "dfs" and naive > DFS_LIMIT * 100_000:
             raise LabkitError(
                 f"dfs would have to try up to {naive:.3g} interleavings; use --strategy dpor, "
                 "or a smaller scenario (--kstats 1 or 2)")
         search = DporSearch(program, reduce=(strategy == "dpor"), detect_races=detect_races,
                             max_executions=executions, budget=budget)
-        outcomes = search.outcomes()
+        for outcome in search.outcomes():
+            tally.add(outcome)
     else:
         n = executions or config.RANDOM_EXECUTIONS
         module = random_walk if strategy == "random" else pct
         steps = sum(per_thread)
-        search = None
-        outcomes = (run_once(program, c, detect_races=detect_races, budget=budget)[0]
-                    for c in module.choosers(seed, n, steps, len(per_thread)))
-
-    counts, races, seen, shortest, total = {}, [], set(), None, 0
-    race_keys = set()
-    for outcome in outcomes:
-        total += 1
-        counts[outcome.kind] = counts.get(outcome.kind, 0) + 1
-        seen.add(signature(outcome))
-        for r in outcome.races:
-            key = (r.first.function, r.first.line, r.second.function, r.second.line)
-            if key not in race_keys:
-                race_keys.add(key)
-                races.append(r)
-        if outcome.failed and (shortest is None or
-                               (outcome.preemptions, outcome.steps) < (shortest.preemptions, shortest.steps)):
-            shortest = outcome
-        if strategy == "dfs" and total > DFS_LIMIT:
-            raise LabkitError(f"dfs passed {DFS_LIMIT} interleavings; use --strategy dpor")
+        for c in module.choosers(seed, n, steps, len(per_thread)):
+            tally.add(run_once(program, c, detect_races=detect_races, budget=budget)[0])
     if naive is None:
         naive = naive_interleavings(search.serial_steps)
     return ExploreResult(
-        strategy=strategy, seed=seed, executions=total, outcomes=counts,
-        shortest_failing=shortest, seconds=time.perf_counter() - started,
+        strategy=strategy, seed=seed, executions=tally.total, outcomes=tally.counts,
+        shortest_failing=tally.shortest, seconds=time.perf_counter() - started,
         program=program.describe(), exhaustive=bool(search and search.complete),
         pruned=search.pruned if search else 0,
-        learning_runs=search.learning_runs if search else 0, naive_interleavings=naive, races=races,
-        outcome_set=seen)
+        learning_runs=search.learning_runs if search else 0, naive_interleavings=naive,
+        races=tally.races, outcome_set=tally.seen)
+
+
+class _Tally:
+    """What a search's executions came to, gathered one outcome at a time."""
+
+    def __init__(self, limit: int | None = None):
+        self.limit = limit                  # dfs refuses to go on past this many
+        self.counts, self.races, self.seen = {}, [], set()
+        self.race_keys = set()
+        self.shortest = None
+        self.total = 0
+
+    def add(self, outcome) -> None:
+        self.total += 1
+        self.counts[outcome.kind] = self.counts.get(outcome.kind, 0) + 1
+        self.seen.add(signature(outcome))
+        self._races(outcome.races)
+        if outcome.failed and (self.shortest is None or _rank(outcome) < _rank(self.shortest)):
+            self.shortest = outcome
+        if self.limit is not None and self.total > self.limit:
+            raise LabkitError(f"dfs passed {self.limit} interleavings; use --strategy dpor")
+
+    def _races(self, races) -> None:
+        for r in races:
+            key = (r.first.function, r.first.line, r.second.function, r.second.line)
+            if key not in self.race_keys:
+                self.race_keys.add(key)
+                self.races.append(r)
+
+    def to_wire(self) -> tuple:
+        """Plain data for another process: the best failing run travels as its schedule."""
+        best = None if self.shortest is None else (self.shortest.schedule, _rank(self.shortest))
+        return (self.total, self.counts, self.seen, self.races, best)
+
+    def merge(self, wire, program) -> None:
+        total, counts, seen, races, best = wire
+        self.total += total
+        for kind, n in counts.items():
+            self.counts[kind] = self.counts.get(kind, 0) + n
+        self.seen |= seen
+        self._races(races)
+        if best is not None and (self.shortest is None or best[1] < _rank(self.shortest)):
+            self.shortest = replay(program, best[0])     # the same run, as a full Outcome
+
+
+def _rank(outcome) -> tuple:
+    """Failing runs compare by preemptions, then length: the shortest is the easiest to follow."""
+    return (outcome.preemptions, outcome.steps)
 
 
 def signature(outcome) -> tuple:

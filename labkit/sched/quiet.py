@@ -45,6 +45,8 @@ class Quiet:
         self.loud = set()      # keys whose accesses must stay scheduling points (kept across runs)
         self.grew = False      # a key became loud during the last execution: restart the search
         self.seen = {}
+        self.serial_steps = None   # each thread's steps in the first learning run (set by DPOR)
+        self.root_enabled = None   # the threads that can make the first step (set by DPOR)
 
     def begin(self) -> None:
         """A new execution: forget who touched what (the loud keys are kept)."""

@@ -19,7 +19,7 @@ from labkit.sched.runtime import WRITE_KINDS, Chooser
 
 
 class _State:
-    __slots__ = ("enabled", "pending", "chosen", "backtrack", "done", "sleep")
+    __slots__ = ("enabled", "pending", "chosen", "backtrack", "done", "sleep", "elsewhere")
 
     def __init__(self, enabled, pending, sleep):
         self.enabled = enabled      # frozenset of thread indices
@@ -28,6 +28,25 @@ class _State:
         self.backtrack = set()
         self.done = set()
         self.sleep = sleep
+        self.elsewhere = frozenset()  # branches another process explores (see Root)
+
+
+class Root:
+    """One share of the first choice, for a search split between processes (sched/parallel.py).
+
+    `mine`: the threads this search starts with, in turn; `before`: the ones another process
+    starts with and explores first, which count as explored here (they join sleep sets just as
+    they would in one sequential search); the rest belong to another process too.
+    """
+
+    def __init__(self, mine, before=()):
+        self.mine = frozenset(mine)
+        self.before = frozenset(before)
+
+    def shape(self, st: "_State") -> None:
+        st.done.update(self.before & st.enabled)
+        st.backtrack.update(self.mine & st.enabled)
+        st.elsewhere = st.enabled - self.mine
 
 
 def _dependent(a, b) -> bool:
@@ -36,10 +55,11 @@ def _dependent(a, b) -> bool:
 
 
 class _DporChooser(Chooser):
-    def __init__(self, states, prefix, reduce: bool):
+    def __init__(self, states, prefix, reduce: bool, root: Root | None = None):
         self.states = states
         self.prefix = prefix
         self.reduce = reduce
+        self.root = root
         self.clocks = None
         self.table = {}
         self.next_sleep = frozenset()   # the sleep set the next new state starts with
@@ -55,8 +75,11 @@ class _DporChooser(Chooser):
             pending = {t.index: (t.pending[0], id(t.pending[1]))
                        for t in exe.threads if not t.finished}
             states.append(_State(frozenset(t.index for t in enabled), pending, self.next_sleep))
+            if i == 0 and self.root is not None:
+                self.root.shape(states[0])
         st = states[i]
-        candidates = [t for t in enabled if t.index not in st.sleep]
+        candidates = [t for t in enabled if t.index not in st.sleep and t.index not in st.elsewhere
+                      and not (i == 0 and self.root is not None and t.index in st.done)]
         if not candidates:
             exe._stop("pruned")          # every order from here was covered before
         running = exe.running
@@ -127,8 +150,11 @@ class _Serial(Chooser):
 
     def __init__(self, first: int):
         self.first = first
+        self.root_enabled = None     # the threads that could go first (seen at the first choice)
 
     def choose(self, exe, enabled):
+        if self.root_enabled is None:
+            self.root_enabled = [t.index for t in enabled]
         n = len(exe.threads)
         return min(enabled, key=lambda t: (t.index - self.first) % n)
 
@@ -137,8 +163,11 @@ class DporSearch:
     """Runs executions until every backtrack point is covered. reduce=False enumerates all."""
 
     def __init__(self, program, *, reduce: bool = True, detect_races: bool = True,
-                 max_executions: int | None = None, budget=None):
+                 max_executions: int | None = None, budget=None, root: Root | None = None,
+                 quiet: Quiet | None = None):
         self.program = program
+        self.root = root
+        self.learned = quiet           # loud objects another search already learned
         self.reduce = reduce
         self.detect_races = detect_races
         self.max_executions = max_executions
@@ -150,6 +179,21 @@ class DporSearch:
         self.serial_steps = None       # each thread's steps in the first learning run
         self.complete = False
 
+    def learn(self) -> Quiet:
+        """Learn the loud objects first from the serial runs (each thread in turn runs to its
+        end): one execution each, they spare most restarts of the search. They are not part of
+        it (it finds their outcomes too), so they are counted apart."""
+        quiet = Quiet()
+        for first in range(len(self.program.thread_names)):
+            chooser = _Serial(first)
+            _, exe = run_once(self.program, chooser, detect_races=False, budget=self.budget,
+                              quiet=quiet)
+            if first == 0:
+                quiet.serial_steps = [t.steps for t in exe.threads]
+                quiet.root_enabled = chooser.root_enabled or []
+            self.learning_runs += 1
+        return quiet
+
     def outcomes(self):
         """Yield the Outcome of each execution (pruned ones are counted, not yielded)."""
         states: list[_State] = []
@@ -158,20 +202,12 @@ class DporSearch:
         runs = 0
         quiet = None
         if self.reduce:
-            # Learn the loud objects first from the serial runs (each thread in turn runs to its
-            # end): one execution each, they spare most restarts of the search. They are not
-            # part of it (it finds their outcomes too), so they are counted apart.
-            quiet = self.quiet = Quiet()
-            for first in range(len(self.program.thread_names)):
-                _, exe = run_once(self.program, _Serial(first), detect_races=False,
-                                  budget=self.budget, quiet=quiet)
-                if first == 0:
-                    self.serial_steps = [t.steps for t in exe.threads]
-                self.learning_runs += 1
+            quiet = self.learned or self.learn()
+            self.quiet, self.serial_steps = quiet, quiet.serial_steps
         while True:
             if self.max_executions is not None and runs >= self.max_executions:
                 return
-            chooser = _DporChooser(states, prefix, self.reduce)
+            chooser = _DporChooser(states, prefix, self.reduce, self.root)
             outcome, exe = run_once(self.program, chooser, detect_races=self.detect_races,
                                     budget=self.budget, quiet=quiet)
             names = [t.name for t in exe.threads]
@@ -190,7 +226,7 @@ class DporSearch:
             # Deepest state with an unexplored, non-sleeping alternative.
             for d in range(len(states) - 1, -1, -1):
                 st = states[d]
-                todo = st.backtrack - st.done - st.sleep
+                todo = st.backtrack - st.done - st.sleep - st.elsewhere
                 if todo:
                     break
             else:
