@@ -162,3 +162,32 @@ def test_an_execution_never_sees_another_ones_stores_into_boot_kstats(tmp_path):
     assert first.result.ndata == again.result.ndata == 4       # all four kstats valid at boot
     assert not any(ks._flags for ks in sc.boot_image().kstats)
     assert explore(sc).outcome_set == explore(sc).outcome_set
+
+
+def test_stepper_goes_on_when_steps_come_from_other_threads():
+    # A notebook may deliver widget clicks on different OS threads; greenlets cannot switch
+    # across threads, so the Stepper rebuilds its paused run on the new thread by replaying it.
+    import threading
+
+    s = Stepper(Scenario.small())
+
+    def in_thread(fn):
+        errors = []
+
+        def body():
+            try:
+                fn()
+            except BaseException as e:     # the assertion below shows it
+                errors.append(e)
+        t = threading.Thread(target=body)
+        t.start()
+        t.join()
+        assert not errors, errors
+
+    in_thread(lambda: s.step("W", 12))
+    s.step("R", 25)
+    s.undo()
+    in_thread(lambda: s.step("R"))
+    assert s.schedule == "W12 R25"
+    in_thread(lambda: s.follow("W1 R"))
+    assert s.outcome.kind == "panic" and s.schedule == "W12 R25 W1 R2"

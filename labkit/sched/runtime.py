@@ -213,6 +213,8 @@ class Execution:
                     g.throw(_Stop)
                 except _Stop:
                     pass
+                except greenlet.error:
+                    pass    # it belongs to another OS thread: left for the garbage collector
         if _current is self:
             _current = None
 

@@ -6,6 +6,7 @@ step by replaying the history from the start (a program plus a schedule is deter
 this is exact). The widgets drive this class; it also reads well on its own.
 """
 
+import greenlet
 from dataclasses import dataclass
 
 from labkit.errors import LabkitError
@@ -143,7 +144,22 @@ class Stepper:
         self._go(name, 10 ** 9)
         return self
 
+    def _on_this_thread(self):
+        """Called from another OS thread than the run's: rebuild the run here by replaying it
+        (the same schedule always gives the same run), so stepping can go on."""
+        # Greenlets only switch within the OS thread that made them, and a notebook may deliver
+        # widget clicks on different threads. (Thread ids are reused; greenlets are not.)
+        if self.done or self.exe.main is greenlet.getcurrent():
+            return
+        history = self.history
+        if not self.done:
+            self.exe.close()
+        self.history = []
+        self._start()
+        self.follow(history)
+
     def _go(self, name, count):
+        self._on_this_thread()
         t = self.exe.by_name[name]
         before = self.exe.steps
         self.chooser.want, self.chooser.remaining = t, count
@@ -171,7 +187,7 @@ class Stepper:
 
     def reset(self) -> "Stepper":
         if not self.done:
-            self.exe.close()
+            self.exe.close()      # (greenlets of another thread are left to the collector)
         self.history = []
         self._start()
         return self

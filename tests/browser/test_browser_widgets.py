@@ -196,10 +196,7 @@ def test_scheduler_stepped_to_the_panic(nb):
     expect(schedule).to_have_value("")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "labkit bug (reported): once W has run to its end, Undo then Step W raises greenlet.error "
-    "'Cannot switch to a different thread' inside the click handler (SchedulerWidget._act catches "
-    "only LabkitError), so the click silently does nothing; same after W's end, Reset, Step W"))
+# Clicks may arrive on different kernel threads; the Stepper replays its run on the new thread.
 def test_scheduler_step_after_undo_at_the_end(nb):
     page, panel = nb("04-interleaving.ipynb")
     sched = widget_cell(page, panel, r"^sw = SchedulerWidget\(\)").locator(".labkit-scheduler")
