@@ -10,6 +10,7 @@ Used by tests/browser/conftest.py and benchmarks/bench_notebooks.py.
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -22,6 +23,7 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"          # screenshots of failed tests (git-ignored)
 CHROMIUM = "/usr/bin/chromium"
 # Without the networking flags Chromium keeps dialling Google's hosts, which this closed network
 # refuses many at a time; --no-sandbox because CI runs as root (toolchain.md).
@@ -162,6 +164,77 @@ class LabServer:
         while self.sessions() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not self.sessions(), f"kernel sessions still running: {self.sessions()}"
+
+
+# ---- the page: what went wrong in it, and a picture when a test fails ------------------------
+
+# Console messages that are not the course's fault, as (pattern, why) pairs; any other error the
+# page logs fails the test. None is needed with JupyterLab 4.6 and Chromium 156: every notebook
+# of the course runs with an empty console. Add one only with the reason it is harmless.
+HARMLESS_CONSOLE: list[tuple[str, str]] = []
+
+
+class ConsoleLog:
+    """What went wrong in the page: console errors, uncaught page errors, and kernel errors.
+
+    Kernel errors are the iopub `error` messages on the kernel's websocket. A cell's error also
+    lands in its output (the tests check those there), but an exception in a widget's callback
+    (a button's on_click) has no cell to show in: JupyterLab only puts it in its log console, and
+    the learner just sees a click do nothing. Reading the websocket is the way to catch those."""
+
+    _ERROR_MSG = re.compile(r'"msg_type":\s*"error"')
+    _ENAME = re.compile(r'"ename":\s*"((?:[^"\\]|\\.)*)"')
+    _EVALUE = re.compile(r'"evalue":\s*"((?:[^"\\]|\\.)*)"')
+
+    def __init__(self):
+        self.errors = []
+        self.kernel_errors = []
+
+    def on_console(self, msg):
+        if msg.type == "error":
+            self.errors.append(f"console.error: {msg.text}")
+
+    def on_pageerror(self, exc):
+        self.errors.append(f"pageerror: {exc}")
+
+    def on_websocket(self, ws):
+        ws.on("framereceived", self.on_frame)
+
+    def on_frame(self, payload):
+        text = payload if isinstance(payload, str) else payload.decode("utf-8", "replace")
+        # cheap test first: most frames are status, stream and comm messages
+        if '"error"' not in text or not self._ERROR_MSG.search(text):
+            return
+        ename, evalue = self._ENAME.search(text), self._EVALUE.search(text)
+        self.kernel_errors.append(f"{ename.group(1) if ename else '?'}: "
+                                  f"{evalue.group(1)[:500] if evalue else '?'}")
+
+    def unexpected(self, since: int = 0):
+        return [e for e in self.errors[since:] if not any(re.search(p, e) for p, _why in HARMLESS_CONSOLE)]
+
+
+def new_page(browser):
+    """A page in a fresh browser context (no shared storage), its console errors collected."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(30_000)
+    pg = context.new_page()
+    log = ConsoleLog()
+    pg.on("console", log.on_console)
+    pg.on("pageerror", log.on_pageerror)
+    pg.on("websocket", log.on_websocket)
+    pg.console_log = log
+    return pg
+
+
+def screenshot_if_failed(request, pg):
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+        try:
+            pg.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+        except Exception as err:             # a crashed page cannot be photographed; say so
+            print(f"screenshot failed: {err}")
 
 
 def launch_chromium(playwright):

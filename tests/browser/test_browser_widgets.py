@@ -13,8 +13,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from conftest import new_page, screenshot_if_failed
-from labserver import CELLS_JS, open_notebook, run_all
+from labserver import CELLS_JS, new_page, open_notebook, run_all, screenshot_if_failed
 
 pytestmark = pytest.mark.browser
 
