@@ -95,11 +95,8 @@ def scheduler_step_ms(clicks: int):
         step_w = sched.locator(".labkit-sched-step.labkit-lane-W")
         box = sched.locator(".labkit-sched-schedule input")
         times = []
-        for i in range(2 + clicks):              # the first two warm the kernel and the views
-            # Start again (not timed) every 10 steps, before W can finish: a step after W has
-            # finished and been reset or undone hits a labkit bug (greenlet "Cannot switch to a
-            # different thread"; tests/browser/test_widgets.py), and this figure is the round trip.
-            if i % 10 == 0 and i:
+        for _ in range(2 + clicks):              # the first two warm the kernel and the views
+            if step_w.is_disabled():             # W has finished: start again (not timed)
                 sched.locator(".labkit-sched-reset").click()
                 page.wait_for_function("(e) => e.value === ''", arg=box.element_handle(), timeout=10_000)
                 page.wait_for_function("(e) => !e.disabled", arg=step_w.element_handle(), timeout=10_000)
