@@ -54,6 +54,7 @@ class LabServer:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = self.tmp / "jupyter-lab.log"
+        self.answers_path = self.tmp / "answers.json"     # what Question widgets record, never ~/.labkit
         self.proc = None
         self.env_extra = env_extra or {}
         self.workspaces = 0
@@ -69,6 +70,7 @@ class LabServer:
                "JUPYTER_RUNTIME_DIR": str(self.tmp / "runtime"),
                # what `labkit lab` sets, so a notebook's check() finds the copied exercises
                "LABKIT_EXERCISES": str(self.root / "exercises"),
+               "LABKIT_ANSWERS": str(self.answers_path),
                **self.env_extra}
         env.pop("JUPYTERLAB_SETTINGS_DIR", None)
         env.pop("JUPYTERLAB_WORKSPACES_DIR", None)

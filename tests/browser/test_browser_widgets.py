@@ -7,7 +7,6 @@ All waits are bounded conditions on the page, never fixed sleeps.
 """
 
 import json
-import os
 import re
 
 import pytest
@@ -93,26 +92,25 @@ def fill_and_commit(locator, text):
     locator.press("Enter")
 
 
-def recorded_answers():
-    path = os.environ["LABKIT_ANSWERS"]      # a temp file, set in tests/conftest.py
-    if not os.path.exists(path):
+def recorded_answers(lab):
+    # the server's kernels record to a file in its temp dir (labserver.py), not ~/.labkit
+    if not lab.answers_path.exists():
         return []
-    with open(path) as f:
-        return json.load(f)["answers"]
+    return json.loads(lab.answers_path.read_text())["answers"]
 
 
-def test_question_records_then_reveals(nb):
+def test_question_records_then_reveals(nb, lab):
     page, panel = nb("01-panic-stack.ipynb")
     q = widget_cell(page, panel, r'^Question\("01-top-frame"').locator(".labkit-question")
     reveal = q.locator(".labkit-question-reveal")
     expect(reveal).to_be_disabled()           # no reveal before a prediction
-    before = len(recorded_answers())
+    before = len(recorded_answers(lab))
     q.locator(".labkit-question-input label", has_text=re.compile(r"^read_kstat_data$")).click()
     q.locator(".labkit-question-answer").click()
     expect(q.locator(".labkit-question-status")).to_contain_text("Recorded your answer")
     expect(reveal).to_be_enabled()
     expect(q.locator(".labkit-question-revealed")).to_be_empty()
-    records = recorded_answers()
+    records = recorded_answers(lab)
     assert len(records) == before + 1, records
     assert records[-1]["qid"] == "01-top-frame" and records[-1]["answer"] == "read_kstat_data"
     assert records[-1]["correct"] is False and records[-1]["revealed_before"] is False
@@ -122,7 +120,7 @@ def test_question_records_then_reveals(nb):
     expect(revealed).to_contain_text("not quite")
 
 
-def test_question_typed_number(nb):
+def test_question_typed_number(nb, lab):
     page, panel = nb("01-panic-stack.ipynb")
     q = widget_cell(page, panel, r'^Question\("01-fd"').locator(".labkit-question")
     box = q.locator(".labkit-question-input input")
@@ -135,7 +133,7 @@ def test_question_typed_number(nb):
     expect(q.locator(".labkit-question-status")).to_contain_text("Recorded your answer")
     q.locator(".labkit-question-reveal").click()
     expect(q.locator(".labkit-question-revealed")).to_contain_text("right")
-    assert recorded_answers()[-1]["qid"] == "01-fd" and recorded_answers()[-1]["correct"] is True
+    assert recorded_answers(lab)[-1]["qid"] == "01-fd" and recorded_answers(lab)[-1]["correct"] is True
 
 
 def test_stack_explorer_frame_click(nb):
