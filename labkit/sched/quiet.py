@@ -75,15 +75,11 @@ class Quiet:
                 entry[2] = lockset = lockset & t.held
             if who is not t:
                 entry[0] = who = _MANY
-                for other in exe.threads:      # their cleared accesses were judged without this one
-                    other.quiet_reads.discard(obj)
-                    other.quiet_writes.discard(obj)
+                _unclear(exe, obj)       # their cleared accesses were judged without this one
             if who is _MANY and written and not lockset:
                 self.loud.add(key)
                 self.grew = True
-                for other in exe.threads:
-                    other.quiet_reads.discard(obj)
-                    other.quiet_writes.discard(obj)
+                _unclear(exe, obj)
                 return False
         if exe._starting or exe.steps >= exe.budget:
             return False
@@ -94,3 +90,10 @@ class Quiet:
         t.steps += 1
         exe.trace.append(t.name)
         return True
+
+
+def _unclear(exe, obj) -> None:
+    """No thread may skip accesses to obj without asking skips() again."""
+    for t in exe.threads:
+        t.quiet_reads.discard(obj)
+        t.quiet_writes.discard(obj)
