@@ -298,3 +298,17 @@ def test_plot_buttons_fill_the_output_or_explain():
     nw = NativeRaceWidget()
     nw._show_plot()                                  # nothing repeated yet: a message, no figure
     assert "nothing to plot yet" in nw.message and not nw._plot_out.outputs
+
+
+def test_an_unexpected_error_in_a_click_is_shown_in_the_widget(monkeypatch):
+    # A click handler's traceback would go to a log the learner never sees: it must be the message.
+    from labkit.widgets.scheduler import SchedulerWidget
+
+    sw = SchedulerWidget()
+
+    def broken(*a, **k):
+        raise RuntimeError("boom")
+    monkeypatch.setattr(sw.stepper, "step", broken)
+    sw.step("W")
+    assert "unexpected error" in sw.message and "RuntimeError: boom" in sw.message
+    assert "unexpected error" in repr(sw)

@@ -112,7 +112,15 @@ def reported(method):
         except LabkitError as err:
             self._report(err)
             return None
+        except Exception as err:        # a bug of labkit's: say so in the widget, not in a log
+            self._report(unexpected(err))
+            return None
     return action
+
+
+def unexpected(err: Exception) -> str:
+    """One line for an error labkit did not expect (a click handler's traceback goes nowhere)."""
+    return f"labkit hit an unexpected error, please report it: {type(err).__name__}: {err}"
 
 
 def button(description: str, css: str, *, tooltip: str = "", style: str = "", disabled=False) -> W.Button:

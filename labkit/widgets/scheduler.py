@@ -25,7 +25,8 @@ import ipywidgets as W
 from labkit.errors import LabkitError
 from labkit.kernel import SMALL_KSTATS, Scenario
 from labkit.sched import Stepper
-from labkit.widgets._base import LabWidget, button, error_html, escape, reported, simulator
+from labkit.widgets._base import (LabWidget, button, error_html, escape, reported, simulator,
+                                  unexpected)
 from labkit.widgets.lanes import plot_lanes
 
 STATE_COLORS = {"runnable": "#2a7", "spinning": "#c80", "blocked": "#b33", "finished": "#888"}
@@ -91,6 +92,8 @@ class SchedulerWidget(LabWidget):
                     fn()
                 except LabkitError as err:
                     self.message = str(err)
+                except Exception as err:     # a bug of labkit's: shown, not lost in a log
+                    self.message = unexpected(err)
                 self._refresh()
         except LabkitError as busy:      # the simulator is busy elsewhere: nothing changed
             self.message = str(busy)
