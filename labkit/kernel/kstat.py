@@ -65,7 +65,7 @@ class Kstat:
 
     __slots__ = tuple(f for f, *_ in KSTAT_T_FIELDS if f != "ks_flags") + (
         "_flags", "addr", "e_owner", "_cv", "e_zones", "e_size", "label", "sched_key",
-        "flags_what", "copy_what")
+        "flags_what", "copy_what", "image")     # image: a BootKstat's boot image (see below)
 
     def __init__(self, addr: int, kid: int, module: str, instance: int, name: str, ks_class: str,
                  ks_type: int, flags: int, zoneid: int = GLOBAL_ZONEID):
@@ -134,13 +134,19 @@ class BootKstat(Kstat):
     waiting on its e_cv) marks the scenario's boot image dirty, and the next execution gets a
     freshly built one, so an execution never sees another's writes."""
 
-    __slots__ = ("image",)
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, ksp: Kstat, image) -> "BootKstat":
+        """Make a built Kstat a boot kstat of `image` (same layout: only its class changes, so
+        building one costs no more than a Kstat)."""
+        ksp.image = image
+        ksp.__class__ = cls
+        return ksp
 
     def __setattr__(self, name, value):
         object.__setattr__(self, name, value)
-        image = getattr(self, "image", None)
-        if image is not None:
-            image.dirty = True
+        self.image.dirty = True
 
 
 class AvlTree:

@@ -123,11 +123,9 @@ class _BootImage:
         self.kstats = []
         for kid in range(1, kstats):
             mod = _BOOT_MODULES[kid % len(_BOOT_MODULES)]
-            ks = BootKstat(ekstat_addr(kid), kid, mod,
-                           kid // len(_BOOT_MODULES), f"{mod}{kid}", "misc", KSTAT_TYPE_NAMED, 0)
-            ks.image = self
-            self.kstats.append(ks)
-        self.dirty = False
+            ks = Kstat(ekstat_addr(kid), kid, mod, kid // len(_BOOT_MODULES), f"{mod}{kid}", "misc",
+                       KSTAT_TYPE_NAMED, 0)
+            self.kstats.append(BootKstat.of(ks, self))
 
 
 class Scenario:
