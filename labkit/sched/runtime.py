@@ -53,8 +53,6 @@ def point(kind: str, obj, what: str = "", depth: int = 1) -> None:
     """Announce the calling thread's next shared access; it may let other threads run first.
 
     `depth` says which caller frame is the line doing the access (1: the caller of point()).
-    `what` names the location for people; it may be a function that makes the name, so a hot
-    loop pays for the text only when a step is really scheduled (quiet.py skips most).
     """
     exe = _current
     if exe is not None and exe.running is not None:
@@ -241,8 +239,6 @@ class Execution:
             self._decide()
 
     def _point(self, kind, obj, what, frame):
-        if not isinstance(what, str):
-            what = what()
         t = self.running
         t.pending = (kind, obj, what)
         t.frame = frame
