@@ -28,7 +28,7 @@ class Split:
 
     def __init__(self, learner, searches):
         self.learning_runs = learner.learning_runs
-        self.serial_steps = learner.quiet.serial_steps
+        self.serial_steps = learner.serial_steps
         self.pruned = sum(s.pruned for s in searches)
         self.complete = all(s.complete for s in searches)
 
@@ -40,7 +40,7 @@ def split_search(program, tally_factory, *, detect_races: bool, budget):
     (explore's _Tally). One process does it all when only one thread can go first.
     """
     learner = DporSearch(program, detect_races=detect_races, budget=budget)
-    quiet = learner.quiet = learner.learn()
+    quiet = learner.learn()
     # A search's first choice is the lowest-numbered thread that can run (dpor._DporChooser).
     enabled = quiet.root_enabled
     chosen = min(enabled) if enabled else None
@@ -58,7 +58,7 @@ def split_search(program, tally_factory, *, detect_races: bool, budget):
         try:
             os.close(read_end)
             tally = _run(theirs, tally_factory())
-            data = pickle.dumps((tally.to_wire(), theirs.pruned, theirs.restarts, theirs.complete))
+            data = pickle.dumps((tally.to_wire(), theirs.pruned, theirs.complete))
         except BaseException as e:                   # report it: the parent raises it
             data = pickle.dumps(("error", f"{type(e).__name__}: {e}"))
             code = 1
@@ -75,7 +75,7 @@ def split_search(program, tally_factory, *, detect_races: bool, budget):
     report = pickle.loads(data) if data else ("error", "the search's second process died")
     if report[0] == "error":
         raise RuntimeError(f"the second search process failed: {report[1]}")
-    wire, theirs.pruned, theirs.restarts, theirs.complete = report
+    wire, theirs.pruned, theirs.complete = report
     tally.merge(wire, program)
     return tally, Split(learner, [mine, theirs])
 

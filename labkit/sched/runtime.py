@@ -104,6 +104,12 @@ class SimThread:
         self.quiet_reads = set()   # objects whose reads (writes) quiet.py lets it skip, for now
         self.quiet_writes = set()
 
+    def set_held(self, held: frozenset) -> None:
+        """Its locks changed: what quiet.py let it skip was judged under the old ones."""
+        self.held = held
+        self.quiet_reads.clear()
+        self.quiet_writes.clear()
+
     @property
     def state(self) -> str:
         if self.finished:

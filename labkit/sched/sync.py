@@ -39,17 +39,13 @@ class Mutex:
         point("acquire", self)
         me = self.owner = current_thread()
         if me is not None:
-            me.held = me.held | {self}
-            me.quiet_reads.clear()     # what it may skip depended on the locks it held
-            me.quiet_writes.clear()
+            me.set_held(me.held | {self})
 
     def exit(self) -> None:
         point("release", self)
         me = self.owner
         if me is not None:
-            me.held = me.held - {self}
-            me.quiet_reads.clear()
-            me.quiet_writes.clear()
+            me.set_held(me.held - {self})
         self.owner = None
         self.waiters = False
 

@@ -78,8 +78,7 @@ class _DporChooser(Chooser):
             if i == 0 and self.root is not None:
                 self.root.shape(states[0])
         st = states[i]
-        candidates = [t for t in enabled if t.index not in st.sleep and t.index not in st.elsewhere
-                      and not (i == 0 and self.root is not None and t.index in st.done)]
+        candidates = [t for t in enabled if t.index not in st.sleep and t.index not in st.elsewhere]
         if not candidates:
             exe._stop("pruned")          # every order from here was covered before
         running = exe.running
@@ -176,14 +175,18 @@ class DporSearch:
         self.restarts = 0
         self.learning_runs = 0
         self.quiet = None              # what the reduced search learned: quiet.loud
-        self.serial_steps = None       # each thread's steps in the first learning run
         self.complete = False
+
+    @property
+    def serial_steps(self):
+        """Each thread's steps in the first learning run (None before a reduced search runs)."""
+        return self.quiet.serial_steps if self.quiet is not None else None
 
     def learn(self) -> Quiet:
         """Learn the loud objects first from the serial runs (each thread in turn runs to its
         end): one execution each, they spare most restarts of the search. They are not part of
         it (it finds their outcomes too), so they are counted apart."""
-        quiet = Quiet()
+        quiet = self.quiet = Quiet()
         for first in range(len(self.program.thread_names)):
             chooser = _Serial(first)
             _, exe = run_once(self.program, chooser, detect_races=False, budget=self.budget,
@@ -202,8 +205,7 @@ class DporSearch:
         runs = 0
         quiet = None
         if self.reduce:
-            quiet = self.learned or self.learn()
-            self.quiet, self.serial_steps = quiet, quiet.serial_steps
+            quiet = self.quiet = self.learned or self.learn()
         while True:
             if self.max_executions is not None and runs >= self.max_executions:
                 return

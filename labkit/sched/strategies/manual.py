@@ -152,8 +152,7 @@ class Stepper:
         if self.done or self.exe.main is greenlet.getcurrent():
             return
         history = self.history
-        if not self.done:
-            self.exe.close()
+        self.exe.close()
         self.history = []
         self._start()
         self.follow(history)
