@@ -24,6 +24,7 @@ import ipywidgets as W
 
 from labkit.errors import LabkitError
 from labkit.kernel import SMALL_KSTATS, Scenario
+from labkit.kernel.state import code_only, kernel_frame, reader_text, state_view
 from labkit.sched import Stepper
 from labkit.widgets._base import (LabWidget, button, error_html, escape, reported, simulator,
                                   unexpected)
@@ -80,6 +81,15 @@ class SchedulerWidget(LabWidget):
     def races(self):
         return self.stepper.races
 
+    def code_views(self) -> dict:
+        """Per thread: the kernel function it is in and its current line (a CodeView), or None
+        once it has finished."""
+        return {t.name: (None if t.finished else kernel_frame(t)) for t in self.stepper.exe.threads}
+
+    def kernel_state(self):
+        """The shared state that matters (labkit.kernel.state.KernelState), read now."""
+        return state_view(self.stepper.instance.kernel, self.stepper.exe.threads)
+
     @property
     def replay_command(self) -> str:
         return self.program.replay_command(self.schedule)
@@ -117,7 +127,8 @@ class SchedulerWidget(LabWidget):
             for b in (step1, stepn, runb):
                 b.add_class(f"labkit-lane-{name}")
             lane = W.VBox([W.HBox([step1, stepn, runb]), info],
-                          layout=W.Layout(border="1px solid #ccc", padding="4px", margin="2px 0"))
+                          layout=W.Layout(border="1px solid #ccc", padding="4px", margin="2px",
+                                          width=f"{max(30, 96 // len(self.program.thread_names))}%"))
             lane.add_class("labkit-sched-lane")
             lane.add_class(f"labkit-lane-{name}")
             self._lanes[name] = (info, (step1, stepn, runb))
@@ -142,22 +153,49 @@ class SchedulerWidget(LabWidget):
         self._panic.add_class("labkit-sched-panic")
         self._plot_out = W.Output()
         plot.on_click(self._show_plot)
+        self._state = W.HTML()
+        self._state.add_class("labkit-sched-state")
+        # Keyboard steps: ipywidgets has no key events, but a text box that reacts to each
+        # character typed is one. The box empties itself after every key.
+        letters = "/".join(n.lower() for n in self.program.thread_names)
+        self._keys = W.Text(placeholder=f"keys: {letters} step, u undo", continuous_update=True,
+                            layout=W.Layout(width="190px"))
+        self._keys.add_class("labkit-sched-keys")
+        self._keys.observe(self._on_key, names="value")
         self.widget = W.VBox([
             W.HTML(f"<b>You are the scheduler</b> — {escape(repr(self.program))}"),
-            *lanes,
-            W.HBox([self._n, undo, reset, plot]),
+            W.HBox(lanes, layout=W.Layout(align_items="flex-start")),
+            self._state,
+            W.HBox([self._n, undo, reset, plot, self._keys]),
             W.HBox([self._schedule, self._follow_in, follow]),
             self._replay, self._message, self._race, self._panic, self._plot_out])
         self.widget.add_class("labkit-scheduler")
 
+    def _on_key(self, change):
+        typed = change["new"]
+        if not typed:
+            return
+        self._keys.value = ""
+        key = typed[-1]
+        if key.upper() in self.program.thread_names:
+            self.step(key.upper())
+        elif key in "uU":
+            self.undo()
+        else:
+            self._act(lambda: _refuse(f"the key {key!r} does nothing here; keys: "
+                                      f"{', '.join(n.lower() for n in self.program.thread_names)} "
+                                      "step that thread, u undoes a step"))
+
     def _refresh(self):
         s = self.stepper
         runnable = set(s.runnable)
+        code = self.code_views()
         for view in s.threads():
             info, buttons = self._lanes[view.name]
-            info.value = _lane_html(view)
+            info.value = _lane_html(view, code.get(view.name))
             for b in buttons:
                 b.disabled = view.name not in runnable
+        self._state.value = _state_html(self.kernel_state())
         self._schedule.value = s.schedule
         self._replay.value = (f"<small>replay it: <code>{escape(self.replay_command)}</code></small>"
                               if s.steps else "")
@@ -170,7 +208,18 @@ class SchedulerWidget(LabWidget):
             f"padding:4px;white-space:pre-wrap'>{escape(_outcome_text(s.outcome))}</pre>")
 
     def __repr__(self):
-        text = f"SchedulerWidget on {self.program!r}\n{self.stepper}"
+        s, code = self.stepper, self.code_views()
+        lines = [f"SchedulerWidget on {self.program!r}",
+                 f"schedule so far: {s.schedule or '(none)'}  ({s.steps} steps)"]
+        for view in s.threads():
+            where = code.get(view.name)
+            lines.append(f"{view.name}: {view.state}" if where is None else
+                         f"{view.name}: {view.state:9} next: {view.next_access}  [{where}]")
+        lines.append(str(self.kernel_state()))
+        if s.races:
+            lines.append(str(s.races[0]))
+        lines.append(str(s.outcome) if s.done else f"runnable: {', '.join(s.runnable) or 'none'}")
+        text = "\n".join(lines)
         return text + (f"\nrefused: {self.message}" if self.message else "")
 
 
@@ -178,15 +227,61 @@ def _refuse(message):
     raise LabkitError(message)
 
 
-def _lane_html(view) -> str:
+def _lane_html(view, code) -> str:
     color = STATE_COLORS.get(view.state, "#333")
     head = f"<b>{view.name}</b> <span style='color:{color}'>[{view.state}]</span>"
-    if view.state == "finished":
+    if view.state == "finished" or code is None:
         return head
-    callers = " ← ".join(f for f, _ in view.stack[:4])
+    callers = " ← ".join((code.function,) + code.callers[:4])
     return (f"{head} next: <b>{escape(view.next_access)}</b><br>"
-            f"<code>{escape(view.function)}() line {view.line}: {escape(view.source_line.strip())}</code><br>"
-            f"<small>stack: {escape(callers)}</small>")
+            f"<small>in {escape(callers)}</small>" + code_html(code))
+
+
+def code_html(code) -> str:
+    """A kernel function's source with its current line marked (▶, highlighted)."""
+    rows = []
+    for i, text in enumerate(code.source):
+        n = code.first_line + i
+        here = n == code.line
+        # The model's comments explain the model (and would give the game away): the view
+        # shows the code only.
+        text = code_only(text)
+        if text is None:
+            continue
+        style = " style='background:#ffe58a;font-weight:bold'" if here else ""
+        cls = " class='labkit-code-current'" if here else ""
+        rows.append(f"<span{cls}{style}>{'▶' if here else ' '}{n:4} {escape(text)}</span>")
+    return ("<pre class='labkit-sched-code' style='font-size:11px;line-height:1.25;max-height:22em;"
+            "overflow:auto;margin:2px 0;padding:2px;background:#f7f7f7'>" + "\n".join(rows) + "</pre>")
+
+
+CHAIN_SHOWN = 12    # a seed-scale chain has 5698 kstats: show its ends and every interesting one
+
+
+def _state_html(st) -> str:
+    entries = list(st.chain)
+    if len(entries) > CHAIN_SHOWN:
+        keep = {0, 1, len(entries) - 1, len(entries) - 2}
+        keep |= {i for i, e in enumerate(entries) if e.invalid or e.held_by}
+        entries = [e if i in keep else None for i, e in enumerate(entries)
+                   if i in keep or (i - 1) in keep]
+    cells = []
+    for e in entries:
+        if e is None:
+            cells.append("<td>…</td>")
+            continue
+        flag = "<b style='color:#b33'>INVALID</b>" if e.invalid else "valid"
+        held = f"<br>held by {e.held_by}" if e.held_by else ""
+        cells.append(f"<td title='{escape(e.name)}' style='border:1px solid #bbb;padding:1px 4px'>"
+                     f"kid {e.kid}<br>{flag}{held}</td>")
+    owner = (f"owner <b>{st.lock_owner}</b>" if st.lock_owner else "free")
+    rows = [f"<b>kstat_avl_bykid</b> (kid order)<table class='labkit-sched-chain' "
+            f"style='border-collapse:collapse'><tr>{''.join(cells)}</tr></table>",
+            f"<b>kstat_chain_lock</b>: <span class='labkit-sched-lock'>{owner}, waiters bit "
+            f"{int(st.lock_waiters)}</span> <small>(owner word {st.lock_word:#x})</small>"]
+    for r in st.readers:
+        rows.append(f"<span class='labkit-sched-reader'><b>{r.thread}</b>: {escape(reader_text(r))}</span>")
+    return "<div style='margin:4px 0'>" + "<br>".join(rows) + "</div>"
 
 
 def _outcome_text(outcome) -> str:
