@@ -243,7 +243,7 @@ def test_no_dump_without_a_panic():
     with pytest.raises(LabkitError):
         Mdb("not a dump")
     with pytest.raises(LabkitError):
-        Dump(None)
+        Dump.of_record(None)
 
 
 # ---- mdb reproduces the seed's findings ---------------------------------------------------

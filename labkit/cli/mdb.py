@@ -9,7 +9,8 @@ the prompt, so a piped session reads like a transcript. mdb's own error answers 
 import sys
 
 from labkit.cli import add_json_flag, emit
-from labkit.postmortem import GOLDEN, Mdb, seed_dump
+from labkit.errors import LabkitError
+from labkit.postmortem import GOLDEN, Mdb, load_dump, replay_dump, seed_dump
 
 
 class Session:
@@ -33,8 +34,11 @@ class Session:
 
 def register(subparsers):
     p = subparsers.add_parser("mdb", help="run mdb commands against a simulated crash dump")
-    p.add_argument("--scenario", default="seed", choices=sorted(GOLDEN),
+    p.add_argument("--scenario", default=None, choices=sorted(GOLDEN),
                    help="seed: the seed's 5698 headers (default); small: a handful of kstats")
+    p.add_argument("--dump", metavar="FILE",
+                   help="a dump file written by `labkit replay ... --dump FILE` or `labkit crash "
+                        "--schedule ... --dump FILE`")
     p.add_argument("-c", "--command", dest="commands", action="append", metavar="CMD",
                    help="a command to run, e.g. '::status' (repeatable); without -c, read stdin")
     add_json_flag(p)
@@ -42,7 +46,9 @@ def register(subparsers):
 
 
 def _run(args):
-    mdb = Mdb(seed_dump(args.scenario))
+    if args.dump and args.scenario:
+        raise LabkitError("give --dump FILE or --scenario, not both")
+    mdb = Mdb(load_dump(args.dump) if args.dump else seed_dump(args.scenario or "seed"))
     if args.commands:
         results = [mdb.run(c) for c in args.commands]
         if not args.json:
@@ -50,10 +56,21 @@ def _run(args):
                 _show(r)
     else:
         results = _repl(mdb, quiet=args.json)
-    session = Session(args.scenario, results)
+    session = Session(args.dump or args.scenario or "seed", results)
     if args.json:
         emit(session, True)
     return 0 if session.ok else 2
+
+
+def write_dump(program, schedule: str, path):
+    """Replay a schedule and write the dump of its panic, deadlock or hang to path (for
+    `labkit replay --dump`); a run that ends well has no dump, and says so."""
+    outcome, dump = replay_dump(program, schedule)
+    if dump is None:
+        raise LabkitError(f"no dump written: the run ended {outcome.kind!r} (schedule "
+                          f"{outcome.schedule}); only a panic, a deadlock or a hang leaves one")
+    dump.save(path)
+    return outcome
 
 
 def _show(result) -> None:

@@ -25,6 +25,9 @@ def register(subparsers):
     p = subparsers.add_parser("replay", help="run one schedule, e.g. 'W12 R15 W1 R'")
     _fix_arg(p)
     p.add_argument("schedule")
+    p.add_argument("--dump", metavar="FILE",
+                   help="write the crash dump of a panic, deadlock or hang to FILE (open it with "
+                        "labkit mdb --dump FILE)")
     add_json_flag(p)
     p.set_defaults(run=_replay)
 
@@ -37,6 +40,12 @@ def _explore(args):
 
 
 def _replay(args):
+    if args.dump:
+        from labkit.cli.mdb import write_dump
+        emit(write_dump(Scenario(args.kstats, args.fix), args.schedule, args.dump), args.json)
+        if not args.json:
+            print(f"dump written to {args.dump}; open it with: labkit mdb --dump {args.dump}")
+        return 0
     outcome = replay(Scenario(args.kstats, args.fix), args.schedule)
     emit(outcome, args.json)
     return 0

@@ -13,6 +13,9 @@ from labkit.kernel.panic import Frame
 from labkit.postmortem import ksyms
 from labkit.postmortem.dump import THREAD_NAMES, DumpFault, kstat_members
 from labkit.postmortem.mdbfmt import addr_symbol, hexval, stack_text
+from labkit.sched import MUTEX_WAITERS
+
+MUTEX_OWNER_BITS = 0x7        # MUTEX_OWNER() masks the low bits off the owner word
 
 TYPES = {"kstat_t": SIZEOF_KSTAT_T, "struct kstat": SIZEOF_KSTAT_T, "kstat32_t": SIZEOF_KSTAT32_T,
          "kmutex_t": 8}
@@ -75,13 +78,28 @@ def _needs(addr, what):
 # ---- the panic ------------------------------------------------------------------------
 def status(mdb, addr, args):
     d = mdb.dump
+    what = {"panic": "panic message:", "deadlock": "dump taken of a deadlocked system (no panic):",
+            "hang": "dump taken of a hung system (no panic):"}[d.kind]
+    origin = ("labkit (the C model on real threads; the kernel parts are the model's)"
+              if d.origin == "native" else "labkit (simulated)")
+    counted = f" ({d.counted} headers counted)" if d.counted is not None else ""
+    schedule = d.schedule if d.schedule is not None else "not recorded in this dump"
+    fix = d.program.get("fix")
     return "\n".join([
-        f"debugging crash dump vmcore.0 (64-bit) from labkit (simulated)",
+        f"debugging crash dump vmcore.0 (64-bit) from {origin}",
         "operating system: 5.11 labkit kstat race lab (i86pc)",
-        f"scenario: {d.scenario or 'custom'} ({d.counted} headers counted), schedule {d.schedule}",
-        "panic message:", d.message,
+        f"scenario: {d.scenario or 'custom'}{counted}" + (f", fix {fix}" if fix and fix != "none" else "")
+        + f", schedule {schedule}",
+        what, d.message,
         "dump content: kernel pages only (the kstats, kstat_chain_lock, kstat_chain_id, "
-        f"the header buffer, {len(d.threads)} threads)"])
+        + ("the header buffer, " if d.kbuf is not None else "") + f"{len(d.threads)} threads)"])
+
+
+def _panicking(d):
+    if d.panic_thread is None:
+        raise MdbError(f"this dump was taken of a {d.kind}, not a panic: no thread panicked "
+                       "(::threadlist lists the threads, THREAD::findstack shows one)")
+    return d.panic_thread
 
 
 def registers_text(d) -> str:
@@ -100,13 +118,18 @@ def _module_frame(f) -> str:
 
 
 def msgbuf(mdb, addr, args):
-    d, t = mdb.dump, mdb.dump.panic_thread
+    d = mdb.dump
+    if d.panic_thread is None:
+        return "\n".join([f"NOTICE: {d.message}", "", "dumping to /dev/zvol/dsk/zones/dump, "
+                          "offset 65536, content: kernel"])
+    t = d.panic_thread
     lines = [f"panic[cpu{d.cpu_of(t)}]/thread={t.addr:x}: ", d.message, "", ""]
     if d.fault_addr is not None:
         lines += [f"{THREAD_NAMES.get(t.name, t.name)}: {d.trap}",
                   f"Bad kernel fault at addr=0x{d.fault_addr:x}",
-                  f"pc=0x{d.registers['rip']:x}", f"cr2: {d.registers['cr2']:x}",
-                  "        " + " ".join(f"{r}: {d.registers[r]:16x}" for r in ("rdi", "rsi", "rdx")), ""]
+                  f"pc=0x{d.registers.get('rip', 0):x}", f"cr2: {d.registers.get('cr2', d.fault_addr):x}",
+                  "        " + " ".join(f"{r}: {d.registers[r]:16x}" for r in ("rdi", "rsi", "rdx")
+                                        if r in d.registers), ""]
     lines += [_module_frame(f) for f in t.stack]
     lines += ["", "syncing file systems... done", "dumping to /dev/zvol/dsk/zones/dump, offset "
               "65536, content: kernel"]
@@ -114,7 +137,8 @@ def msgbuf(mdb, addr, args):
 
 
 def panicinfo(mdb, addr, args):
-    d, t = mdb.dump, mdb.dump.panic_thread
+    d = mdb.dump
+    t = _panicking(d)
     rows = [("cpu", f"{d.cpu_of(t)}"), ("thread", f"{t.addr:x}"), ("message", d.message)]
     rows += [(r, f"{d.registers[r]:x}") for r in ("rdi", "rsi", "rdx", "rip", "cr2") if r in d.registers]
     return "\n".join(f"{k:>16} {v:>16}" for k, v in rows)
@@ -130,7 +154,7 @@ def _thread_at(mdb, addr):
 
 
 def stack(mdb, addr, args):
-    t = mdb.dump.panic_thread if addr is None else _thread_at(mdb, addr)
+    t = _panicking(mdb.dump) if addr is None else _thread_at(mdb, addr)
     return stack_text(_shown(t), args=True)
 
 
@@ -174,6 +198,39 @@ def cpuinfo(mdb, addr, args):
         if d.cpu_of(t) is not None:
             lines.append(f"{d.cpu_of(t):>3} {t.addr:016x} {t.state:<9} {THREAD_NAMES.get(t.name, t.name)}")
     return "\n".join(lines)
+
+
+# ---- locks ----------------------------------------------------------------------------
+def mutex(mdb, addr, args):
+    d = mdb.dump
+    lock = ksyms.lookup("kstat_chain_lock")
+    addr = lock if addr is None else addr
+    if addr != lock:
+        raise MdbError(f"{addr:x} is not a mutex this dump holds (it keeps kstat_chain_lock, "
+                       f"at {lock:x})")
+    word = d.chain_lock_word
+    owner = word & ~MUTEX_OWNER_BITS
+    head = f"{'ADDR':>16}  TYPE {'HELD':>16} MINSPL OLDSPL WAITERS"
+    row = (f"{addr:016x} adapt {owner if owner else 0:>16x}      -      - "
+           f"{'yes' if word & MUTEX_WAITERS else 'no':>7}")
+    lines = [head, row, ""]
+    t = d.thread(owner) if owner else None
+    lines.append("owner: " + (f"thread {owner:x} ({THREAD_NAMES.get(t.name, t.name)}, {_what(t)})"
+                              if t is not None else "none: the lock is free" if not owner
+                              else f"{owner:x}, not a thread in this dump"))
+    waiting = [(x, "blocked" if x.state == "blocked" else "spinning") for x in d.threads
+               if x.state in ("blocked", "spinning") and _waits_on(x, addr)]
+    for x, how in waiting:
+        lines.append(f"waiter: thread {x.addr:x} ({THREAD_NAMES.get(x.name, x.name)}), {how} in "
+                     f"mutex_vector_enter" + (" (the owner: it waits for itself)" if x.addr == owner else ""))
+    if not waiting:
+        lines.append("waiters: none")
+    lines.append("(the waiters bit is set only by a waiter that blocked; one that spins leaves it clear)")
+    return "\n".join(lines)
+
+
+def _waits_on(t, lock: int) -> bool:
+    return any(f.function == "mutex_vector_enter" and lock in f.args for f in t.stack)
 
 
 # ---- types and memory -----------------------------------------------------------------
@@ -307,6 +364,10 @@ DCMDS = {d.name: d for d in (
          "(-v: with arguments)", findstack),
     Dcmd("threadlist", "::threadlist [-v]", "every thread (-v: with stacks)", threadlist,
          "a real ::threadlist shows PROC and LWP columns and hundreds of threads"),
+    Dcmd("mutex", "[ADDR]::mutex", "a mutex's owner, waiters bit and waiting threads "
+         "(default kstat_chain_lock)", mutex,
+         "a real ::mutex prints the first two lines; ::wchaninfo -v lists who waits",
+         "kstat_chain_lock::mutex"),
     Dcmd("cpuinfo", "::cpuinfo", "which thread each CPU was running", cpuinfo,
          "::cpuinfo -v also shows each CPU's run queue; look for threads on CPU"),
     Dcmd("print", "ADDR::print [-t] kstat_t [member...]", "a kstat_t at ADDR", print_,

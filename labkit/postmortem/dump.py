@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from labkit.errors import LabkitError
-from labkit.kernel import Scenario, symbols
+from labkit.kernel import SEED_KSTATS, SMALL_KSTATS, Scenario, symbols
 from labkit.kernel.layout import KSTAT_T_FIELDS, PAGESIZE, SIZEOF_KSTAT_T
+from labkit.kernel.panic import PanicRecord
+from labkit.kernel.stacks import capture_threads
 from labkit.sched import replay
 
 #: The golden schedules: W creates its kstat and takes the hold, R counts and allocates, W
@@ -95,28 +97,34 @@ class Buffer:
 
 
 class Dump:
-    """What a crash dump of the simulated kernel holds, and reads of its memory."""
+    """What a crash dump of the simulated kernel holds, and reads of its memory.
 
-    def __init__(self, record, *, scenario: str = "", schedule: str = ""):
-        if record is None or record.kernel is None:
-            raise LabkitError("a dump needs a panic record from the simulated kernel")
-        k = record.kernel
-        self.scenario, self.schedule = scenario, schedule
-        self.message, self.trap = record.message, record.trap
-        self.fault_addr = record.fault_addr
-        self.registers = dict(record.registers)
-        self.threads = list(record.threads)
-        self.panic_thread = record.thread(record.panic_thread) if record.panic_thread else None
-        self.header_index, self.counted = record.header_index, record.counted
-        self.chain_lock_word = k.chain_lock.owner_word
-        self.chain_id = k.kstat_chain_id
-        self.hrtime = k.hrtime
-        self.kstats = [KstatImage(ks.addr, ks.ks_kid, f"{ks.ks_module}:{ks.ks_instance}:{ks.ks_name}",
-                                  kstat_bytes(ks.fields())) for ks in k.avl_bykid.nodes]
-        self.header_kstat = next(s for s in self.kstats if s.kid == 0)
-        a = k.memory.allocation_for(record.kbuf) if record.kbuf is not None else None
-        self.kbuf = a and Buffer(a.addr, a.size, a.map_start, a.map_end, a.arena)
-        self._stores = sorted((addr, kstat_bytes(f)) for addr, f in k.memory.stores.items())
+    kind is "panic", "deadlock" or "hang": a deadlock's or a hang's dump is taken of the
+    stopped kernel (as `reboot -d` or an NMI would on illumos), so it has no panicking thread,
+    no fault and no header buffer, but every thread's stack and the chain lock's owner word.
+    Build one with Dump.of_record (from the simulator) or dumpfile.load (from a file)."""
+
+    def __init__(self, *, kind: str, message: str, threads: list, kstats: list,
+                 chain_lock_word: int, chain_id: int, hrtime: int = 0, trap: str = "",
+                 fault_addr: int | None = None, registers: dict | None = None,
+                 panic_thread: str = "", header_index: int | None = None,
+                 counted: int | None = None, kbuf: "Buffer | None" = None, stores=(),
+                 program: dict | None = None, scenario: str = "", schedule: str | None = "",
+                 steps: int = 0, origin: str = "simulator"):
+        self.kind, self.origin = kind, origin
+        self.program, self.scenario, self.schedule = dict(program or {}), scenario, schedule
+        self.steps = steps
+        self.message, self.trap = message, trap
+        self.fault_addr = fault_addr
+        self.registers = dict(registers or {})
+        self.threads = list(threads)
+        self.panic_thread = self.thread_named(panic_thread) if panic_thread else None
+        self.header_index, self.counted = header_index, counted
+        self.chain_lock_word, self.chain_id, self.hrtime = chain_lock_word, chain_id, hrtime
+        self.kstats = list(kstats)
+        self.header_kstat = next((s for s in self.kstats if s.kid == 0), None)
+        self.kbuf = kbuf
+        self._stores = sorted(stores)
         self._store_addrs = [s[0] for s in self._stores]
         self._regions = sorted(
             [(s.addr, s.addr + SIZEOF_KSTAT_T, s.raw) for s in self.kstats]
@@ -125,6 +133,35 @@ class Dump:
                (symbols.DATA["kstat_chain_id"], symbols.DATA["kstat_chain_id"] + 8,
                 struct.pack("<Q", self.chain_id))], key=lambda r: r[0])
         self._starts = [r[0] for r in self._regions]
+
+    @classmethod
+    def of_record(cls, record, *, kind: str = "panic", scenario: str = "", schedule: str = "",
+                  program: dict | None = None, steps: int = 0) -> "Dump":
+        """The dump of a PanicRecord (for a deadlock or a hang: the record of the stopped kernel)."""
+        if record is None or getattr(record, "kernel", None) is None:
+            raise LabkitError("a dump needs a panic record from the simulated kernel")
+        k = record.kernel
+        a = k.memory.allocation_for(record.kbuf) if record.kbuf is not None else None
+        return cls(
+            kind=kind, message=record.message, trap=record.trap, fault_addr=record.fault_addr,
+            registers=record.registers, threads=record.threads, panic_thread=record.panic_thread,
+            header_index=record.header_index, counted=record.counted,
+            chain_lock_word=k.chain_lock.owner_word, chain_id=k.kstat_chain_id, hrtime=k.hrtime,
+            kstats=[KstatImage(ks.addr, ks.ks_kid, f"{ks.ks_module}:{ks.ks_instance}:{ks.ks_name}",
+                               kstat_bytes(ks.fields())) for ks in k.avl_bykid.nodes],
+            kbuf=a and Buffer(a.addr, a.size, a.map_start, a.map_end, a.arena),
+            stores=[(addr, kstat_bytes(f)) for addr, f in k.memory.stores.items()],
+            program=program, scenario=scenario, schedule=schedule, steps=steps)
+
+    @property
+    def stores(self) -> list:
+        """(address, bytes) of each header the copy wrote into the buffer."""
+        return list(self._stores)
+
+    def save(self, path) -> None:
+        """Write the dump to a file (the format is documented in labkit.postmortem.dumpfile)."""
+        from labkit.postmortem import dumpfile
+        dumpfile.save(self, path)
 
     # ---- memory ------------------------------------------------------------------------
     def read(self, addr: int, size: int) -> bytes:
@@ -163,7 +200,11 @@ class Dump:
         return next((t for t in self.threads if t.addr == addr), None)
 
     def thread_named(self, name: str):
-        return next(t for t in self.threads if t.name == name)
+        t = next((t for t in self.threads if t.name == name), None)
+        if t is None:
+            raise LabkitError(f"this dump has no thread {name!r}; it has "
+                              + ", ".join(x.name for x in self.threads))
+        return t
 
     def kstat(self, addr: int):
         return next((s for s in self.kstats if s.addr == addr), None)
@@ -194,15 +235,59 @@ class Dump:
         return addr < _USER_LIMIT
 
     def __repr__(self):
-        return (f"<Dump {self.scenario or 'custom'}: {self.message}; {len(self.threads)} threads, "
-                f"{len(self.kstats)} kstats>")
+        return (f"<Dump {self.kind} ({self.scenario or 'custom'}): {self.message}; "
+                f"{len(self.threads)} threads, {len(self.kstats)} kstats>")
+
+
+DUMP_KINDS = ("panic", "deadlock", "hang")
+_STUCK = {"deadlock": "deadlock: every thread is waiting (dump taken of the stopped kernel)",
+          "hang": "hang: still running after {steps} steps (dump taken of the running kernel)"}
+
+
+def stopped_record(kernel, kind: str, steps: int) -> PanicRecord:
+    """The record of a kernel that did not panic but stopped (a deadlock) or never ends (a hang):
+    every thread's stack where it is now. Called while the execution's threads still exist."""
+    rec = PanicRecord(message=_STUCK[kind].format(steps=steps), kernel=kernel)
+    capture_threads(kernel, rec)
+    return rec
+
+
+def replay_dump(program, schedule: str, *, budget=None, hide_schedule: bool = False):
+    """Replay `schedule` on `program` (a kernel Scenario) and return (outcome, Dump or None).
+
+    Any run that ends in a panic, a deadlock or a hang has a dump; one that ends well has none.
+    hide_schedule leaves the schedule out of the dump (an exercise's dump must not give it away).
+    """
+    held = {}
+
+    def grab(exe, instance):
+        if exe.outcome_kind in ("deadlock", "hang"):
+            held["rec"] = stopped_record(instance.kernel, exe.outcome_kind, exe.steps)
+
+    outcome = replay(program, schedule, budget=budget, on_end=grab)
+    if outcome.kind not in DUMP_KINDS:
+        return outcome, None
+    rec = outcome.panic if outcome.kind == "panic" else held.get("rec")
+    return outcome, Dump.of_record(
+        rec, kind=outcome.kind, scenario=_scenario_name(program),
+        schedule=None if hide_schedule else outcome.schedule,
+        program=program.describe(), steps=outcome.steps)
+
+
+def _scenario_name(program) -> str:
+    d = program.describe()
+    names = {SMALL_KSTATS: "small", SEED_KSTATS: "seed"}
+    return names.get(d.get("kstats"), "")
 
 
 def dump_from_outcome(outcome, *, scenario: str = "") -> Dump:
+    """The dump of a panicking Outcome (for a deadlock or a hang, use replay_dump)."""
     if outcome.kind != "panic" or outcome.panic is None:
         raise LabkitError(f"no crash dump: the run ended {outcome.kind!r}, not in a panic "
-                          f"(schedule {outcome.schedule})")
-    return Dump(outcome.panic, scenario=scenario, schedule=outcome.schedule)
+                          f"(schedule {outcome.schedule}); replay_dump(program, schedule) also "
+                          f"dumps a deadlock or a hang")
+    return Dump.of_record(outcome.panic, scenario=scenario, schedule=outcome.schedule,
+                          program=outcome.program, steps=outcome.steps)
 
 
 @lru_cache(maxsize=None)

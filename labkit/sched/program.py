@@ -33,10 +33,12 @@ def outcome_of(program, exe: Execution, detector: RaceDetector | None, instance)
 
 
 def run_once(program, chooser, *, detect_races: bool = True, observers=(), budget=None,
-             quiet=None):
+             quiet=None, on_end=None):
     """Run the program once; returns (Outcome, Execution). The execution is closed.
 
     `quiet` (a quiet.Quiet) lets a search skip the points of accesses no other thread can disturb.
+    `on_end(exe, instance)` runs once the execution has ended, before its threads are unwound
+    (a post-mortem reads their stacks then).
     """
     instance = program.instantiate()
     detector = RaceDetector() if detect_races else None
@@ -46,6 +48,8 @@ def run_once(program, chooser, *, detect_races: bool = True, observers=(), budge
     exe = Execution(instance.threads, chooser, budget=budget, observers=obs, quiet=quiet)
     try:
         exe.run()
+        if on_end is not None:
+            on_end(exe, instance)
     finally:
         exe.close()
     return outcome_of(program, exe, detector, instance), exe

@@ -1,7 +1,7 @@
 """MdbConsole: a text box and an output area over the small mdb, with history.
 
 A thin front-end over labkit.postmortem.Mdb on a simulated dump (the seed-scale one by
-default). Each command's output shows as at mdb's prompt, followed by the command to type on
+default; `dump=` takes a Dump or the path of a dump file, e.g. one `labkit replay --dump` wrote). Each command's output shows as at mdb's prompt, followed by the command to type on
 a real illumos system. `run(cmd)` is what Enter and the Run button do; the history is a list of
 MdbResults, and a dropdown puts a past command back in the box. Long outputs (::walk kstat at
 seed scale is 5699 lines) are cut in the view, never in the history.
@@ -10,7 +10,9 @@ seed scale is 5699 lines) are cut in the view, never in the history.
 import ipywidgets as W
 
 from labkit.errors import LabkitError
-from labkit.postmortem import Mdb, seed_dump
+import os
+
+from labkit.postmortem import Dump, Mdb, load_dump, seed_dump
 from labkit.widgets._base import LabWidget, button, escape, reported
 
 MAX_LINES = 60          # lines of one output shown in the live view and the repr
@@ -18,8 +20,12 @@ MAX_LINES = 60          # lines of one output shown in the live view and the rep
 
 class MdbConsole(LabWidget):
     def __init__(self, dump=None, *, scenario: str = "seed", commands=()):
+        if isinstance(dump, (str, os.PathLike)):
+            dump = load_dump(dump)          # a file that is not a dump: a clear LabkitError
         self.mdb = Mdb(seed_dump(scenario) if dump is None else dump)
-        self.scenario = self.mdb.dump.scenario or "custom"
+        d: Dump = self.mdb.dump
+        self.scenario = d.scenario or "custom"
+        self.title = f"scenario {self.scenario}" + ("" if d.kind == "panic" else f", a {d.kind}")
         self.message = ""
         self._build()
         for c in commands:
@@ -67,7 +73,7 @@ class MdbConsole(LabWidget):
         self._illumos = W.HTML()
         self._illumos.add_class("labkit-mdb-illumos")
         self.widget = W.VBox([
-            W.HTML(f"<b>mdb</b> on the simulated crash dump (scenario {escape(self.scenario)}). "
+            W.HTML(f"<b>mdb</b> on the simulated crash dump ({escape(self.title)}). "
                    "Type a command and press Enter; <code>::dcmds</code> lists what it knows."),
             W.HBox([W.HTML("<code>&gt;</code>"), self._box, run, clear, self._past]),
             self._message, self._out, self._illumos])
@@ -104,7 +110,7 @@ class MdbConsole(LabWidget):
         self._past.observe(self._recall, names="value")
 
     def __repr__(self):
-        lines = [f"MdbConsole on the simulated dump (scenario {self.scenario}): "
+        lines = [f"MdbConsole on the simulated dump ({self.title}): "
                  f"{len(self.history)} command(s) run"]
         if self.message:
             lines.append(self.message)

@@ -33,10 +33,11 @@ class ReplayChooser(Chooser):
         return default_choice(exe, enabled)
 
 
-def replay(program, schedule: str, *, detect_races: bool = True, budget=None):
-    """Run the program along `schedule` ("R5 W9 R"); returns the Outcome."""
+def replay(program, schedule: str, *, detect_races: bool = True, budget=None, on_end=None):
+    """Run the program along `schedule` ("R5 W9 R"); returns the Outcome (on_end: see run_once)."""
     steps = parse_schedule(schedule, program.thread_names)
-    outcome, _ = run_once(program, ReplayChooser(steps), detect_races=detect_races, budget=budget)
+    outcome, _ = run_once(program, ReplayChooser(steps), detect_races=detect_races, budget=budget,
+                          on_end=on_end)
     if outcome.kind == "invalid":      # the schedule asked for a thread that could not run
         raise outcome.failure
     return outcome
