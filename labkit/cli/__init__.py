@@ -13,7 +13,7 @@ from labkit.errors import LabkitError
 
 # Each module defines register(subparsers); a parser's `run(args)` returns a result object with
 # to_json() (a dict) and __str__ (the text for people), or an int exit code it has already printed for.
-_COMMAND_MODULES = ["sim", "native", "mdb", "grade", "author", "lab"]
+_COMMAND_MODULES = ["sim", "native", "mdb", "grade", "author", "lab", "progress", "practice"]
 
 
 def build_parser() -> argparse.ArgumentParser:

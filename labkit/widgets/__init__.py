@@ -21,20 +21,28 @@ bar and can be stopped. Buttons carry stable CSS classes (`labkit-...`) for brow
                                       overflow, a real crash in a child, the forced interleaving, TSan
     StackExplorer, MdbConsole         the seed's panic stack frame by frame, and a small mdb over
                                       the simulated dump (labkit.postmortem)
+    LevelWidget(n), LEVELS            the scheduler as a game: five levels, each a goal, hints
+                                      after failed tries, the pass recorded like an answer
+    PracticeWidget(seed=0)            a seeded schedule: predict its outcome, then the reveal
+    progress()                        questions answered, levels and exercises passed
 
 Layout: _base.py (the shared text/live display), answers.py (the answers file), question.py,
-lanes.py (the lane picture), scheduler.py, explorer.py, native_race.py, stack_explorer.py,
+lanes.py (the lane picture), scheduler.py, levels.py, practice.py, progress.py, explorer.py, native_race.py, stack_explorer.py,
 mdb_console.py.
 """
 
 from labkit.widgets import answers
 from labkit.widgets.explorer import ExplorerWidget
 from labkit.widgets.lanes import plot_lanes
+from labkit.widgets.levels import LEVELS, LevelWidget
 from labkit.widgets.mdb_console import MdbConsole
 from labkit.widgets.native_race import NativeRaceWidget
+from labkit.widgets.practice import PracticeWidget
+from labkit.widgets.progress import progress
 from labkit.widgets.question import Question
 from labkit.widgets.scheduler import SchedulerWidget
 from labkit.widgets.stack_explorer import StackExplorer
 
 __all__ = ["Question", "answers", "plot_lanes", "SchedulerWidget", "ExplorerWidget",
-           "NativeRaceWidget", "StackExplorer", "MdbConsole"]
+           "NativeRaceWidget", "StackExplorer", "MdbConsole", "LEVELS", "LevelWidget",
+           "PracticeWidget", "progress"]

@@ -39,6 +39,7 @@ class SchedulerWidget(LabWidget):
         with simulator():
             self.stepper = Stepper(self.program)
         self.message = ""
+        self.on_change = []        # callables run after every action (a level checks its goal)
         self._build(n)
         with simulator():
             self._refresh()
@@ -108,6 +109,8 @@ class SchedulerWidget(LabWidget):
         except LabkitError as busy:      # the simulator is busy elsewhere: nothing changed
             self.message = str(busy)
             self._message.value = error_html(busy)
+        for listener in self.on_change:
+            listener(self)
         return self
 
     # ---- the live view ------------------------------------------------------------------

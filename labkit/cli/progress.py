@@ -1,0 +1,20 @@
+"""`labkit progress`: which questions were answered (right the first time?), which levels and
+exercises passed, read from the answers file (LABKIT_ANSWERS, default ~/.labkit/answers.json)."""
+
+from labkit.cli import add_json_flag, emit
+
+
+def register(subparsers):
+    p = subparsers.add_parser("progress", help="questions answered, levels and exercises passed")
+    p.add_argument("--file", default=None, help="the answers file (default: $LABKIT_ANSWERS or "
+                                                 "~/.labkit/answers.json)")
+    add_json_flag(p)
+    p.set_defaults(run=_progress)
+
+
+def _progress(args):
+    from labkit.grading.exercises import EXERCISES  # every exercise, listed even if never checked
+    from labkit.widgets.progress import progress
+
+    emit(progress(args.file, exercises=EXERCISES), args.json)
+    return 0
