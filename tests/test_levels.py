@@ -12,6 +12,7 @@ from labkit.kernel import Scenario
 from labkit.sched import explore, replay
 from labkit.widgets import LEVELS, LevelWidget, answers, progress
 from labkit.widgets.levels import find_level
+from stepping import step_until, view
 
 
 @pytest.fixture(autouse=True)
@@ -19,19 +20,6 @@ def answers_file(tmp_path, monkeypatch):
     path = tmp_path / "answers.json"
     monkeypatch.setattr(config, "ANSWERS_FILE", str(path))
     return path
-
-
-def view(sw, name):
-    return next(v for v in sw.stepper.threads() if v.name == name)
-
-
-def step_until(sw, name, pred, limit=500):
-    for _ in range(limit):
-        if pred(view(sw, name)):
-            return
-        sw.step(name)
-        assert not sw.message, sw.message
-    raise AssertionError(f"{name} never reached the condition")
 
 
 def before_clear(sw, name):

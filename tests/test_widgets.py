@@ -19,6 +19,7 @@ from labkit.kernel import Scenario
 from labkit.sched import explore
 from labkit.widgets import (ExplorerWidget, NativeRaceWidget, Question, SchedulerWidget, answers,
                             plot_lanes)
+from stepping import step_until, view
 
 matplotlib.use("Agg")
 
@@ -33,19 +34,6 @@ def answers_file(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def golden():
     return explore(Scenario.small(), "dpor").shortest_failing.schedule
-
-
-def view(sw, name):
-    return next(v for v in sw.stepper.threads() if v.name == name)
-
-
-def step_until(sw, name, pred, limit=500):
-    for _ in range(limit):
-        if pred(view(sw, name)):
-            return
-        sw.step(name)
-        assert not sw.message, sw.message
-    raise AssertionError(f"{name} never reached the condition")
 
 
 # ---- Question ---------------------------------------------------------------------------
