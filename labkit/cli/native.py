@@ -35,6 +35,12 @@ def register(subparsers):
     _common(p)
     p.add_argument("--seconds", type=float, default=None, metavar="S", help="give up after S seconds (default 3)")
     p.add_argument("--forced", action="store_true", help="impose the losing interleaving: crash at once")
+    p.add_argument("--schedule", metavar="SCHEDULE",
+                   help="follow a simulator schedule, e.g. 'W12 R25 W1 R' (with --kstats): one round")
+    p.add_argument("--kstats", type=int, default=None, metavar="N",
+                   help="with --schedule: the simulator's number of kstats (e.g. 3, or 5698)")
+    p.add_argument("--dump", metavar="FILE", default=None,
+                   help="with --schedule: where the crash dump goes (default labkit-native.dump)")
     p.set_defaults(run=_crash)
 
     p = subparsers.add_parser("tsan", help="run the race under ThreadSanitizer and show the racing accesses")
@@ -51,6 +57,11 @@ def _race(args: argparse.Namespace) -> int:
 
 def _crash(args: argparse.Namespace) -> int:
     from labkit.native import crash
+    if args.schedule is not None or args.kstats is not None:
+        emit(crash(args.fix, source=args.source, forced=args.forced, window_ns=args.window_ns,
+                   schedule=args.schedule, kstats=args.kstats,
+                   dump=args.dump or "labkit-native.dump"), args.json)
+        return 0
     emit(crash(args.fix, window_ns=args.window_ns, seed=args.seed, source=args.source,
                forced=args.forced, seconds=args.seconds), args.json)
     return 0

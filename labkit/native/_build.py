@@ -22,6 +22,7 @@ void lk_poll(struct lk_stats *);
 void lk_stop(void);
 const char *lk_error(void);
 int lk_fault_reporter(void);
+int lk_schedule(int create_after, int clear_phase, int firewall);
 """
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -28,6 +28,8 @@ def main(argv):
         if lib.lk_fault_reporter() != 0:
             raise SystemExit("could not install the fault reporter")
         p["crash"] = True
+        if p.get("plan"):               # a dump needs to know where the code was loaded
+            print("maps", json.dumps(_code_mappings()), flush=True)
 
     def progress(rounds, overflows, elapsed):
         print("progress", json.dumps([rounds, overflows, elapsed]), flush=True)
@@ -38,6 +40,18 @@ def main(argv):
         print("error", json.dumps(str(exc)), flush=True)
         raise SystemExit(3) from None
     print("result", json.dumps(result.to_json()), flush=True)
+
+
+def _code_mappings():
+    """[start, file offset, path] of each executable file mapping (to name native frames)."""
+    out = []
+    with open("/proc/self/maps") as f:
+        for line in f:
+            parts = line.split(None, 5)
+            if len(parts) == 6 and "x" in parts[1] and parts[5].startswith("/"):
+                start, end = (int(x, 16) for x in parts[0].split("-"))
+                out.append([start, end, int(parts[2], 16), parts[5].strip()])
+    return out
 
 
 if __name__ == "__main__":

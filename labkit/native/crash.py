@@ -24,8 +24,19 @@ _FAULT = re.compile(r"labkit-fault signo=(\d+) addr=0x([0-9a-f]+) kbuf=0x([0-9a-
 
 
 def crash(fix=None, *, window_ns=None, seed=0, source=None, forced=False, seconds=None,
-          timeout=None) -> CrashResult:
-    """Run the race until the overflow faults on the guard page, or for `seconds` (default 3)."""
+          timeout=None, schedule=None, kstats=None, dump=None) -> CrashResult:
+    """Run the race until the overflow faults on the guard page, or for `seconds` (default 3).
+
+    With schedule="W12 R25 W1 R" and kstats=N, one round follows that simulator schedule instead
+    (labkit.native.follow); the result's .dump is the crash dump, also written to `dump` if given.
+    """
+    if schedule is not None or kstats is not None:
+        if schedule is None or kstats is None:
+            raise LabkitError("give both a schedule and a number of kstats (the simulator's --kstats)")
+        if source is not None or forced or window_ns is not None:
+            raise LabkitError("a schedule fixes the order itself: no source file, forced or window_ns with it")
+        from labkit.native.follow import crash_following
+        return crash_following(schedule, kstats=kstats, fix=fix, dump=dump)
     variant, label = _args.variant(fix, source)
     window_ns, seed = _args.window(window_ns), _args.seed(seed)
     seconds, _ = _args.budget(CRASH_SECONDS if seconds is None else seconds, None)

@@ -51,7 +51,10 @@ def run_here(ffi_lib, p, progress=None, stop=None):
         raise LabkitError("another native race is running in this process; wait for it or stop it")
     try:
         if lib.lk_setup(p["variant"].encode(), int(p.get("crash", False)), int(p["forced"]), p["window_ns"], p["seed"],
-                        _args.KSTATS) != 0:
+                        p.get("nkstats", _args.KSTATS)) != 0:
+            raise LabkitError(ffi.string(lib.lk_error()).decode())
+        plan = p.get("plan")     # crash --schedule: one round in a simulator schedule's order
+        if plan and lib.lk_schedule(int(plan["create_after"]), plan["clear_phase"], int(plan["firewall"])) != 0:
             raise LabkitError(ffi.string(lib.lk_error()).decode())
         max_ns = int(p["seconds"] * 1e9) if p["seconds"] else 0
         lib.lk_start(p["rounds"] or 0, max_ns)
@@ -71,6 +74,9 @@ def run_here(ffi_lib, p, progress=None, stop=None):
         lib.lk_poll(stats)
         if stats.error:
             raise LabkitError(ffi.string(lib.lk_error()).decode())
+        if plan and stats.forced_timeouts:
+            raise LabkitError("the native threads could not follow the schedule: one waited 5 s "
+                              "for the other to reach its point (a machine this loaded?)")
         if progress is not None:
             progress(stats.rounds, stats.overflows, stats.elapsed_ns / 1e9)
     finally:

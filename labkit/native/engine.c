@@ -10,7 +10,11 @@
  * lock, as copying 1 MiB out would, which keeps a wide window from starving W of the lock.  Forced mode makes R and W
  * meet at two points each round: R counts only after W holds its new kstat, and R copies only
  * after W has reached kstat_chain_lock inside kstat_install, which imposes count -> W clears ->
- * copy whenever the variant lets W clear without the lock.
+ * copy whenever the variant lets W clear without the lock.  Schedule mode (lk_schedule) runs one
+ * round of each that follows the order a simulator schedule gave the points that matter: W's
+ * kstat created before R's count or after R's read, and W's clear before the count, between the
+ * count and the copy, or after the read; the buffer is placed as the simulator's allocator
+ * places it (firewall: at a page start; redzone: flush against the guard page).
  */
 #include "lk_engine.h"
 
@@ -23,6 +27,7 @@
 #include <unistd.h>
 
 #define FORCED_WAIT_NS	250000000LL	/* forced mode gives up waiting for the other thread */
+#define SCHED_WAIT_NS	5000000000LL	/* schedule mode: one round, so it may wait much longer */
 #define IRQ_ONE_IN	512		/* about one install in this many is interrupted */
 #define IRQ_MAX_NS	20000		/* for up to this long */
 #define MAX_KBUF	(256UL << 20)	/* a count pass asking for more than this is a bug */
@@ -37,11 +42,11 @@ static volatile int w_sink;
 static int
 forced_wait(long long *p, long long want)
 {
-	hrtime_t end = gethrtime() + FORCED_WAIT_NS;
+	hrtime_t end = gethrtime() + (g.sched ? SCHED_WAIT_NS : FORCED_WAIT_NS);
 	struct timespec nap = { 0, 2000 };
 
 	while (LOAD(p) < want) {
-		if (LOAD(&g.stop))
+		if (LOAD(&g.stop) && !g.sched)	/* schedule mode: W's one round outlives R's */
 			return (0);
 		if (gethrtime() > end) {
 			ADD(&g.timeouts, 1);
@@ -83,7 +88,7 @@ kbuf_alloc(size_t size)
 		if (mprotect(guard, page, PROT_NONE) != 0)
 			return (NULL);
 	}
-	p = guard - size;
+	p = g.sched_firewall ? guard - need : guard - size;
 	memset(p, 0, size);
 	return (p);
 }
@@ -158,20 +163,24 @@ reader(void *arg)
 			break;
 		if (g.forced && !forced_wait(&g.w_held, round) && LOAD(&g.stop))
 			break;
+		if (g.sched && !g.sched_create_after)
+			forced_wait(&g.w_held, 1);	/* W's kstat is in the chain, INVALID */
+		if (g.sched && g.sched_clear == CLEAR_BEFORE)
+			forced_wait(&g.w_installed, 1);
 		hdr = kstat_hold_bykid(0);
 		mutex_enter(hdr->ks_lock);
 		if (g.v->update(hdr, KSTAT_READ) != 0)
 			set_error("header_kstat_update returned an error for KSTAT_READ");
 		size = hdr->ks_data_size;
 		r_ndata = hdr->ks_ndata;
-		if (g.forced)
+		if (g.forced || g.sched)
 			STORE(&g.r_counted, round);
 		t = gethrtime();
 		kbuf = kbuf_alloc(size + 1);
 		while (gethrtime() - t < g.window_ns)
 			__builtin_ia32_pause();	/* the widened window, timed */
 		if (kbuf != NULL) {
-			if (g.forced)
+			if (g.forced || (g.sched && g.sched_clear == CLEAR_BETWEEN))
 				forced_wait(&g.w_at_lock, round);
 			r_over = r_copied = 0;
 			r_size = size + 1;
@@ -192,6 +201,7 @@ reader(void *arg)
 		kbuf_free(kbuf);
 		if (kbuf != NULL)
 			note_round(round, r_over, r_copied, r_ndata);
+		STORE(&g.r_done, round);
 	}
 	t_end = gethrtime();
 	STORE(&g.stop, 1);
@@ -223,7 +233,7 @@ interrupt(void)
 {
 	hrtime_t t, d;
 
-	if (g.forced || rng_next() % IRQ_ONE_IN != 0)
+	if (g.forced || g.sched || rng_next() % IRQ_ONE_IN != 0)
 		return;
 	d = (hrtime_t)(rng_next() % IRQ_MAX_NS);
 	for (t = gethrtime(); gethrtime() - t < d; )
@@ -239,10 +249,12 @@ writer(void *arg)
 
 	(void) arg;
 	lk_self = 'W';
-	for (k = 1; !LOAD(&g.stop); k++) {
+	for (k = 1; g.sched ? k == 1 : !LOAD(&g.stop); k++) {
 		ekstat_t *e;
 		kstat_t *ksp;
 
+		if (g.sched && g.sched_create_after)
+			forced_wait(&g.r_done, 1);
 		snprintf(name, sizeof (name), "zone%lld_zfs", k);
 		if ((e = kstat_create("zone_zfs", name, 0, 1 + rng_next() % NAMED_MAX)) == NULL) {
 			set_error("out of memory creating a kstat");
@@ -256,10 +268,24 @@ writer(void *arg)
 			forced_wait(&g.r_counted, k);
 			STORE(&g.w_installing, k);
 		}
+		if (g.sched) {
+			STORE(&g.w_held, 1);
+			if (g.sched_clear == CLEAR_BETWEEN) {
+				forced_wait(&g.r_counted, 1);
+				STORE(&g.w_installing, 1);
+			} else if (g.sched_clear == CLEAR_AFTER) {
+				forced_wait(&g.r_done, 1);
+			}
+		}
 		g.v->install(ksp);
-		if (g.forced) {
+		if (g.forced || g.sched) {
 			STORE(&g.w_at_lock, k);	/* in case the variant never took the lock */
 			STORE(&g.w_installing, 0);
+		}
+		if (g.sched) {
+			STORE(&g.w_installed, 1);
+			ADD(&g.installs, 1);
+			break;		/* one install; no delete, so the chain is the simulator's */
 		}
 		ADD(&g.installs, 1);
 		kstat_delete_oldest();
@@ -319,6 +345,21 @@ lk_setup(const char *variant, int crash, int forced, long long window_ns,
 			return (-1);
 		e->e_ks.ks_flags &= ~KSTAT_FLAG_INVALID;	/* no threads yet */
 	}
+	return (0);
+}
+
+/* Schedule mode, after lk_setup: one round of R and W in the order a simulator schedule gave. */
+int
+lk_schedule(int create_after, int clear_phase, int firewall)
+{
+	if (g.running || g.v == NULL || clear_phase < CLEAR_BEFORE || clear_phase > CLEAR_AFTER) {
+		snprintf(lk_errbuf, sizeof (lk_errbuf), "lk_schedule: bad arguments");
+		return (-1);
+	}
+	g.sched = 1;
+	g.sched_create_after = create_after;
+	g.sched_clear = create_after ? CLEAR_AFTER : clear_phase;
+	g.sched_firewall = firewall;
 	return (0);
 }
 

@@ -71,7 +71,7 @@ lk_assert_failed(const char *expr, const char *file, int line)
 static void
 forced_note_lock(void)
 {
-	if (g.forced && lk_self == 'W' && LOAD(&g.w_installing) > 0)
+	if ((g.forced || g.sched) && lk_self == 'W' && LOAD(&g.w_installing) > 0)
 		STORE(&g.w_at_lock, LOAD(&g.w_installing));
 }
 
@@ -241,6 +241,12 @@ kstat_delete_oldest(void)
 		CHECK(pthread_cond_destroy(&victim->e_cv));
 		free(victim);
 	}
+}
+
+kid_t
+lk_chain_id(void)
+{
+	return (kstat_chain_id);
 }
 
 void

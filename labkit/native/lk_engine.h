@@ -47,8 +47,13 @@ struct lk_run {
 	int stop, done, error;
 	long long rounds, overflows, first_round, first_ns, short_rounds, installs, timeouts;
 	long long w_held, r_counted, w_at_lock, w_installing;
+	/* schedule mode (lk_schedule): one round that follows a simulator schedule's order */
+	int sched, sched_create_after, sched_clear, sched_firewall;
+	long long r_done, w_installed;
 	hrtime_t t0;
 };
+/* Where W's clear falls in schedule mode, relative to R's two passes. */
+enum { CLEAR_BEFORE = 1, CLEAR_BETWEEN = 2, CLEAR_AFTER = 3 };
 extern struct lk_run g;
 extern __thread int lk_self;		/* 'R', 'W', or 0 for the caller's thread */
 extern int chain_len;
@@ -66,6 +71,7 @@ uint64_t rng_next(void);
 ekstat_t *kstat_create(const char *, const char *, uchar_t, uint_t);
 void kstat_delete_oldest(void);
 void chain_destroy(void);
+kid_t lk_chain_id(void);
 
 /* The API Python calls (its cdef is in _build.py). */
 struct lk_stats {
@@ -79,5 +85,6 @@ void lk_poll(struct lk_stats *);
 void lk_stop(void);
 const char *lk_error(void);
 int lk_fault_reporter(void);
+int lk_schedule(int, int, int);
 
 #endif

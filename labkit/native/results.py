@@ -73,11 +73,33 @@ class CrashResult:
     hang: bool = False
     exit_code: int | None = None
     detail: str = ""
+    # crash(schedule=...): the run followed a simulator schedule (labkit.native.follow)
+    schedule: str | None = None
+    kstats: int | None = None
+    order: str | None = None          # the order imposed on the points that matter
+    simulator: dict | None = None     # the simulator's replay: outcome, counted, header_index, offset
+    agrees: bool | None = None        # same outcome, header index and offset as the simulator
+    dump_file: str | None = None
 
     def to_json(self):
         return asdict(self)
 
     def __str__(self):
+        text = self._text()
+        if self.schedule is None:
+            return text
+        sim = self.simulator or {}
+        lines = [text, f"  schedule       {self.schedule} at {self.kstats} kstats: {self.order}"]
+        if sim.get("outcome") == "panic":
+            lines.append(f"  simulator      header index {sim['header_index']}, offset {sim['offset']:#x}"
+                         f" -> {'the same' if self.agrees else 'DIFFERENT'}")
+        else:
+            lines.append(f"  simulator      no panic -> {'the same' if self.agrees else 'DIFFERENT'}")
+        if self.dump_file:
+            lines.append(f"  dump           {self.dump_file} (labkit mdb --dump {self.dump_file})")
+        return "\n".join(lines)
+
+    def _text(self):
         head = (f"CrashResult({_label(self.fix, self.source)}, seed={self.seed}, "
                 f"window_ns={self.window_ns}{', forced' if self.forced else ''})")
         if self.hang:

@@ -128,8 +128,8 @@ def msgbuf(mdb, addr, args):
         lines += [f"{THREAD_NAMES.get(t.name, t.name)}: {d.trap}",
                   f"Bad kernel fault at addr=0x{d.fault_addr:x}",
                   f"pc=0x{d.registers.get('rip', 0):x}", f"cr2: {d.registers.get('cr2', d.fault_addr):x}",
-                  "        " + " ".join(f"{r}: {d.registers[r]:16x}" for r in ("rdi", "rsi", "rdx")
-                                        if r in d.registers), ""]
+                  *["        " + " ".join(f"{r}: {d.registers[r]:16x}" for r in ("rdi", "rsi", "rdx")
+                                           if r in d.registers)][:1 if "rdi" in d.registers else 0], ""]
     lines += [_module_frame(f) for f in t.stack]
     lines += ["", "syncing file systems... done", "dumping to /dev/zvol/dsk/zones/dump, offset "
               "65536, content: kernel"]
@@ -222,7 +222,7 @@ def mutex(mdb, addr, args):
                if x.state in ("blocked", "spinning") and _waits_on(x, addr)]
     for x, how in waiting:
         lines.append(f"waiter: thread {x.addr:x} ({THREAD_NAMES.get(x.name, x.name)}), {how} in "
-                     f"mutex_vector_enter" + (" (the owner: it waits for itself)" if x.addr == owner else ""))
+                     f"{'mutex_enter' if d.origin == 'native' else 'mutex_vector_enter'}" + (" (the owner: it waits for itself)" if x.addr == owner else ""))
     if not waiting:
         lines.append("waiters: none")
     lines.append("(the waiters bit is set only by a waiter that blocked; one that spins leaves it clear)")
@@ -230,7 +230,9 @@ def mutex(mdb, addr, args):
 
 
 def _waits_on(t, lock: int) -> bool:
-    return any(f.function == "mutex_vector_enter" and lock in f.args for f in t.stack)
+    # A native dump's frames carry no arguments; its mutex_enter is only ever on the chain lock.
+    return any((f.function == "mutex_vector_enter" and lock in f.args)
+               or (f.function == "mutex_enter" and not f.args) for f in t.stack)
 
 
 # ---- types and memory -----------------------------------------------------------------
