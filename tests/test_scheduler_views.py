@@ -11,7 +11,6 @@ from labkit.kernel import Scenario
 from labkit.kernel.layout import SIZEOF_KSTAT_T
 from labkit.kernel.state import PLUMBING, code_only, kernel_frame, state_view
 from labkit.sched import Stepper, explore
-from labkit.sched.schedule import parse_schedule
 from labkit.widgets import SchedulerWidget
 
 
@@ -25,7 +24,8 @@ def _lines_of_every_step(scenario, schedule):
     a time, collecting every unfinished thread's code view before each step."""
     st = Stepper(scenario)
     seen = []
-    steps = [n.rstrip("*") for n in parse_schedule(schedule, ("R", "W"))] if schedule else []
+    # every run of the golden schedule has its count ("W12 R25 W1 R2"): one name per step
+    steps = [tok[0] for tok in schedule.split() for _ in range(int(tok[1:]))]
     while not st.done:
         seen += [kernel_frame(t) for t in st.exe.threads if not t.finished]
         name = steps.pop(0) if steps else next(n for n in ("W", "R") if n in st.runnable)

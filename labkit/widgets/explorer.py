@@ -113,7 +113,9 @@ class ExplorerWidget(Background, LabWidget):
         left.set_xlabel("executions tried")
         left.set_ylabel("failing executions found")
         left.legend(fontsize=8)
-        names = list(self.results)
+        # A share is only meaningful for sampled runs: dpor runs one schedule per class of
+        # equivalent schedules, and classes are not equally likely, so no rate is drawn for it.
+        names = [n for n in self.results if n in SAMPLED]
         rates = [100 * _failures(self.results[n]) / max(1, self.results[n].executions) for n in names]
         bars = right.bar(names, rates, color=["#c44e52" if n in SAMPLED else "#8c8c8c" for n in names])
         for b, n in zip(bars, names):
@@ -122,7 +124,7 @@ class ExplorerWidget(Background, LabWidget):
             right.annotate(f"{_failures(r)}/{r.executions} {what}",
                            (b.get_x() + b.get_width() / 2, b.get_height()),
                            ha="center", va="bottom", fontsize=8)
-        right.set_ylabel("% failing (dpor: of schedule classes)")
+        right.set_ylabel("% of sampled runs failing")
         fig.suptitle(f"{self.program!r}, seed {self.seed}", fontsize=9)
         fig.tight_layout()
         plt.close(fig)
@@ -193,7 +195,7 @@ class ExplorerWidget(Background, LabWidget):
     def _refresh(self):
         rows = "".join(
             f"<tr><td>{escape(n)}</td><td>{r.seed if n in SAMPLED else '—'}</td><td>{r.executions}</td>"
-            f"<td>{_failures(r)} ({100 * _failures(r) / max(1, r.executions):.2f}%)</td>"
+            f"<td>{escape(_failing_text(r))}</td>"
             f"<td><code>{escape(r.shortest_failing.schedule) if r.shortest_failing else '—'}</code></td>"
             f"<td>{'every schedule' if r.exhaustive else 'sampled'}</td><td>{r.seconds:.2f} s</td></tr>"
             for n, r in self.results.items())
@@ -208,8 +210,7 @@ class ExplorerWidget(Background, LabWidget):
             lines.append("  nothing run yet: run('random'), run('pct'), run('dpor') or compare()")
         for n, r in self.results.items():
             sf = r.shortest_failing
-            lines.append(f"  {n:6} {r.executions:6} executions, {_failures(r):4} failing "
-                         f"({100 * _failures(r) / max(1, r.executions):.2f}%)"
+            lines.append(f"  {n:6} {r.executions:6} executions, {_failing_text(r)}"
                          + (", every schedule covered" if r.exhaustive else "")
                          + (f"; shortest failing: {sf.schedule} ({sf.preemptions} preemptions)" if sf else ""))
         if self.message:
@@ -241,6 +242,14 @@ def merge(parts, strategy, seed) -> ExploreResult:
 
 def _failures(result) -> int:
     return result.executions - result.outcomes.get("ok", 0)
+
+
+def _failing_text(result) -> str:
+    """How many failed, and a share only where a share means something (a sampled run)."""
+    n = _failures(result)
+    if result.exhaustive or result.strategy not in SAMPLED:
+        return f"{n:4} failing (one execution per class of equivalent schedules: not a rate)"
+    return f"{n:4} failing ({100 * n / max(1, result.executions):.2f}% of sampled runs)"
 
 
 def _whole(value, what, low):
