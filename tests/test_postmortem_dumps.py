@@ -219,3 +219,27 @@ def test_mdb_console_opens_a_dump_file(dumps, tmp_path):
     (tmp_path / "bad.dump").write_text("{}")
     with pytest.raises(LabkitError, match="not a labkit dump"):
         MdbConsole(dump=str(tmp_path / "bad.dump"))
+
+
+def test_scheduler_and_explorer_open_and_save_the_dump_of_their_run(tmp_path):
+    from labkit.kernel.wrong_fixes import path
+    from labkit.widgets.explorer import ExplorerWidget
+    from labkit.widgets.scheduler import SchedulerWidget
+    sw = SchedulerWidget(kstats=3)
+    assert sw.open_in_mdb() is None and "no run to dump yet" in sw.dumps.message
+    sw.step("W", 12).step("R", 25)
+    assert sw.open_in_mdb() is None and "has not ended yet" in sw.dumps.message
+    sw.step("W").run("R")
+    console = sw.open_in_mdb()
+    assert "schedule W12 R25 W1 R2" in repr(console) and console.widget in sw.dumps._console_box.children
+    sw.dumps._file.value = str(tmp_path / "mine.dump")
+    sw.dumps._save.click()                                    # what the button does
+    assert load_dump(tmp_path / "mine.dump").header_index == 3
+    dl = SchedulerWidget(Scenario.small(path("rele_under_lock"))).run("W")
+    assert "a deadlock" in repr(dl.open_in_mdb())
+    ok = SchedulerWidget(kstats=3).run("W").run("R")
+    assert ok.save_dump(str(tmp_path / "ok.dump")) is None and "ended 'ok'" in ok.dumps.message
+    ex = ExplorerWidget(kstats=3, executions=200)
+    assert ex.dumps.open_in_mdb() is None and "no run to dump yet" in ex.dumps.message
+    ex.run("dpor")
+    assert ex.shortest_failing is not None and "panic message" in repr(ex.dumps.open_in_mdb())

@@ -30,6 +30,7 @@ from labkit.errors import LabkitError, choice_error
 from labkit.kernel import SMALL_KSTATS, Scenario
 from labkit.sched import ExploreResult, explore
 from labkit.widgets._base import Background, LabWidget, button, error_html, escape, reported, simulator
+from labkit.widgets.dump_actions import DumpActions
 
 SAMPLED = ("random", "pct")
 OFFERED = ("random", "pct", "dpor")
@@ -53,6 +54,10 @@ class ExplorerWidget(Background, LabWidget):
         self.message = ""
         self._init_background()
         self._build()
+        # "Open in mdb" / "Save dump" of the shortest failing run (labkit.widgets.dump_actions)
+        self.dumps = DumpActions(lambda: self.program,
+                                 lambda: self.shortest_failing and self.shortest_failing.schedule)
+        self.widget.children += (self.dumps.widget,)
         self._refresh()
 
     # ---- the API the buttons use ----------------------------------------------------------

@@ -28,6 +28,7 @@ from labkit.kernel.state import code_only, kernel_frame, reader_text, state_view
 from labkit.sched import Stepper
 from labkit.widgets._base import (LabWidget, button, error_html, escape, reported, simulator,
                                   unexpected)
+from labkit.widgets.dump_actions import DumpActions
 from labkit.widgets.lanes import plot_lanes
 
 STATE_COLORS = {"runnable": "#2a7", "spinning": "#c80", "blocked": "#b33", "finished": "#888"}
@@ -41,6 +42,9 @@ class SchedulerWidget(LabWidget):
         self.message = ""
         self.on_change = []        # callables run after every action (a level checks its goal)
         self._build(n)
+        # "Open in mdb" / "Save dump" of the run's end (labkit.widgets.dump_actions)
+        self.dumps = DumpActions(lambda: self.program, lambda: self.schedule, lambda: self.stepper.done)
+        self.widget.children += (self.dumps.widget,)
         with simulator():
             self._refresh()
 
@@ -62,6 +66,14 @@ class SchedulerWidget(LabWidget):
     def follow(self, schedule: str) -> "SchedulerWidget":
         """Apply a schedule string ("W12 R25 W1 R") from where the run is now."""
         return self._act(lambda: self.stepper.follow(schedule))
+
+    def open_in_mdb(self):
+        """An MdbConsole on the crash dump of this run's panic, deadlock or hang."""
+        return self.dumps.open_in_mdb()
+
+    def save_dump(self, path: str = "my-run.dump"):
+        """Write the crash dump of this run's end to path (for labkit mdb --dump path)."""
+        return self.dumps.save(path)
 
     @reported
     def plot(self):

@@ -193,6 +193,23 @@ def test_scheduler_stepped_to_the_panic(nb):
     expect(schedule).to_have_value("")
 
 
+def test_scheduler_opens_its_panic_in_the_mdb_console(nb):
+    page, panel = nb("04-interleaving.ipynb")
+    sched = widget_cell(page, panel, r"^sw = SchedulerWidget\(\)").locator(".labkit-scheduler")
+    sched.locator(".labkit-sched-reset").click()
+    expect(sched.locator(".labkit-sched-schedule input")).to_have_value("")
+    fill_and_commit(sched.locator(".labkit-sched-follow-input input"), "W12 R25 W1 R")
+    sched.locator(".labkit-sched-follow").click()
+    expect(sched.locator(".labkit-sched-panic")).to_contain_text("BAD TRAP")
+    sched.locator(".labkit-dump-open").click()
+    console = sched.locator(".labkit-dump-console .labkit-mdb-console")
+    out = console.locator(".labkit-mdb-output")
+    expect(out).to_contain_text("schedule W12 R25 W1 R2")      # ::status of this run's dump
+    fill_and_commit(console.locator(".labkit-mdb-input input"), "::mutex")
+    expect(out).to_contain_text("spinning in mutex_vector_enter")
+    sched.locator(".labkit-sched-reset").click()
+
+
 # Clicks may arrive on different kernel threads; the Stepper replays its run on the new thread.
 def test_scheduler_step_after_undo_at_the_end(nb):
     page, panel = nb("04-interleaving.ipynb")
