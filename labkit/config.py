@@ -30,10 +30,111 @@ RANDOM_EXECUTIONS = _int_env("LABKIT_RANDOM_EXECUTIONS", 200)
 #: Default widening of the native reader's allocate-and-zero step, in nanoseconds (the teaching window).
 WINDOW_NS = _int_env("LABKIT_WINDOW_NS", 5_000)
 
-#: Where Question widgets record a learner's answers (a JSON file; format in labkit.widgets.question).
-#: The grader side reads the same file, so it lives outside the repository by default.
-ANSWERS_FILE = os.path.expanduser(os.environ.get("LABKIT_ANSWERS") or "~/.labkit/answers.json")
+#: The answers file's name inside a course's exercises/ folder (so it travels with a submission).
+ANSWERS_NAME = "answers.json"
+
+
+def _answers_file() -> str:
+    # Inside a course (a folder with notebooks/ and exercises/, where a notebook's kernel starts),
+    # answers live in its exercises/, so uploading exercises/ hands them to the instructor's grader.
+    # Outside one (a Python prompt anywhere): ~/.labkit/answers.json.
+    env = os.environ.get("LABKIT_ANSWERS")
+    if env:
+        return os.path.expanduser(env)
+    exercises = os.environ.get("LABKIT_EXERCISES")
+    if exercises and os.path.isdir(exercises):
+        return os.path.join(exercises, ANSWERS_NAME)
+    try:
+        here = os.getcwd()
+    except OSError:
+        here = ""
+    while here:
+        if os.path.isdir(os.path.join(here, "notebooks")) and os.path.isdir(os.path.join(here, "exercises")):
+            return os.path.join(here, "exercises", ANSWERS_NAME)
+        parent = os.path.dirname(here)
+        here = "" if parent == here else parent
+    return os.path.expanduser("~/.labkit/answers.json")
+
+
+#: Where Question widgets record a learner's answers (a JSON file; format in labkit.widgets.answers):
+#: $LABKIT_ANSWERS, else the course's exercises/answers.json, else ~/.labkit/answers.json.
+ANSWERS_FILE = _answers_file()
 
 #: Processes an exhaustive (dpor) search may use: with 2 or more, and more than one CPU, the
 #: branches of its first choice are split between this process and a forked child.
 WORKERS = _int_env("LABKIT_WORKERS", 2)
+
+
+def cpu_count() -> int:
+    """The CPUs this process may really use: its affinity mask, capped by a cgroup CPU quota.
+
+    os.cpu_count() counts the machine's cores; a JupyterHub pod or a Gradescope container limited
+    to one CPU by its cgroup still sees them all, and starting one check per core there makes
+    wall-clock timeouts fire. `LABKIT_CPUS` overrides the answer (a whole number, at least 1).
+    """
+    override = _int_env("LABKIT_CPUS", 0)
+    if override >= 1:
+        return override
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    quota = _cgroup_quota()
+    if quota is not None:
+        n = min(n, max(1, int(quota + 0.5)))  # 1.5 CPUs -> 2; 0.2 CPUs -> 1
+    return max(1, n)
+
+
+def _cgroup_quota(root: str = "/sys/fs/cgroup", membership: str = "/proc/self/cgroup") -> float | None:
+    """CPUs allowed by this process's cgroup (v2 cpu.max, or v1 cfs quota/period); None if unlimited."""
+    try:
+        with open(membership) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, rel = (line.split(":", 2) + ["", ""])[:3]
+        rel = rel.lstrip("/")
+        if controllers == "":  # cgroup v2: "0::/path"
+            for d in _ancestors(os.path.join(root, rel), root):
+                text = _read(os.path.join(d, "cpu.max"))
+                if text:
+                    quota, _, period = text.partition(" ")
+                    ratio = _ratio(quota, period)
+                    if ratio is not None:
+                        return ratio
+        elif "cpu" in controllers.split(","):  # cgroup v1: "4:cpu,cpuacct:/path"
+            for base in (os.path.join(root, controllers), os.path.join(root, "cpu")):
+                for d in _ancestors(os.path.join(base, rel), base):
+                    quota, period = _read(os.path.join(d, "cpu.cfs_quota_us")), _read(os.path.join(d, "cpu.cfs_period_us"))
+                    ratio = _ratio(quota, period)  # v1 writes -1 for no quota
+                    if ratio is not None:
+                        return ratio
+    return None
+
+
+def _ratio(quota: str, period: str) -> float | None:
+    try:
+        q, p = int(quota), int(period)
+    except ValueError:  # "max", or nothing there
+        return None
+    return q / p if q > 0 and p > 0 else None
+
+
+def _ancestors(path: str, stop: str):
+    # A container often sees its own cgroup as "/", mounted at the root: look up to the mount point.
+    path = os.path.normpath(path)
+    stop = os.path.normpath(stop)
+    while True:
+        yield path
+        if path == stop or len(path) <= len(stop):
+            return
+        path = os.path.dirname(path)
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except (OSError, ValueError):
+        return ""

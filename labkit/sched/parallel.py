@@ -16,11 +16,12 @@ of the parent (a notebook kernel's sockets, say) is touched twice.
 import os
 import pickle
 
+from labkit import config
 from labkit.sched.strategies.dpor import DporSearch, Root
 
 
 def workers_available() -> bool:
-    return hasattr(os, "fork") and (os.cpu_count() or 1) > 1
+    return hasattr(os, "fork") and config.cpu_count() > 1
 
 
 class Split:
