@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from labkit import config
 from labkit.errors import LabkitError
 
 _MARKERS = {
@@ -121,7 +122,8 @@ def author(solutions: Path, exercises: Path, check: bool = False) -> AuthorResul
     exercises = Path(exercises)
     result = AuthorResult(str(exercises), check=check)
     present = {p.relative_to(exercises).as_posix() for p in exercises.rglob("*")
-               if p.is_file() and not any(x.startswith(".") or x == "__pycache__"
+               if p.is_file() and not p.name.startswith(config.ANSWERS_NAME)  # the learner's answers
+               and not any(x.startswith(".") or x == "__pycache__"
                                           for x in p.relative_to(exercises).parts)} if exercises.is_dir() else set()
     for rel, text in wanted.items():
         target = exercises / rel

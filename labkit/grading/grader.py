@@ -18,7 +18,8 @@ from labkit.grading.model import CheckResult, ManyReport, Report
 from labkit.grading.runner import Job, run_job, run_jobs
 
 
-def _jobs(submission: Path, hidden: str | os.PathLike | None, key: str = "") -> list[Job]:
+def _jobs(submission: Path, hidden: str | os.PathLike | None, key: str = "",
+          only: list[str] | None = None) -> list[Job]:
     jobs = [Job(c, submission, None, key) for c in CHECKS]
     if hidden is not None:
         names = set(CHECKS.names())
@@ -28,6 +29,12 @@ def _jobs(submission: Path, hidden: str | os.PathLike | None, key: str = "") -> 
                     raise LabkitError(f"hidden check {c.name!r} in {f} has the name of another check")
                 names.add(c.name)
                 jobs.append(Job(c, submission, str(f), key))
+    if only is not None:
+        known = [j.check.name for j in jobs]
+        unknown = [n for n in only if n not in known]
+        if unknown:
+            raise LabkitError(f"--only {', '.join(unknown)}: no such check; the checks are: {', '.join(known)}")
+        jobs = [j for j in jobs if j.check.name in only]
     return jobs
 
 
@@ -38,27 +45,49 @@ def _submission(path) -> Path:
     return p
 
 
-def grade(submission="exercises", hidden=None, workers: int | None = None) -> Report:
+def grade(submission="exercises", hidden=None, workers: int | None = None,
+          only: list[str] | None = None) -> Report:
+    """Grade one submission; `only` names the checks to run (default: all)."""
     start = time.monotonic()
     sub = _submission(submission)
-    results = run_jobs(_jobs(sub, hidden), workers)
+    results = run_jobs(_jobs(sub, hidden, only=only), workers)
     return Report(str(submission), results, config.SEED, time.monotonic() - start)
 
 
-def grade_many(folder, hidden=None, workers: int | None = None) -> ManyReport:
-    """Grade every subfolder of `folder` as one submission, all checks of all of them in one pool."""
+def grade_many(folder, hidden=None, workers: int | None = None, only: list[str] | None = None,
+               on_submission=None) -> ManyReport:
+    """Grade every subfolder of `folder` as one submission, all checks of all of them in one pool.
+
+    `on_submission(report, done, total)`, if given, is called as each submission's last check ends
+    (a progress line; the reports come in the order they finish).
+    """
     start = time.monotonic()
     root = _submission(folder)
     subs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
     if not subs:
         raise LabkitError(f"{folder} has no submission folders in it")
-    jobs = [j for s in subs for j in _jobs(s, hidden, s.name)]
-    results = run_jobs(jobs, workers)
-    reports = {s.name: Report(str(s), [], config.SEED) for s in subs}
-    for job, res in zip(jobs, results):
-        reports[job.key].results.append(res)
-        reports[job.key].seconds += res.seconds
+    jobs = [j for s in subs for j in _jobs(s, hidden, s.name, only)]
+    left = {s.name: 0 for s in subs}
+    for j in jobs:
+        left[j.key] += 1
+    partial: dict[str, dict[int, CheckResult]] = {s.name: {} for s in subs}
+
+    def done(i: int, result: CheckResult) -> None:
+        key = jobs[i].key
+        partial[key][i] = result
+        left[key] -= 1
+        if left[key] == 0 and on_submission is not None:
+            finished = sum(1 for n in left.values() if n == 0)
+            on_submission(_report(root / key, partial[key]), finished, len(subs))
+
+    run_jobs(jobs, workers, done)
+    reports = {s.name: _report(s, partial[s.name]) for s in subs}
     return ManyReport(str(folder), reports, time.monotonic() - start)
+
+
+def _report(submission: Path, results: dict[int, CheckResult]) -> Report:
+    ordered = [results[i] for i in sorted(results)]
+    return Report(str(submission), ordered, config.SEED, sum(r.seconds for r in ordered))
 
 
 def find_exercises() -> Path:

@@ -16,6 +16,9 @@ GOOD, BAD, MISSING, NOTE = "GOOD", "BAD", "MISSING", "NOTE"
 # learner's code never let the check finish, and why.
 STATUSES = ("pass", "partial", "fail", "missing", "crash", "timeout", "error")
 
+#: Gradescope's visibility settings for a test (its autograder specification).
+GRADESCOPE_VISIBILITY = ("visible", "after_due_date", "after_published", "hidden")
+
 
 @dataclass
 class Line:
@@ -123,18 +126,33 @@ class Report:
                 "max_score": pub.max_score, "seconds": round(self.seconds, 3),
                 "checks": [r.to_json() for r in pub.results]}
 
-    def to_gradescope(self) -> dict:
-        """Gradescope's results.json: a total and one entry per check."""
+    def to_gradescope(self, visibility: dict[str, str] | None = None, hidden_visibility: str = "visible",
+                      extra_data: dict | None = None, instructor_details: bool = False) -> dict:
+        """Gradescope's results.json: a total, one entry per check, the seed in extra_data.
+
+        `visibility` maps a check's name to one of GRADESCOPE_VISIBILITY (default "visible";
+        `hidden_visibility` for hidden checks). A hidden check's entry shows only its verdict;
+        with `instructor_details` (the autograder's run on Gradescope, which shows tests of
+        visibility "hidden" to instructors only) its details follow in an entry worth 0 points.
+        """
+        visibility = visibility or {}
         tests = []
-        for r in self.public().results:
+        for n, (full, r) in enumerate(zip(self.results, self.public().results), 1):
+            vis = visibility.get(r.name, hidden_visibility if r.hidden else "visible")
+            tags = [r.name] + [t for t, on in (("hidden", r.hidden), ("bonus", r.bonus)) if on]
             tests.append({"name": f"{r.name}: {r.title}" + (" (bonus)" if r.bonus else ""),
-                          "score": r.score, "max_score": r.points,
+                          "number": str(n), "tags": tags, "score": r.score, "max_score": r.points,
                           "output": "\n".join(str(ln) for ln in r.lines),
-                          "status": "passed" if r.passed else "failed",
-                          "visibility": "visible"})
+                          "status": "passed" if r.passed else "failed", "visibility": vis})
+            if full.hidden and instructor_details:
+                tests.append({"name": f"{r.name}: details (instructors only)", "number": f"{n}.1",
+                              "tags": tags, "score": 0, "max_score": 0,
+                              "output": "\n".join(str(ln) for ln in full.lines),
+                              "status": "passed" if full.passed else "failed", "visibility": "hidden"})
         return {"score": self.score, "execution_time": round(self.seconds, 3),
                 "output": f"labkit grade, seed {self.seed}: {_fmt(self.score)}/{_fmt(self.max_score)}",
-                "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
+                "visibility": "visible", "stdout_visibility": "hidden",
+                "extra_data": {"seed": self.seed, **(extra_data or {})}, "tests": tests}
 
     def __str__(self) -> str:
         out = [f"labkit grade {self.submission} (seed {self.seed})", ""]
@@ -162,6 +180,21 @@ class ManyReport:
 
     def to_gradescope(self) -> dict:
         return {k: r.to_gradescope() for k, r in self.reports.items()}
+
+    def to_csv(self) -> str:
+        """A gradebook: one row per submission, its total and each check's score."""
+        import csv
+        import io
+        names: list[str] = []
+        for r in self.reports.values():
+            names += [c.name for c in r.results if c.name not in names]
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(["submission", "score", "max_score", *names])
+        for k, r in self.reports.items():
+            by = {c.name: c.score for c in r.results}
+            w.writerow([k, _fmt(r.score), _fmt(r.max_score), *(_fmt(by[n]) if n in by else "" for n in names)])
+        return out.getvalue()
 
     def __str__(self) -> str:
         width = max([len(k) for k in self.reports] + [10])
