@@ -1,6 +1,6 @@
 """The `labkit` command: one subcommand module per layer, each registering its own parsers.
 
-Contract (design.md): every subcommand takes `--json` and then prints exactly one JSON object on
+Contract (the README says it too): every subcommand but `lab` takes `--json` and then prints exactly one JSON object on
 stdout; otherwise it prints for people. Bad input exits 2 with a one-line message, never a traceback.
 """
 
@@ -13,7 +13,7 @@ from labkit.errors import LabkitError
 
 # Each module defines register(subparsers); a parser's `run(args)` returns a result object with
 # to_json() (a dict) and __str__ (the text for people), or an int exit code it has already printed for.
-_COMMAND_MODULES = ["sim", "native", "mdb", "grade", "author", "lab", "progress", "practice"]
+_COMMAND_MODULES = ["sim", "native", "mdb", "grade", "author", "lab", "progress", "practice", "classroom"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="labkit",
         description="The kstat race lab (illumos bug 4997): simulate, reproduce, dissect and fix the race.",
     )
+    parser.add_argument("--version", action="version", version=f"labkit {version()}",
+                        help="print labkit's version and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in _COMMAND_MODULES:
         try:
@@ -31,6 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
             raise
         module.register(subparsers)
     return parser
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+    try:
+        return installed("labkit")
+    except PackageNotFoundError:
+        return "(not installed)"
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:

@@ -9,9 +9,12 @@ from labkit.errors import LabkitError
 
 
 def register(subparsers):
-    p = subparsers.add_parser("lab", help="start JupyterLab on the course notebooks")
-    p.add_argument("--port", type=int, default=8888)
-    p.add_argument("--ip", default="127.0.0.1")
+    p = subparsers.add_parser("lab", help="start JupyterLab on the course notebooks (learners on their own)",
+                              description="Start JupyterLab on the course, without opening a browser; "
+                              "it prints the address to open. (On a JupyterHub, use the hub's JupyterLab "
+                              "and `labkit course DIR` instead.) It takes no --json: it runs a server.")
+    p.add_argument("--port", type=int, default=8888, help="the port to serve on (default 8888)")
+    p.add_argument("--ip", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--dir", default=None, help="the course checkout (default: found from here)")
     p.set_defaults(run=_lab)
 

@@ -16,7 +16,8 @@ def _fix_arg(p):
 def register(subparsers):
     p = subparsers.add_parser("explore", help="search the interleavings of reader and zone_create")
     _fix_arg(p)
-    p.add_argument("--strategy", default="dpor", choices=STRATEGIES)
+    p.add_argument("--strategy", default="dpor", choices=STRATEGIES,
+                   help="how to search: dpor (every schedule, reduced; the default), dfs, random, pct")
     p.add_argument("--seed", type=int, default=None, help="seed for random and pct (default 0)")
     p.add_argument("--executions", type=int, default=None, help="cap on executions")
     add_json_flag(p)
@@ -24,7 +25,7 @@ def register(subparsers):
 
     p = subparsers.add_parser("replay", help="run one schedule, e.g. 'W12 R15 W1 R'")
     _fix_arg(p)
-    p.add_argument("schedule")
+    p.add_argument("schedule", help="who runs how many steps, e.g. 'W12 R25 W1 R': W takes 12, R 25, W 1, then R runs on")
     p.add_argument("--dump", metavar="FILE",
                    help="write the crash dump of a panic, deadlock or hang to FILE (open it with "
                         "labkit mdb --dump FILE)")

@@ -1,0 +1,130 @@
+"""What the autograder zip's run_autograder runs: `python -m labkit.classroom.gradescope --root R`.
+
+Design note: Gradescope puts the learner's upload in R/submission (R is /autograder there) and
+reads R/results/results.json. An upload may be the exercise files themselves or any folder
+holding them (exercises/, or a zip's top folder); the shallowest folder with exercise files is
+graded. Only its regular files are copied (no symlinks, which could point at the autograder's
+own files) into a fresh folder, and, when this runs as root, the checks run as the unprivileged
+user setup.sh made (LABKIT_GRADE_USER). Whatever goes wrong, a results file is written: an error
+becomes one failed test whose output says what happened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from labkit.errors import LabkitError
+
+CONFIG = "autograder.json"
+MAX_FILE = 8 << 20  # a bigger "exercise file" is not copied
+GRADE_USER = "labkit-student"
+
+
+def exercise_files() -> set[str]:
+    from labkit.grading.exercises import CHECKS
+    return {f for c in CHECKS for f in c.files}
+
+
+def find_submission(upload: Path) -> Path:
+    """The shallowest folder under `upload` (itself included) holding exercise files."""
+    names = exercise_files()
+    if not upload.is_dir():
+        raise LabkitError(f"there is no submission folder ({upload})")
+    level = [upload]
+    for _ in range(4):
+        hits = [d for d in level if any((d / n).is_file() and not (d / n).is_symlink() for n in names)]
+        if hits:
+            named = [d for d in hits if d.name == "exercises"]
+            return (named or hits)[0]
+        level = sorted(c for d in level for c in d.iterdir()
+                       if c.is_dir() and not c.is_symlink() and not c.name.startswith(("__MACOSX", ".")))
+    raise LabkitError("no exercise files were found in your upload: upload the files of your "
+                      "exercises/ folder (" + ", ".join(sorted(names)[:4]) + ", ...) or the folder itself")
+
+
+def copy_submission(found: Path, dest: Path) -> Path:
+    """Copy the regular files of `found` (not symlinks, not huge files) into a fresh `dest`."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for p in sorted(found.rglob("*")):
+        rel = p.relative_to(found)
+        if p.is_symlink() or any(part.startswith(".") for part in rel.parts):
+            continue
+        if p.is_dir():
+            (dest / rel).mkdir(parents=True, exist_ok=True)
+        elif p.is_file() and p.stat().st_size <= MAX_FILE:
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(p, dest / rel)
+    return dest
+
+
+def _give_to(user: str, folder: Path) -> None:
+    import pwd
+    entry = pwd.getpwnam(user)
+    for p in [folder, *folder.rglob("*")]:
+        os.chown(p, entry.pw_uid, entry.pw_gid)
+
+
+def grade_upload(root: Path) -> dict:
+    """Grade R/submission with the autograder's configuration; the results.json object."""
+    from labkit.classroom.participation import add_participation
+    from labkit.grading.grader import grade
+
+    source = root / "source"
+    cfg = json.loads((source / CONFIG).read_text())
+    found = find_submission(root / "submission")
+    work = copy_submission(found, root / "work" / "submission")
+    if os.geteuid() == 0:
+        user = os.environ.setdefault("LABKIT_GRADE_USER", cfg.get("grade_user", GRADE_USER))
+        _give_to(user, work.parent)
+    hidden = source / "hidden"
+    report = grade(work, hidden if hidden.is_dir() else None)
+    add_participation(report, work, cfg.get("questions"), cfg.get("participation_points", 0), always=True)
+    result = report.to_gradescope(cfg.get("visibility"), cfg.get("hidden_visibility", "after_published"),
+                                  extra_data={"versions": cfg.get("versions", {}),
+                                              "graded_folder": str(found.relative_to(root / "submission"))},
+                                  instructor_details=True)
+    return result
+
+
+def failure(message: str) -> dict:
+    return {"score": 0, "stdout_visibility": "hidden", "output": message,
+            "tests": [{"name": "autograder", "number": "0", "status": "failed", "score": 0,
+                       "max_score": 0, "visibility": "visible", "output": message}]}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m labkit.classroom.gradescope",
+                                 description="Grade a Gradescope submission; always write results.json.")
+    ap.add_argument("--root", type=Path, default=Path("/autograder"),
+                    help="the autograder's root folder (default /autograder)")
+    args = ap.parse_args(argv)
+    start = time.monotonic()
+    out = args.root / "results" / "results.json"
+    try:
+        result = grade_upload(args.root)
+    except LabkitError as exc:
+        result = failure(f"Your submission could not be graded: {exc}")
+    except Exception as exc:  # never leave Gradescope without a results file
+        traceback.print_exc()  # into R/results/stdout: the instructor's debugging view
+        result = failure(f"The autograder failed ({type(exc).__name__}: {exc}); this is not your "
+                         "fault. Tell your instructor.")
+    result.setdefault("execution_time", round(time.monotonic() - start, 3))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=1) + "\n")
+    os.replace(tmp, out)
+    print(f"labkit autograder: {result.get('score', 0)} points; results in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

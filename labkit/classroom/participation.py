@@ -1,0 +1,87 @@
+"""Participation: the answers a learner recorded in the notebooks, as the grader reports them.
+
+Design note: Question widgets record every answer in the course's exercises/answers.json
+(labkit.config.ANSWERS_FILE), so a submission of exercises/ carries them. The grader reads that
+file here, in the grading process, never in a learner's check process, and reports how many of
+the course's questions were answered and how many before the answer was shown (a prediction).
+The file is written by the learner's own notebooks, so it is self-reported and easy to forge:
+it is worth no points unless the instructor asks for some (`--participation-points N`), and then
+N x (questions predicted / questions in the course).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from labkit import config
+from labkit.grading.model import CheckResult
+
+NAME = "participation"
+MAX_BYTES = 4 << 20  # a real answers file is a few KiB; a bigger one is not read
+
+
+def read_answers(submission: Path) -> tuple[list[dict], str]:
+    """The submission's answer records, and a problem with the file ('' when there is none)."""
+    path = Path(submission) / config.ANSWERS_NAME
+    if not path.is_file():
+        return [], f"no {config.ANSWERS_NAME} in the submission"
+    if path.stat().st_size > MAX_BYTES:
+        return [], f"{config.ANSWERS_NAME} is larger than {MAX_BYTES >> 20} MiB and was not read"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8", errors="replace"))
+    except ValueError as exc:
+        return [], f"{config.ANSWERS_NAME} is not valid JSON ({exc})"
+    records = data.get("answers") if isinstance(data, dict) else None
+    if not isinstance(records, list):
+        return [], f"{config.ANSWERS_NAME} has no \"answers\" list"
+    return [r for r in records if isinstance(r, dict) and isinstance(r.get("qid"), str)], ""
+
+
+def participation(submission: Path, questions: list[str] | None, points: float = 0.0) -> CheckResult:
+    """A CheckResult (worth `points`, 0 by default) saying what the learner answered."""
+    r = CheckResult(NAME, "Questions answered in the notebooks (participation)", points)
+    records, problem = read_answers(submission)
+    if problem:
+        r.missing(problem + ": the notebooks record answers there when a learner answers a question")
+        r.status = "missing" if points else "pass"  # worth nothing: a note, not a failure
+        return r
+    first: dict[str, dict] = {}
+    for rec in records:
+        first.setdefault(rec["qid"], rec)
+    known = set(questions) if questions is not None else set(first)
+    answered = [q for q in first if q in known]
+    predicted = [q for q in answered if not first[q].get("revealed_before", False)]
+    right_first = [q for q in answered if first[q].get("correct") is True]
+    total = len(questions) if questions is not None else len(first)
+    r.note(f"answered {len(answered)} of {total} questions, {len(predicted)} of them before "
+           f"seeing the answer; {len(right_first)} right at the first attempt")
+    other = sorted(set(first) - known)
+    if other:
+        r.note(f"{len(other)} other recorded ids (levels or questions not in this course): "
+               + ", ".join(other[:20]) + (" ..." if len(other) > 20 else ""))
+    if points and total:
+        r.score = round(points * len(predicted) / total, 2)
+    r.status = "pass" if not points or r.score >= points else ("partial" if r.score > 0 else "fail")
+    return r
+
+
+def course_questions() -> list[str] | None:
+    """The question ids of the course labkit finds (see labkit.classroom.course), or None."""
+    from labkit.classroom.course import course_source, question_ids
+    from labkit.errors import LabkitError
+    try:
+        return question_ids(course_source() / "notebooks")
+    except LabkitError:
+        return None
+
+
+def add_participation(report, submission: Path, questions: list[str] | None, points: float = 0.0,
+                      always: bool = False):
+    """Append the participation result to a grading Report (once): when the submission has an
+    answers file, when it is worth points, or `always`."""
+    if not (always or points or (Path(submission) / config.ANSWERS_NAME).is_file()):
+        return report
+    if not any(r.name == NAME for r in report.results):
+        report.results.append(participation(submission, questions, points))
+    return report
