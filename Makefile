@@ -18,6 +18,7 @@ bench: $(STAMP) browser-deps
 	$(VENV)/bin/python benchmarks/bench_native.py
 	$(VENV)/bin/python benchmarks/bench_grade.py
 	$(VENV)/bin/python benchmarks/bench_notebooks.py
+	$(VENV)/bin/python benchmarks/bench_classroom.py
 
 # The browser tests (tests/browser) drive Debian's Chromium: `playwright install` would download a
 # browser build, which this network refuses. apt needs root; without it, say what to run.
