@@ -99,7 +99,7 @@ def test_unknown_evidence_name_is_refused():
         read_data("vmcore")
 
 
-# ---- decoders: the numbers of kstat-race.md -----------------------------------------------
+# ---- decoders: the seed's numbers -----------------------------------------------
 def test_ioctl_cmd():
     d = decode.ioctl_cmd(0x4B02)
     assert d.value == "KSTAT_IOC_READ" and d["group"] == "K" and d["number"] == 2

@@ -1,6 +1,6 @@
 """`labkit race`, `labkit crash`, `labkit tsan`: the native race (labkit.native) from a shell.
 
-Each prints for people, or with --json exactly one JSON object (design.md's contract).
+Each prints for people, or with --json exactly one JSON object (the contract in labkit/cli/__init__.py).
 Argument errors come back from labkit.native as LabkitError, printed by labkit.cli as one line.
 """
 

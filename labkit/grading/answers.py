@@ -3,7 +3,7 @@
 Design note: each question is a function in the learner's file that returns one value, so a stub
 can raise "not implemented yet" and every question scores on its own (partial credit). A wrong
 answer gets a hint aimed at the likely mistake (152 is the 32-bit kstat32_t, 0x4b01 is CHAIN_ID...),
-never the answer itself. All numbers come from kstat-race.md and the seed's panic stack.
+never the answer itself. All numbers come from the illumos source (c9bbee95 and its parent) and the seed's panic stack.
 """
 
 from __future__ import annotations

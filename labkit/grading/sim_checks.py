@@ -144,7 +144,7 @@ def fix_b_sim(sub, ctx):
     explore_fix(ctx, _variant(sub, "fix_b_sim.py", "header_kstat_update"), _scales, 7.5)
 
 
-# The dump exercise 8 starts from: the seed's own numbers (kstat-race.md), as the simulated
+# The dump exercise 8 starts from: the seed's own numbers, as the simulated
 # seed-scale kernel reproduces them.
 DUMP = {"counted": 0x1642, "data_size": 0xFFF70, "offset": 0x100000, "header_index": 0x1642,
         "writer_stack": ("mutex_vector_enter", "kstat_rele", "kstat_install")}

@@ -24,7 +24,7 @@ def main(argv):
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     if mode == "crash":
-        faulthandler.enable()           # first, so the C reporter chains to it (toolchain.md)
+        faulthandler.enable()           # first, so the C reporter chains to it
         if lib.lk_fault_reporter() != 0:
             raise SystemExit("could not install the fault reporter")
         p["crash"] = True

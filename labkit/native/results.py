@@ -1,6 +1,7 @@
 """The results of the native race: plain dataclasses with to_json() and a readable repr.
 
-Design note: the JSON keys named in design.md's CLI contract come first and are never renamed;
+Design note: the JSON keys of the CLI contract (which the course and the tests read) come first
+and are never renamed;
 the extra keys (seed, window_ns, outcome, ...) say how the run was made. Every repr echoes the
 seed, because a run you cannot describe is a run you cannot repeat.
 """

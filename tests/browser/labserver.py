@@ -4,7 +4,7 @@ Design note: nothing here is a stand-in. The server is the same JupyterLab a lea
 private config/data/runtime dirs (so no user setting or extension on this machine leaks in), on a
 free loopback port, serving a temporary COPY of notebooks/ and exercises/ (running a notebook saves
 nothing into the repository). Chromium is Debian's /usr/bin/chromium driven by Python Playwright;
-`playwright install` would download a browser build, which this network refuses (toolchain.md).
+`playwright install` would download a browser build, which this network refuses.
 Used by tests/browser/conftest.py and benchmarks/bench_notebooks.py.
 """
 
@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"          # screenshots of failed tests (git-ignored)
 CHROMIUM = "/usr/bin/chromium"
 # Without the networking flags Chromium keeps dialling Google's hosts, which this closed network
-# refuses many at a time; --no-sandbox because CI runs as root (toolchain.md).
+# refuses many at a time; --no-sandbox because CI runs as root.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 START_TIMEOUT_S = 90
