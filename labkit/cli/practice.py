@@ -11,7 +11,8 @@ from labkit.kernel.practice import PRACTICE_FIXES, practice
 def register(subparsers):
     p = subparsers.add_parser("practice", help="a seeded schedule to predict the outcome of")
     p.add_argument("--seed", type=int, default=None, help="which exercise (default 0)")
-    p.add_argument("--fix", default="none", choices=PRACTICE_FIXES)
+    p.add_argument("--fix", default="none", choices=PRACTICE_FIXES,
+                   help="the kernel to practise on: none (the bug, default) or count (fix B)")
     p.add_argument("--reveal", action="store_true", help="also print the answer and how to replay it")
     add_json_flag(p)
     p.set_defaults(run=_practice)

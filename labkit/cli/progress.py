@@ -1,13 +1,14 @@
 """`labkit progress`: which questions were answered (right the first time?), which levels and
-exercises passed, read from the answers file (LABKIT_ANSWERS, default ~/.labkit/answers.json)."""
+exercises passed, read from the answers file (labkit.config.ANSWERS_FILE: LABKIT_ANSWERS, else the
+course's exercises/answers.json, else ~/.labkit/answers.json)."""
 
 from labkit.cli import add_json_flag, emit
 
 
 def register(subparsers):
     p = subparsers.add_parser("progress", help="questions answered, levels and exercises passed")
-    p.add_argument("--file", default=None, help="the answers file (default: $LABKIT_ANSWERS or "
-                                                 "~/.labkit/answers.json)")
+    p.add_argument("--file", default=None, help="the answers file (default: $LABKIT_ANSWERS, else the "
+                                                 "course's exercises/answers.json, else ~/.labkit/answers.json)")
     add_json_flag(p)
     p.set_defaults(run=_progress)
 

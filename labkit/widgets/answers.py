@@ -1,7 +1,7 @@
 """The answers file: every answer a learner gives to a Question, appended, never lost.
 
-Format (JSON, UTF-8), at labkit.config.ANSWERS_FILE (env LABKIT_ANSWERS, default
-~/.labkit/answers.json):
+Format (JSON, UTF-8), at labkit.config.ANSWERS_FILE (env LABKIT_ANSWERS, else the course's
+exercises/answers.json, so a submission of exercises/ carries it, else ~/.labkit/answers.json):
 
     {"version": 1,
      "answers": [{"qid": "03-invalid-flag", "answer": "0x20", "correct": true,

@@ -11,7 +11,7 @@ same answer), "text" (compared without case or extra spaces; `answer` may be a l
 texts). A bad value ("zz" for an int) is refused with one sentence in the widget; nothing is
 recorded and what the learner typed stays in the box.
 
-The answers file (labkit.config.ANSWERS_FILE; env LABKIT_ANSWERS; default ~/.labkit/answers.json)
+The answers file (labkit.config.ANSWERS_FILE; env LABKIT_ANSWERS; default the course's exercises/answers.json)
 is JSON: {"version": 1, "answers": [{"qid", "answer", "correct", "timestamp" (UTC, ISO 8601),
 "attempt", "revealed_before"}, ...]}, one record per answer, appended atomically; read it with
 labkit.widgets.answers.load(). Full details in labkit/widgets/answers.py.
