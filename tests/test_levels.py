@@ -150,3 +150,15 @@ def test_a_pass_shows_in_progress():
     p = progress()
     assert p.levels["level-2-short-copy"] and not p.levels["level-1-panic"]
     assert "levels passed: 1 of 5" in str(p)
+
+
+def test_notebook_4_is_saved_without_outputs_or_widget_state():
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).parents[1] / "notebooks" / "04-interleaving.ipynb").read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert code and not any(c["outputs"] for c in code)
+    assert "widgets" not in nb["metadata"]
+    for n in range(1, len(LEVELS) + 1):                 # every level is in the notebook
+        assert sum(f"LevelWidget({n})" in "".join(c["source"]) for c in code) == 1

@@ -300,3 +300,14 @@ def test_an_unexpected_error_in_a_click_is_shown_in_the_widget(monkeypatch):
     sw.step("W")
     assert "unexpected error" in sw.message and "RuntimeError: boom" in sw.message
     assert "unexpected error" in repr(sw)
+
+
+def test_explorer_gives_a_share_only_for_sampled_runs():
+    ex = ExplorerWidget(seed=0)
+    ex.run("random", executions=50)
+    ex.run("dpor")
+    random_line, dpor_line = repr(ex).splitlines()[1:3]
+    assert "% of sampled runs" in random_line
+    assert "%" not in dpor_line and "not a rate" in dpor_line
+    row = ex._results.value.split("<tr><td>dpor")[1]
+    assert "%" not in row.split("</tr>")[0]
