@@ -64,6 +64,9 @@ ANSWERS_FILE = _answers_file()
 #: branches of its first choice are split between this process and a forked child.
 WORKERS = _int_env("LABKIT_WORKERS", 2)
 
+#: Seconds a simulated execution waits for another OS thread's execution to finish (the
+#: simulator runs one execution at a time per process) before it refuses as "busy".
+SIM_WAIT_S = _int_env("LABKIT_SIM_WAIT_S", 60)
 
 def cpu_count() -> int:
     """The CPUs this process may really use: its affinity mask, capped by a cgroup CPU quota.

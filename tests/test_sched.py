@@ -4,7 +4,7 @@ enumeration of every interleaving finds, schedules replay exactly, and bad input
 import pytest
 
 from labkit.errors import LabkitError
-from labkit.sched import (Mutex, SimThread, Stepper, explore, format_schedule, parse_schedule,
+from labkit.sched import (Mutex, Schedule, SimThread, Stepper, explore, format_schedule, parse_schedule,
                           point, replay)
 
 
@@ -219,11 +219,17 @@ def test_race_detector_names_both_accesses():
 def test_schedule_strings_round_trip():
     steps = ["A", "A", "B", "A", "B", "B", "B"]
     assert format_schedule(steps) == "A2 B1 A1 B3"
-    assert parse_schedule("A2 B1 A1 B3", "AB") == steps
-    assert parse_schedule("A2 B", "AB") == ["A", "A", "B*"]
+    assert parse_schedule("A2 B1 A1 B3", "AB") == Schedule(tuple(steps))
+    assert parse_schedule("A2 B", "AB") == Schedule(("A", "A"), to_end="B")
+    assert str(parse_schedule("A2 B1 A", "AB")) == "A2 B1 A"
 
 
-@pytest.mark.parametrize("bad", ["Q3", "A0", "a2", "A2 ?", "A99999999"])
+def test_a_bare_name_is_only_accepted_last():
+    with pytest.raises(LabkitError, match="only the last run may leave out its count.*write A1"):
+        parse_schedule("A B2", "AB")
+
+
+@pytest.mark.parametrize("bad", ["Q3", "A0", "a2", "A2 ?", "A99999999", "A B", "B A2 B"])
 def test_malformed_schedules_are_refused(bad):
     with pytest.raises(LabkitError):
         parse_schedule(bad, "AB")

@@ -196,6 +196,22 @@ def test_explorer_finds_the_panic_exhaustively_and_sampling_is_seeded():
     assert len(ex.plot().axes) == 2
 
 
+@pytest.mark.parametrize("strategy, seed, executions", [("random", 3, 150), ("pct", 0, 80),
+                                                        ("dpor", 0, None)])
+def test_explorer_run_is_the_command_line_run(strategy, seed, executions, capsys):
+    """The seed and count the widget shows reproduce `labkit explore` exactly."""
+    from labkit.cli import main
+    args = ["explore", "--strategy", strategy, "--seed", str(seed), "--json"]
+    if executions is not None:
+        args += ["--executions", str(executions)]
+    assert main(args) == 0
+    cli = json.loads(capsys.readouterr().out)
+    widget = ExplorerWidget(seed=seed, executions=executions).run(strategy).to_json()
+    cli.pop("seconds"), widget.pop("seconds")
+    assert widget == cli
+    assert widget["executions"] == (executions or widget["executions"]) and widget["seed"] == seed
+
+
 def test_explorer_fix_a_has_no_failure():
     r = ExplorerWidget(fix="lock").run("dpor")
     assert r.exhaustive and r.shortest_failing is None and set(r.outcomes) == {"ok"}

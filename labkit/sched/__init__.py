@@ -1,30 +1,44 @@
 """The deterministic scheduler (layer 1): simulated threads, scheduling points, a mutex and
 condition-variable model, strategies, and a happens-before race detector.
 
-    point(kind, obj, what)   announce a shared access (kernel code calls this, learners never do)
-    Mutex, CondVar           adaptive mutex with an owner word; condition variable
-    replay(program, "R5 W9 R")      one execution along a schedule -> Outcome
-    explore(program, strategy=...)  dpor | dfs | random | pct -> ExploreResult
-    Stepper(program)         manual stepping with undo, for the widgets
+The verbs (what a course, a test or a script uses):
+
+    replay(program, "R5 W9 R")        one execution along a schedule -> Outcome
+    explore(program, strategy=..., seed=, executions=, progress=, stop=)
+                                      dpor | dfs | random | pct -> ExploreResult
+    outcomes(program, strategy=...)   the same search, one Outcome at a time
+    Stepper(program)                  manual stepping with undo, for the widgets
+    parse_schedule, format_schedule   the schedule grammar (schedule.py says it in words)
+    exclusive(wait=)                  hold the simulator for this OS thread (the global-execution lock)
+
+What a program's code uses (the kernel is such a program):
+
+    point(kind, obj, what)            announce a shared access (kernel code calls this, learners never do)
+    Mutex, CondVar, MUTEX_WAITERS     adaptive mutex with an owner word; condition variable
+    SimThread, Failure, current_thread
 
 A program is anything with thread_names, instantiate(), describe() and replay_command()
-(see program.py); the kernel's Scenario is the one the course uses.
+(program.Program); the kernel's Scenario is the one the course uses.
+
+Layout: runtime.py (executions, threads, scheduling points, the lock), sync.py (who may
+proceed), schedule.py, outcome.py (the kinds an execution can end with), program.py (running a
+program once), replay.py, stepper.py, explore.py (the searches, their hooks), quiet.py,
+parallel.py, hb.py; strategies/ holds only the choosers (one small file each). The engine's own
+names (Execution, Chooser, run_once, stack_of, RaceDetector) are imported from their modules.
 """
 
-from labkit.sched.explore import STRATEGIES, explore, naive_interleavings, signature
-from labkit.sched.hb import Race, RaceDetector
+from labkit.sched.explore import STRATEGIES, Progress, explore, outcomes
+from labkit.sched.hb import Race
 from labkit.sched.outcome import OUTCOME_KINDS, ExploreResult, Outcome
-from labkit.sched.program import run_once
-from labkit.sched.runtime import (Chooser, Execution, Failure, SimThread, current_thread,
-                                  point, stack_of)
-from labkit.sched.schedule import format_schedule, parse_schedule
-from labkit.sched.strategies.manual import Stepper, ThreadView
-from labkit.sched.strategies.replay import replay
+from labkit.sched.replay import replay
+from labkit.sched.runtime import Failure, SimThread, current_thread, exclusive, point
+from labkit.sched.schedule import Schedule, format_schedule, parse_schedule
+from labkit.sched.stepper import Stepper, ThreadView
 from labkit.sched.sync import MUTEX_WAITERS, CondVar, Mutex
 
 __all__ = [
-    "STRATEGIES", "explore", "naive_interleavings", "signature", "Race", "RaceDetector",
-    "OUTCOME_KINDS", "ExploreResult", "Outcome", "run_once", "Chooser", "Execution", "Failure",
-    "SimThread", "current_thread", "point", "stack_of", "format_schedule", "parse_schedule",
-    "Stepper", "ThreadView", "replay", "MUTEX_WAITERS", "CondVar", "Mutex",
+    "replay", "explore", "outcomes", "Stepper", "STRATEGIES", "Progress", "exclusive",
+    "Outcome", "ExploreResult", "OUTCOME_KINDS", "Race", "ThreadView",
+    "Schedule", "parse_schedule", "format_schedule",
+    "point", "Mutex", "CondVar", "MUTEX_WAITERS", "SimThread", "Failure", "current_thread",
 ]

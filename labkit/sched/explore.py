@@ -4,17 +4,20 @@ import contextlib
 import gc
 import math
 import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 from labkit import config
 from labkit.errors import LabkitError, choice_error
-from labkit.sched.outcome import ExploreResult
-from labkit.sched.program import run_once
-from labkit.sched.quiet import Quiet
-from labkit.sched.runtime import Chooser, default_choice
-from labkit.sched.strategies import pct, random_walk
+from labkit.sched.hb import Race, unique_races
+from labkit.sched.outcome import ExploreResult, Outcome, failure_rank
 from labkit.sched.parallel import split_search, workers_available
+from labkit.sched.program import Program, run_once
+from labkit.sched.quiet import Quiet
+from labkit.sched.replay import replay
+from labkit.sched.runtime import Chooser, Execution, SimThread, default_choice
+from labkit.sched.strategies import pct, random_walk
 from labkit.sched.strategies.dpor import DporSearch
-from labkit.sched.strategies.replay import replay
 
 STRATEGIES = ("dpor", "dfs", "random", "pct")
 
@@ -23,11 +26,11 @@ DFS_LIMIT = 200_000
 
 
 class _Default(Chooser):
-    def choose(self, exe, enabled):
+    def choose(self, exe: Execution, enabled: list[SimThread]) -> SimThread:
         return default_choice(exe, enabled)
 
 
-def naive_interleavings(step_counts) -> int:
+def naive_interleavings(step_counts: Iterable[int]) -> int:
     """How many ways the threads' steps can be interleaved, ignoring locks: a multinomial."""
     total, ways = 0, 1
     for n in step_counts:
@@ -36,24 +39,68 @@ def naive_interleavings(step_counts) -> int:
     return ways
 
 
-def explore(program, strategy: str = "dpor", *, seed: int | None = None,
-            executions: int | None = None, detect_races: bool = True, budget=None,
-            workers: int | None = None) -> ExploreResult:
+@dataclass(frozen=True)
+class Progress:
+    """What explore() tells its `progress` hook after each execution."""
+
+    executions: int            # executions run so far
+    total: int | None          # how many it will run, when known (None: until the search is complete)
+    failing: int               # how many of them did not end "ok"
+
+
+def outcomes(program: Program, strategy: str = "dpor", *, seed: int | None = None,
+             executions: int | None = None, detect_races: bool = True,
+             budget: int | None = None) -> Iterator[Outcome]:
+    """Each execution's Outcome, one at a time, as the search makes them (the same executions,
+    in the same order, as explore() with the same arguments and workers=1)."""
+    return iter(_Search(program, strategy, seed, executions, detect_races, budget))
+
+
+def explore(program: Program, strategy: str = "dpor", *, seed: int | None = None,
+            executions: int | None = None, detect_races: bool = True,
+            budget: int | None = None, workers: int | None = None,
+            progress: Callable[[Progress], None] | None = None,
+            stop: Callable[[], bool] | None = None) -> ExploreResult:
     """Search the program's schedules. dpor and dfs are exhaustive; random and pct sample.
 
-    `workers` (default config.WORKERS): processes a complete dpor search may use.
+    `seed` (default config.SEED) seeds random and pct; `executions` caps the executions (random
+    and pct default to config.RANDOM_EXECUTIONS). `progress(Progress)` is called after every
+    execution; `stop()` is asked after every execution, and True ends the search there (the
+    result says `stopped`). `workers` (default config.WORKERS): processes a complete dpor search
+    may use; a search with hooks runs in this process only, so that every execution reports.
     """
-    if strategy not in STRATEGIES:
-        raise choice_error("strategy", strategy, STRATEGIES)
-    seed = config.SEED if seed is None else seed
-    if executions is not None and (not isinstance(executions, int) or executions < 1):
-        raise LabkitError(f"executions must be a whole number of at least 1, not {executions!r}")
+    search = _Search(program, strategy, seed, executions, detect_races, budget)
+    workers = config.WORKERS if workers is None else workers
     with _fewer_collections():
-        return _explore(program, strategy, seed, executions, detect_races, budget, workers)
+        started = time.perf_counter()
+        stopped = False
+        if (strategy == "dpor" and executions is None and workers > 1 and progress is None
+                and stop is None and workers_available()):
+            # Both CPUs: the first choice's branches split between this process and a child.
+            tally, found = split_search(program, _Tally, detect_races=detect_races, budget=budget)
+            info = _Found(found.complete, found.pruned, found.learning_runs,
+                          naive_interleavings(found.serial_steps))
+        else:
+            tally = _Tally(limit=DFS_LIMIT if strategy == "dfs" else None)
+            for outcome in search:
+                tally.add(outcome)
+                if progress is not None:
+                    progress(Progress(tally.total, search.total, tally.failing))
+                if stop is not None and stop():
+                    stopped = not (search.total is not None and tally.total >= search.total)
+                    break
+            info = search.found()
+    return ExploreResult(
+        strategy=strategy, seed=search.seed, executions=tally.total, outcomes=tally.counts,
+        shortest_failing=tally.shortest, seconds=time.perf_counter() - started,
+        program=program.describe(), exhaustive=info.complete and not stopped,
+        pruned=info.pruned, learning_runs=info.learning_runs,
+        naive_interleavings=info.naive, races=tally.races, outcome_set=tally.seen,
+        stopped=stopped)
 
 
 @contextlib.contextmanager
-def _fewer_collections():
+def _fewer_collections() -> Iterator[None]:
     """Run the cyclic garbage collector less often during a search, then as before.
 
     An execution keeps thousands of objects alive until it ends (the reader's copy of every
@@ -69,97 +116,116 @@ def _fewer_collections():
         gc.set_threshold(*before)
 
 
-def _explore(program, strategy, seed, executions, detect_races, budget, workers):
-    started = time.perf_counter()
-    naive = None
-    if strategy != "dpor":
-        # One plain run to count each thread's steps (quiet: skipped points are counted, not
-        # scheduled). DPOR's own first learning run gives the same counts.
-        _, exe = run_once(program, _Default(), detect_races=False, budget=budget, quiet=Quiet())
-        per_thread = [t.steps for t in exe.threads]
-        naive = naive_interleavings(per_thread)
+@dataclass(frozen=True)
+class _Found:
+    """What a search learned besides its outcomes, for the result."""
 
-    tally = _Tally(limit=DFS_LIMIT if strategy == "dfs" else None)
-    search = None
-    workers = config.WORKERS if workers is None else workers
-    if strategy == "dpor" and executions is None and workers > 1 and workers_available():
-        # Both CPUs: the first choice's branches split between this process and a child.
-        tally, search = split_search(program, _Tally, detect_races=detect_races, budget=budget)
-    elif strategy in ("dpor", "dfs"):
-        if strategy == "dfs" and naive > DFS_LIMIT * 100_000:
+    complete: bool
+    pruned: int
+    learning_runs: int
+    naive: int | None
+
+
+class _Search:
+    """One search in this process: iterate it for its outcomes, then ask found()."""
+
+    def __init__(self, program: Program, strategy: str, seed: int | None,
+                 executions: int | None, detect_races: bool, budget: int | None) -> None:
+        if strategy not in STRATEGIES:
+            raise choice_error("strategy", strategy, STRATEGIES)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise LabkitError(f"seed must be a whole number, not {seed!r}")
+        if executions is not None and (isinstance(executions, bool) or not isinstance(executions, int)
+                                       or executions < 1):
+            raise LabkitError(f"executions must be a whole number of at least 1, not {executions!r}")
+        self.program = program
+        self.strategy = strategy
+        self.seed = config.SEED if seed is None else seed
+        self.executions = executions
+        self.detect_races = detect_races
+        self.budget = budget
+        self.sampled = strategy in ("random", "pct")
+        #: how many executions it will run, when that is known in advance
+        self.total = (executions or config.RANDOM_EXECUTIONS) if self.sampled else executions
+        self.dpor: DporSearch | None = None
+        self.naive: int | None = None
+
+    def __iter__(self) -> Iterator[Outcome]:
+        program, budget = self.program, self.budget
+        per_thread: list[int] = []
+        if self.strategy != "dpor":
+            # One plain run to count each thread's steps (quiet: skipped points are counted, not
+            # scheduled). DPOR's own first learning run gives the same counts.
+            _, exe = run_once(program, _Default(), detect_races=False, budget=budget, quiet=Quiet())
+            per_thread = [t.steps for t in exe.threads]
+            self.naive = naive_interleavings(per_thread)
+        if self.strategy == "dfs" and self.naive is not None and self.naive > DFS_LIMIT * 100_000:
             raise LabkitError(
-                f"dfs would have to try up to {naive:.3g} interleavings; use --strategy dpor, "
+                f"dfs would have to try up to {self.naive:.3g} interleavings; use --strategy dpor, "
                 "or a smaller scenario (--kstats 1 or 2)")
-        search = DporSearch(program, reduce=(strategy == "dpor"), detect_races=detect_races,
-                            max_executions=executions, budget=budget)
-        for outcome in search.outcomes():
-            tally.add(outcome)
-    else:
-        n = executions or config.RANDOM_EXECUTIONS
-        module = random_walk if strategy == "random" else pct
-        steps = sum(per_thread)
-        for c in module.choosers(seed, n, steps, len(per_thread)):
-            tally.add(run_once(program, c, detect_races=detect_races, budget=budget)[0])
-    if naive is None:
-        naive = naive_interleavings(search.serial_steps)
-    return ExploreResult(
-        strategy=strategy, seed=seed, executions=tally.total, outcomes=tally.counts,
-        shortest_failing=tally.shortest, seconds=time.perf_counter() - started,
-        program=program.describe(), exhaustive=bool(search and search.complete),
-        pruned=search.pruned if search else 0,
-        learning_runs=search.learning_runs if search else 0, naive_interleavings=naive,
-        races=tally.races, outcome_set=tally.seen)
+        if not self.sampled:
+            self.dpor = DporSearch(program, reduce=(self.strategy == "dpor"),
+                                   detect_races=self.detect_races,
+                                   max_executions=self.executions, budget=budget)
+            yield from self.dpor.outcomes()
+            return
+        module = random_walk if self.strategy == "random" else pct
+        assert self.total is not None
+        for c in module.choosers(self.seed, self.total, sum(per_thread), len(per_thread)):
+            yield run_once(program, c, detect_races=self.detect_races, budget=budget)[0]
+
+    def found(self) -> _Found:
+        d = self.dpor
+        if d is None:
+            return _Found(False, 0, 0, self.naive)
+        naive = self.naive if self.naive is not None else (
+            naive_interleavings(d.serial_steps) if d.serial_steps is not None else None)
+        return _Found(d.complete, d.pruned, d.learning_runs, naive)
 
 
 class _Tally:
     """What a search's executions came to, gathered one outcome at a time."""
 
-    def __init__(self, limit: int | None = None):
+    def __init__(self, limit: int | None = None) -> None:
         self.limit = limit                  # dfs refuses to go on past this many
-        self.counts, self.races, self.seen = {}, [], set()
-        self.race_keys = set()
-        self.shortest = None
+        self.counts: dict[str, int] = {}
+        self.races: list[Race] = []
+        self.seen: set[tuple] = set()
+        self.shortest: Outcome | None = None
         self.total = 0
 
-    def add(self, outcome) -> None:
+    @property
+    def failing(self) -> int:
+        return self.total - self.counts.get("ok", 0)
+
+    def add(self, outcome: Outcome) -> None:
         self.total += 1
         self.counts[outcome.kind] = self.counts.get(outcome.kind, 0) + 1
         self.seen.add(signature(outcome))
-        self._races(outcome.races)
-        if outcome.failed and (self.shortest is None or _rank(outcome) < _rank(self.shortest)):
+        self.races = unique_races(self.races, outcome.races)
+        if outcome.failed and (self.shortest is None
+                               or failure_rank(outcome) < failure_rank(self.shortest)):
             self.shortest = outcome
         if self.limit is not None and self.total > self.limit:
             raise LabkitError(f"dfs passed {self.limit} interleavings; use --strategy dpor")
 
-    def _races(self, races) -> None:
-        for r in races:
-            key = (r.first.function, r.first.line, r.second.function, r.second.line)
-            if key not in self.race_keys:
-                self.race_keys.add(key)
-                self.races.append(r)
-
     def to_wire(self) -> tuple:
         """Plain data for another process: the best failing run travels as its schedule."""
-        best = None if self.shortest is None else (self.shortest.schedule, _rank(self.shortest))
+        best = None if self.shortest is None else (self.shortest.schedule, failure_rank(self.shortest))
         return (self.total, self.counts, self.seen, self.races, best)
 
-    def merge(self, wire, program) -> None:
+    def merge(self, wire: tuple, program: Program) -> None:
         total, counts, seen, races, best = wire
         self.total += total
         for kind, n in counts.items():
             self.counts[kind] = self.counts.get(kind, 0) + n
         self.seen |= seen
-        self._races(races)
-        if best is not None and (self.shortest is None or best[1] < _rank(self.shortest)):
+        self.races = unique_races(self.races, races)
+        if best is not None and (self.shortest is None or best[1] < failure_rank(self.shortest)):
             self.shortest = replay(program, best[0])     # the same run, as a full Outcome
 
 
-def _rank(outcome) -> tuple:
-    """Failing runs compare by preemptions, then length: the shortest is the easiest to follow."""
-    return (outcome.preemptions, outcome.steps)
-
-
-def signature(outcome) -> tuple:
+def signature(outcome: Outcome) -> tuple:
     """What distinguishes one outcome from another, for comparing outcome sets."""
     if outcome.kind == "ok":
         res = outcome.result

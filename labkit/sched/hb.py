@@ -8,6 +8,7 @@ thread runs on. The detector runs as an observer at each step, so a race is repo
 moment its second access is made, naming both accesses, before any crash it may lead to.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -38,6 +39,12 @@ class Race:
     first: AccessInfo
     second: AccessInfo
 
+    @property
+    def key(self) -> tuple:
+        """What makes two reports the same race: the same two lines of code, in the same order
+        (whichever run, step or thread found it)."""
+        return (self.first.function, self.first.line, self.second.function, self.second.line)
+
     def __str__(self) -> str:
         return (f"DATA RACE at step {self.second.step} on {self.second.what}:\n"
                 f"  {self.second.describe()}\n"
@@ -46,6 +53,18 @@ class Race:
 
     def to_json(self) -> dict:
         return {"first": self.first.to_json(), "second": self.second.to_json()}
+
+
+def unique_races(known: list[Race], more: Iterable[Race]) -> list[Race]:
+    """known, then each race of `more` whose key is new: the one de-duplication of race reports
+    across executions."""
+    keys = {r.key for r in known}
+    out = list(known)
+    for r in more:
+        if r.key not in keys:
+            keys.add(r.key)
+            out.append(r)
+    return out
 
 
 class RaceDetector:

@@ -2,7 +2,23 @@
 
 from dataclasses import dataclass, field
 
+#: How an execution can end, and what each means. An Outcome's kind is always one of these.
 OUTCOME_KINDS = ("ok", "panic", "error", "deadlock", "hang")
+
+#: Ends a chooser may give a run that are not outcomes: the run is abandoned, never reported.
+#: "pruned": a search saw that every order from here was covered before (DPOR's sleep sets);
+#: "invalid": a replayed schedule asked for a thread that could not run then (replay() raises
+#: the LabkitError it carries).
+STOP_KINDS = ("pruned", "invalid")
+
+#: Every kind Execution._stop accepts: the one list the engine checks against.
+ALL_KINDS = OUTCOME_KINDS + STOP_KINDS
+
+
+def failure_rank(outcome: "Outcome") -> tuple[int, int]:
+    """How failing runs compare, the one ranking: by preemptions, then length; the shortest
+    failing run is the easiest to follow by hand."""
+    return (outcome.preemptions, outcome.steps)
 
 
 @dataclass
@@ -29,14 +45,23 @@ class Outcome:
         return getattr(self.failure, "record", None) if self.kind == "panic" else None
 
     def summary(self) -> str:
-        what = {
-            "ok": "finished normally",
-            "panic": f"PANIC: {self.failure}",
-            "error": f"the code raised {type(self.failure).__name__}: {self.failure}",
-            "deadlock": "DEADLOCK: every remaining thread is waiting",
-            "hang": f"HANG: still running after {self.steps} steps",
-        }[self.kind]
-        return what
+        """One line for people; never raises, whatever the kind."""
+        kind = self.kind
+        if kind == "ok":
+            return "finished normally"
+        if kind == "panic":
+            return f"PANIC: {self.failure}"
+        if kind == "error":
+            return f"the code raised {type(self.failure).__name__}: {self.failure}"
+        if kind == "deadlock":
+            return "DEADLOCK: every remaining thread is waiting"
+        if kind == "hang":
+            return f"HANG: still running after {self.steps} steps"
+        if kind == "pruned":
+            return "abandoned by the search: every order from here was covered before"
+        if kind == "invalid":
+            return f"the schedule could not be followed: {self.failure}"
+        return f"ended as {kind!r}" + (f": {self.failure}" if self.failure is not None else "")
 
     def __str__(self) -> str:
         lines = [f"outcome: {self.kind}: {self.summary()}",
@@ -81,6 +106,7 @@ class ExploreResult:
     naive_interleavings: int | None = None
     races: list = field(default_factory=list)
     outcome_set: set = field(default_factory=set)   # distinct (kind, detail) pairs seen
+    stopped: bool = False          # the caller's stop hook ended the search early
 
     @property
     def panics(self) -> int:
@@ -108,6 +134,8 @@ class ExploreResult:
             sf = self.shortest_failing
             lines.append(f"  shortest failing schedule ({sf.preemptions} preemptions): {sf.schedule}")
             lines.append(f"  replay it:  {sf.replay_command}")
+        if self.stopped:
+            lines.append("  stopped early: these counts cover only the executions run so far")
         lines.append(f"  time:       {self.seconds:.2f} s")
         return "\n".join(lines)
 

@@ -8,13 +8,29 @@ A program (the kernel's Scenario is one) builds fresh state for every execution:
     program.replay_command(schedule) -> the shell command that replays a schedule
 """
 
+from collections.abc import Callable
+from typing import Any, Protocol
+
 from labkit.sched.hb import RaceDetector
 from labkit.sched.outcome import Outcome
-from labkit.sched.runtime import Execution
+from labkit.sched.runtime import Chooser, Execution
 from labkit.sched.schedule import format_schedule, preemptions
 
 
-def outcome_of(program, exe: Execution, detector: RaceDetector | None, instance) -> Outcome:
+class Program(Protocol):
+    """What the scheduler needs of a program (the kernel's Scenario is one)."""
+
+    thread_names: tuple[str, ...]
+
+    def instantiate(self) -> Any: ...
+
+    def describe(self) -> dict: ...
+
+    def replay_command(self, schedule: str) -> str: ...
+
+
+def outcome_of(program: Program, exe: Execution, detector: RaceDetector | None,
+               instance: Any) -> Outcome:
     schedule = format_schedule(exe.trace)
     result = None
     if exe.outcome_kind == "ok" and hasattr(instance, "result"):
@@ -32,8 +48,10 @@ def outcome_of(program, exe: Execution, detector: RaceDetector | None, instance)
     )
 
 
-def run_once(program, chooser, *, detect_races: bool = True, observers=(), budget=None,
-             quiet=None, on_end=None):
+def run_once(program: Program, chooser: Chooser, *, detect_races: bool = True,
+             observers: tuple | list = (), budget: int | None = None,
+             quiet: Any = None,
+             on_end: Callable[[Execution, Any], None] | None = None) -> tuple[Outcome, Execution]:
     """Run the program once; returns (Outcome, Execution). The execution is closed.
 
     `quiet` (a quiet.Quiet) lets a search skip the points of accesses no other thread can disturb.

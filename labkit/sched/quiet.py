@@ -23,6 +23,8 @@ A skipped access still counts as a step and enters the trace under its thread, s
 strings keep counting every point and replay exactly without this reduction (labkit replay).
 """
 
+from typing import Any
+
 
 class _Many:
     """Marker: more than one thread has touched the object."""
@@ -41,20 +43,21 @@ class Quiet:
     touches the object (here).
     """
 
-    def __init__(self):
-        self.loud = set()      # keys whose accesses must stay scheduling points (kept across runs)
+    def __init__(self) -> None:
+        self.loud: set = set()  # keys whose accesses must stay scheduling points (kept across runs)
         self.grew = False      # a key became loud during the last execution: restart the search
-        self.seen = {}
-        self.serial_steps = None   # each thread's steps in the first learning run (set by DPOR)
-        self.root_enabled = None   # the threads that can make the first step (set by DPOR)
+        self.seen: dict = {}
+        self.serial_steps: list[int] | None = None  # each thread's steps in the first learning run (set by DPOR)
+        self.root_enabled: list[int] | None = None  # the threads that can make the first step (set by DPOR)
 
     def begin(self) -> None:
         """A new execution: forget who touched what (the loud keys are kept)."""
         self.seen = {}
         self.grew = False
 
-    def skips(self, exe, kind: str, obj) -> bool:
-        """Record the access; True if it needs no scheduling point (it was counted as a step)."""
+    def skips(self, exe: Any, kind: str, obj: object) -> bool:
+        """Record the access; True if it needs no scheduling point (the runtime then counts it
+        as a step with Execution.skip: this module only decides, it never counts)."""
         if kind != "read" and kind != "write" and kind != "alloc":
             return False
         key = getattr(obj, "sched_key", None)
@@ -81,18 +84,15 @@ class Quiet:
                 self.grew = True
                 _unclear(exe, obj)
                 return False
-        if exe._starting or exe.steps >= exe.budget:
+        if not exe.may_skip:
             return False
         t.quiet_reads.add(obj)
         if writes:
             t.quiet_writes.add(obj)
-        exe.steps += 1
-        t.steps += 1
-        exe.trace.append(t.name)
         return True
 
 
-def _unclear(exe, obj) -> None:
+def _unclear(exe: Any, obj: object) -> None:
     """No thread may skip accesses to obj without asking skips() again."""
     for t in exe.threads:
         t.quiet_reads.discard(obj)

@@ -16,13 +16,50 @@ raised anything else: a learner's bug, reported, never propagated), deadlock (th
 none can run), or hang (the step budget ran out).
 """
 
+import contextlib
+import os
 import sys
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import greenlet
 
 from labkit import config
+from labkit.errors import LabkitError
+from labkit.sched.outcome import ALL_KINDS
 
 _current = None            # the Execution running now (one at a time per process)
+
+# The lock that guards _current. Only one execution may run at a moment in a process, but a
+# notebook runs widget clicks and background explorations on several OS threads; every
+# Execution takes this lock while it runs (start, resume), and widgets that drive several
+# calls as one action (a Stepper click) may hold it around them with exclusive(). Reentrant:
+# the holder's own executions go straight in.
+_LOCK = threading.RLock()
+if hasattr(os, "register_at_fork"):
+    # A forked search child (sched/parallel.py) must not inherit it held by some other thread.
+    os.register_at_fork(after_in_child=lambda: globals().update(_LOCK=threading.RLock()))
+
+
+@contextlib.contextmanager
+def exclusive(wait: float | None = None) -> Iterator[None]:
+    """Hold the simulator for this OS thread: no other thread's execution runs meanwhile.
+
+    Waits up to `wait` seconds (default config.SIM_WAIT_S) for another thread's execution to
+    end, then refuses with a LabkitError that says the simulator is busy.
+    """
+    lock = _LOCK
+    if not lock.acquire(timeout=config.SIM_WAIT_S if wait is None else wait):
+        raise LabkitError("the simulator is busy with another run (an exploration, say); "
+                          "press Stop there or wait for it to finish")
+    try:
+        yield
+    finally:
+        lock.release()
+
+# Kinds of access that the object accessed may hold back (sync.py decides).
+_GATED = frozenset(("acquire", "wakeup"))
 
 # Kinds that change the object they touch: two accesses to one object conflict unless both are reads.
 WRITE_KINDS = frozenset(("write", "acquire", "release", "alloc", "signal", "wakeup"))
@@ -61,22 +98,21 @@ def point(kind: str, obj, what: str = "", depth: int = 1) -> None:
             t = exe.running
             # The fast path of quiet.py: an access this thread was already cleared to skip.
             if obj in (t.quiet_reads if kind == "read" else t.quiet_writes) and exe.steps < exe.budget:
-                exe.steps += 1
-                t.steps += 1
-                exe.trace.append(t.name)
+                exe.skip(t)
                 return
             if quiet.skips(exe, kind, obj):
+                exe.skip(t)
                 return
         exe._point(kind, obj, what, sys._getframe(depth))
 
 
-def current_thread():
+def current_thread() -> "SimThread | None":
     """The simulated thread running now, or None outside an execution."""
     exe = _current
     return exe.running if exe is not None else None
 
 
-def current_execution():
+def current_execution() -> "Execution | None":
     return _current
 
 
@@ -86,7 +122,7 @@ class SimThread:
     __slots__ = ("name", "index", "fn", "addr", "glet", "pending", "finished", "waiting",
                  "steps", "frame", "context", "held", "quiet_reads", "quiet_writes")
 
-    def __init__(self, name: str, fn, addr: int = 0, context=None):
+    def __init__(self, name: str, fn: Callable[[], Any], addr: int = 0, context: Any = None) -> None:
         if not (len(name) == 1 and name.isupper()):
             raise ValueError(f"thread names are one capital letter, not {name!r}")
         self.name = name
@@ -116,12 +152,15 @@ class SimThread:
             return "finished"
         return self.waiting or "runnable"
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<SimThread {self.name} {self.state}>"
 
 
 class Chooser:
-    """The strategy protocol: pick the next thread among the enabled ones, or None to pause."""
+    """The strategy protocol: pick the next thread among the enabled ones, or None to pause.
+
+    A chooser may also end the run with exe.stop(kind, failure), kind one of outcome.STOP_KINDS.
+    """
 
     def choose(self, exe: "Execution", enabled: list) -> "SimThread | None":
         raise NotImplementedError
@@ -141,8 +180,8 @@ def default_choice(exe: "Execution", enabled: list) -> SimThread:
 class Execution:
     """One run of a program's threads under a chooser."""
 
-    def __init__(self, threads, chooser: Chooser, budget: int | None = None, observers=(),
-                 quiet=None):
+    def __init__(self, threads: list[SimThread], chooser: Chooser, budget: int | None = None,
+                 observers: tuple | list = (), quiet: Any = None) -> None:
         self.threads = list(threads)
         for i, t in enumerate(self.threads):
             t.index = i
@@ -167,6 +206,9 @@ class Execution:
         """Create the threads and run each up to its first scheduling point."""
         global _current
         self.main = greenlet.getcurrent()
+        lock = _LOCK
+        if not lock.acquire(timeout=config.SIM_WAIT_S):
+            raise LabkitError("the simulator is busy with another run; wait for it to finish")
         _current = self
         self._starting = True
         try:
@@ -180,6 +222,7 @@ class Execution:
             self._starting = False
             self.running = None
             _current = None
+            lock.release()
         self._paused_in = self.main
 
     def resume(self) -> bool:
@@ -187,6 +230,9 @@ class Execution:
         global _current
         if self.outcome_kind is not None:
             return True
+        lock = _LOCK
+        if not lock.acquire(timeout=config.SIM_WAIT_S):
+            raise LabkitError("the simulator is busy with another run; wait for it to finish")
         _current = self
         where = self._paused_in
         self._paused_in = None
@@ -199,9 +245,10 @@ class Execution:
             pass
         finally:
             _current = None   # outside resume(), kernel objects read plainly (no scheduling)
+            lock.release()
         return self.outcome_kind is not None
 
-    def run(self):
+    def run(self) -> str:
         self.start()
         while not self.resume():
             pass
@@ -223,7 +270,7 @@ class Execution:
             _current = None
 
     # ---- inside threads -------------------------------------------------------------------
-    def _thread_main(self, t: SimThread):
+    def _thread_main(self, t: SimThread) -> None:
         try:
             t.fn()
         except _Stop:
@@ -231,11 +278,13 @@ class Execution:
         except greenlet.GreenletExit:
             return
         except Failure as f:
-            self._stop(f.kind, f)
+            # A Failure subclass with a kind of its own is still a failure: an error, not a
+            # kind no report knows.
+            self.stop(f.kind if f.kind in ("panic", "error") else "error", f)
         except RecursionError as e:
-            self._stop("error", e)
+            self.stop("error", e)
         except Exception as e:  # a learner's bug: reported as an outcome, never propagated
-            self._stop("error", e)
+            self.stop("error", e)
         else:
             t.finished = True
             t.pending = None
@@ -253,45 +302,54 @@ class Execution:
             return
         self._decide()
 
-    def enabled(self) -> list:
-        """The threads that can perform their pending access now (and mark why the others wait)."""
+    def enabled(self) -> list[SimThread]:
+        """The threads that can perform their pending access now (and mark why the others wait).
+
+        Whether a thread may go on is the synchronisation object's decision (sync.py): an
+        object that can hold threads back has a `waiting(thread, kind)` method that says ""
+        (it may proceed), "spinning" or "blocked".
+        """
         out = []
+        spinners = False
         for t in self.threads:
             if t.finished:
                 continue
             kind, obj, _ = t.pending
-            if kind == "acquire" and obj.owner is not None:
-                owner = obj.owner
-                # Adaptive mutex: spin while the owner is on a CPU, otherwise block and set the
-                # waiters bit. Every simulated thread has a CPU of its own, so the owner is "on
-                # CPU" unless it is itself waiting or done.
-                if owner is not t and not owner.finished and not owner.waiting:
-                    t.waiting = "spinning"
-                else:
-                    t.waiting = "blocked"
-                    obj.waiters = True
-                continue
-            if kind == "wakeup" and t in obj.sleepers:
-                t.waiting = "blocked"
-                continue
-            t.waiting = ""
-            out.append(t)
-        # A spinner whose owner has since blocked must block too (and set the waiters bit).
-        for t in self.threads:
-            if t.waiting == "spinning":
-                owner = t.pending[1].owner
-                if owner.waiting or owner.finished:
-                    t.waiting = "blocked"
-                    t.pending[1].waiters = True
+            gate = getattr(obj, "waiting", None) if kind in _GATED else None
+            why = gate(t, kind) if gate is not None else ""
+            t.waiting = why
+            if why:
+                spinners = spinners or why == "spinning"
+            else:
+                out.append(t)
+        if spinners:
+            # Asked again once every thread's state is known: a spinner whose owner has since
+            # blocked blocks too.
+            for t in self.threads:
+                if t.waiting == "spinning":
+                    kind, obj, _ = t.pending
+                    t.waiting = obj.waiting(t, kind)
         return out
 
-    def _decide(self):
+    def skip(self, t: SimThread) -> None:
+        """Count t's access as a step without a scheduling point (quiet.py decided it may):
+        the one place a step is skipped, so schedules still count every point."""
+        self.steps += 1
+        t.steps += 1
+        self.trace.append(t.name)
+
+    @property
+    def may_skip(self) -> bool:
+        """Whether an access may be skipped now: not a thread's first point, not past the budget."""
+        return not self._starting and self.steps < self.budget
+
+    def _decide(self) -> None:
         while True:
             enabled = self.enabled()
             if not enabled:
-                self._stop("ok" if all(t.finished for t in self.threads) else "deadlock")
+                self.stop("ok" if all(t.finished for t in self.threads) else "deadlock")
             if self.steps >= self.budget:
-                self._stop("hang")
+                self.stop("hang")
             choice = self.chooser.choose(self, enabled)
             if choice is None:                    # pause: hand control back to the driver
                 me = greenlet.getcurrent()
@@ -315,7 +373,10 @@ class Execution:
             choice.glet.switch()
             return
 
-    def _stop(self, kind: str, failure=None):
+    def stop(self, kind: str, failure: object = None) -> None:
+        """End the execution as `kind` (one of outcome.ALL_KINDS); never returns."""
+        if kind not in ALL_KINDS:
+            raise AssertionError(f"unknown way for an execution to end: {kind!r}")
         self.outcome_kind = kind
         self.failure = failure
         self._paused_in = None
@@ -324,11 +385,13 @@ class Execution:
         self.main.switch()
         raise AssertionError("a stopped execution was resumed")  # pragma: no cover
 
+    _stop = stop    # the old name, until every chooser says stop() (dpor.py is issue 13's)
+
 
 _SCHED_DIR = __file__.rsplit("/", 1)[0]
 
 
-def stack_of(t: SimThread) -> list:
+def stack_of(t: SimThread) -> list[tuple[str, int, str]]:
     """A paused thread's program frames, innermost first: (function, lineno, source line)."""
     import linecache
 

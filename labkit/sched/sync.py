@@ -7,10 +7,12 @@ and sets the bit only when the owner is not running. That is why, in the seed's 
 lock shows an owner and no waiters although a thread was trying to take it.
 
 Taking, releasing, waiting and waking are scheduling points (see runtime.point), so the
-scheduler sees every lock operation and can refuse to run a thread whose mutex is held.
+scheduler sees every lock operation. Whether a thread may go on is decided here, not by the
+runtime: before each choice the runtime asks the object a thread waits on, `waiting(thread,
+kind)`, and runs only the threads told "" (the others are "spinning" or "blocked").
 """
 
-from labkit.sched.runtime import current_thread, point
+from labkit.sched.runtime import SimThread, current_thread, point
 
 MUTEX_WAITERS = 0x1
 
@@ -20,11 +22,27 @@ class Mutex:
 
     __slots__ = ("name", "addr", "owner", "waiters")
 
-    def __init__(self, name: str, addr: int = 0):
+    def __init__(self, name: str, addr: int = 0) -> None:
         self.name = name
         self.addr = addr
-        self.owner = None      # the SimThread holding it, or None
+        self.owner: SimThread | None = None   # the SimThread holding it, or None
         self.waiters = False   # MUTEX_WAITERS: some waiter blocked rather than spun
+
+    def waiting(self, t: SimThread, kind: str) -> str:
+        """May t, about to take this mutex, go on? "" if it is free, else how t waits.
+
+        Adaptive mutex: spin while the owner is on a CPU, otherwise block and set the waiters
+        bit. Every simulated thread has a CPU of its own, so the owner is "on CPU" unless it is
+        itself waiting or done. (Asked again after every thread's state is known, so a spinner
+        whose owner has since blocked blocks too.)
+        """
+        owner = self.owner
+        if owner is None:
+            return ""
+        if owner is not t and not owner.finished and not owner.waiting:
+            return "spinning"
+        self.waiters = True
+        return "blocked"
 
     @property
     def owner_word(self) -> int:
@@ -54,7 +72,7 @@ class Mutex:
         me = current_thread()
         return self.owner is not None and self.owner is me
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<Mutex {self.name} owner_word={self.owner_word:#x}>"
 
 
@@ -63,9 +81,13 @@ class CondVar:
 
     __slots__ = ("name", "sleepers")
 
-    def __init__(self, name: str):
+    def __init__(self, name: str) -> None:
         self.name = name
-        self.sleepers = []
+        self.sleepers: list[SimThread | None] = []
+
+    def waiting(self, t: SimThread, kind: str) -> str:
+        """May t, asleep here, go on? Only once someone has woken it (signal or broadcast)."""
+        return "blocked" if t in self.sleepers else ""
 
     def wait(self, mutex: Mutex) -> None:
         me = current_thread()

@@ -14,6 +14,7 @@ import threading
 import ipywidgets as W
 
 from labkit.errors import LabkitError
+from labkit.sched import exclusive
 
 
 class LabWidget:
@@ -139,19 +140,12 @@ def error_html(err) -> str:
     return f"<span class='labkit-error' style='color:#b00'>{escape(str(err))}</span>"
 
 
-# The simulator keeps one "execution running now" per process (labkit.sched.runtime._current),
-# so two simulations must never run at the same moment. Widgets that run the simulator take this
-# lock around each call; a background exploration holds it one batch at a time, so a click on the
-# scheduler waits at most a batch, and gets a message instead of a frozen notebook otherwise.
-_SIM_LOCK = threading.RLock()
+#: How long a click waits for the simulator (another thread's execution) before saying it is busy.
 SIM_WAIT_S = 3.0
 
 
-@contextlib.contextmanager
-def simulator(wait: float = SIM_WAIT_S):
-    if not _SIM_LOCK.acquire(timeout=wait):
-        raise LabkitError("the simulator is busy with an exploration; press Stop there or wait for it")
-    try:
-        yield
-    finally:
-        _SIM_LOCK.release()
+def simulator(wait: float = SIM_WAIT_S) -> contextlib.AbstractContextManager[None]:
+    """Hold the simulator around a widget action of several calls (a Stepper click): the
+    global-execution lock of labkit.sched (sched.exclusive), with a click's short wait. A
+    background exploration takes it one execution at a time, so a click waits at most one."""
+    return exclusive(wait)

@@ -6,14 +6,15 @@
     ex.compare()                          # all three
     ex.results["random"].panics, ex.shortest_failing, ex.plot()
 
-Design note: explore() has no progress or stop hook, so the sampling strategies (random, PCT) run
-as batches of `batch` executions, each its own explore() call with seed `seed * 100000 + k` for
-batch k; the widget sums the batches, draws the progress bar and checks the Stop button between
-them, and keeps the running count of failures for the plot. The exhaustive strategy (dpor) is one
-call: it cannot be interrupted, which is cheap at the small scale (a tenth of a second) and why the
-seed's 5698-kstat scale belongs to the command line (`labkit explore --kstats 5698`), not here.
-The button runs work in a background thread so the notebook stays responsive; method calls
-(run, compare) run in the caller's thread, which is what tests and notebook cells want.
+Design note: every run is one explore() call with the seed and count the widget shows, so it is
+exactly the run `labkit explore --strategy S --seed N --executions K` makes (a test checks it).
+The widget only listens: explore()'s progress hook feeds the progress bar and, every `batch`
+executions, a point of the failures-found curve for the plot; its stop hook is the Stop button.
+The simulator lock is taken one execution at a time (labkit.sched), so the scheduler widget
+stays usable during a long run. The seed's 5698-kstat scale belongs to the command line
+(`labkit explore --kstats 5698`), not here. The button runs work in a background thread so the
+notebook stays responsive; method calls (run, compare) run in the caller's thread, which is what
+tests and notebook cells want.
 
 Browser hooks (CSS classes): `labkit-explore-strategy` (toggle: random, pct, dpor),
 `labkit-explore-seed`, `labkit-explore-executions`, `labkit-explore-run` ("Run"),
@@ -28,22 +29,21 @@ import ipywidgets as W
 from labkit import config
 from labkit.errors import LabkitError, choice_error
 from labkit.kernel import SMALL_KSTATS, Scenario
-from labkit.sched import ExploreResult, explore
-from labkit.widgets._base import Background, LabWidget, button, error_html, escape, reported, simulator
+from labkit.sched import ExploreResult, Outcome, Progress, explore
+from labkit.sched.outcome import failure_rank
+from labkit.widgets._base import Background, LabWidget, button, error_html, escape, reported
 from labkit.widgets.dump_actions import DumpActions
 
 SAMPLED = ("random", "pct")
 OFFERED = ("random", "pct", "dpor")
 
 
-def batch_seed(seed: int, k: int) -> int:
-    """The seed of batch k: distinct for every (seed, k) below 100000 batches."""
-    return seed * 100_000 + k
-
-
 class ExplorerWidget(Background, LabWidget):
-    def __init__(self, scenario=None, *, fix="none", kstats: int = SMALL_KSTATS, seed=None,
-                 executions=None, batch: int = 50):
+    """Runs explore() on one scenario, strategy by strategy, with a progress bar and Stop."""
+
+    def __init__(self, scenario: Scenario | None = None, *, fix: str = "none",
+                 kstats: int = SMALL_KSTATS, seed: int | None = None,
+                 executions: int | None = None, batch: int = 50) -> None:
         self.program = scenario if scenario is not None else Scenario(kstats, fix)
         self.seed = config.SEED if seed is None else _whole(seed, "seed", 0)
         self.executions = _whole(executions or config.RANDOM_EXECUTIONS, "executions", 1)
@@ -62,8 +62,12 @@ class ExplorerWidget(Background, LabWidget):
 
     # ---- the API the buttons use ----------------------------------------------------------
     @reported
-    def run(self, strategy: str = "random", *, executions=None, seed=None) -> ExploreResult:
-        """Run one strategy to the end (or to Stop); returns its result and keeps it in .results."""
+    def run(self, strategy: str = "random", *, executions: int | None = None,
+            seed: int | None = None) -> ExploreResult:
+        """Run one strategy to the end (or to Stop); returns its result and keeps it in .results.
+
+        The same as `labkit explore --strategy STRATEGY --seed SEED --executions N` on this
+        scenario (dpor: every schedule, so no count)."""
         if strategy not in OFFERED:
             raise choice_error("strategy", strategy, OFFERED)
         seed = self.seed if seed is None else _whole(seed, "seed", 0)
@@ -72,19 +76,35 @@ class ExplorerWidget(Background, LabWidget):
             self._stop.clear()
         self.stopped = False
         self.message = ""
-        if strategy in SAMPLED:
-            result = self._sampled(strategy, n, seed)
-        else:
-            self._progress(0, 1, f"{strategy}: exhaustive search running (it cannot be stopped midway)")
-            with simulator(wait=60):
-                result = explore(self.program, strategy, seed=seed)
-            self.curves[strategy] = [(result.executions, result.executions - result.outcomes.get("ok", 0))]
-            self._progress(1, 1, f"{strategy}: {result.executions} executions, done")
+        curve: list[tuple[int, int]] = []
+        what = "executions" if strategy in SAMPLED else "executions (exhaustive search)"
+        self._progress(0, n if strategy in SAMPLED else 0, f"{strategy}: running")
+
+        def progress(p: Progress) -> None:
+            if p.executions % self.batch == 0 or p.executions == p.total:
+                curve.append((p.executions, p.failing))
+                self._progress(p.executions, p.total or 0,
+                               f"{strategy}: {p.executions}" + (f"/{p.total}" if p.total else "")
+                               + f" {what}, {p.failing} failing")
+
+        result = explore(self.program, strategy, seed=seed,
+                         executions=n if strategy in SAMPLED else None,
+                         progress=progress, stop=self._stop.is_set)
+        if not curve or curve[-1][0] != result.executions:
+            curve.append((result.executions, _failures(result)))
+        self.curves[strategy] = curve
+        self.stopped = result.stopped
+        if self.stopped:
+            self.message = f"stopped after {result.executions} of {n if strategy in SAMPLED else 'all'} executions"
+        self._progress(result.executions, result.executions,
+                       f"{strategy}: {result.executions} executions, {_failures(result)} failing, "
+                       + ("stopped" if self.stopped else "done"))
         self.results[strategy] = result
         self._refresh()
         return result
 
-    def compare(self, strategies=OFFERED, *, executions=None) -> dict:
+    def compare(self, strategies: tuple[str, ...] = OFFERED, *,
+                executions: int | None = None) -> dict[str, ExploreResult]:
         """Run each strategy in turn (stops after the current one if Stop is pressed)."""
         for s in strategies:
             self.run(s, executions=executions)
@@ -93,7 +113,7 @@ class ExplorerWidget(Background, LabWidget):
         return dict(self.results)
 
     @reported
-    def start(self, strategy: str = "random", **kw) -> threading.Thread:
+    def start(self, strategy: str = "random", **kw: int | None) -> threading.Thread:
         """Like run() or compare() (strategy="all"), in a background thread."""
         if self._thread is not None and self._thread.is_alive():
             raise LabkitError("an exploration is already running; press Stop or wait for it")
@@ -101,13 +121,13 @@ class ExplorerWidget(Background, LabWidget):
         return self._launch(target)
 
     @property
-    def shortest_failing(self):
+    def shortest_failing(self) -> Outcome | None:
         """The failing execution with the fewest preemptions over every strategy run so far."""
         found = [r.shortest_failing for r in self.results.values() if r.shortest_failing is not None]
-        return min(found, key=lambda o: (o.preemptions, o.steps), default=None)
+        return min(found, key=failure_rank, default=None)
 
     @reported
-    def plot(self):
+    def plot(self):  # -> matplotlib Figure (imported only when a plot is asked for)
         """Failures found against executions tried, per strategy, and each one's failure rate."""
         import matplotlib.pyplot as plt
 
@@ -134,24 +154,6 @@ class ExplorerWidget(Background, LabWidget):
         fig.tight_layout()
         plt.close(fig)
         return fig
-
-    # ---- batches ------------------------------------------------------------------------
-    def _sampled(self, strategy, n, seed):
-        parts, done, curve = [], 0, []
-        k = 0
-        while done < n and not self._stop.is_set():
-            size = min(self.batch, n - done)
-            with simulator(wait=60):
-                parts.append(explore(self.program, strategy, seed=batch_seed(seed, k), executions=size))
-            done += size
-            k += 1
-            curve.append((done, sum(_failures(p) for p in parts)))
-            self._progress(done, n, f"{strategy}: {done}/{n} executions, {curve[-1][1]} failing")
-        self.stopped = done < n
-        if self.stopped:
-            self.message = f"stopped after {done} of {n} executions"
-        self.curves[strategy] = curve
-        return merge(parts, strategy, seed)
 
     # ---- the live view ------------------------------------------------------------------
     def _build(self):
@@ -192,8 +194,8 @@ class ExplorerWidget(Background, LabWidget):
     def _guard_click(self, fn):
         return self._guard(self._message, fn)
 
-    def _progress(self, value, total, text):
-        self._bar.max = max(1, total)
+    def _progress(self, value: int, total: int, text: str) -> None:
+        self._bar.max = max(1, total or value)      # no total (exhaustive): the bar stays full
         self._bar.value = value
         self._bar_label.value = text
 
@@ -223,29 +225,7 @@ class ExplorerWidget(Background, LabWidget):
         return "\n".join(lines)
 
 
-def merge(parts, strategy, seed) -> ExploreResult:
-    """One ExploreResult from the batches of one sampled run."""
-    outcomes, races, keys, seen = {}, [], set(), set()
-    for p in parts:
-        for k, v in p.outcomes.items():
-            outcomes[k] = outcomes.get(k, 0) + v
-        for r in p.races:
-            key = (r.first.function, r.first.line, r.second.function, r.second.line)
-            if key not in keys:
-                keys.add(key)
-                races.append(r)
-        seen |= p.outcome_set
-    failing = [p.shortest_failing for p in parts if p.shortest_failing is not None]
-    first = parts[0] if parts else None
-    return ExploreResult(
-        strategy=strategy, seed=seed, executions=sum(p.executions for p in parts), outcomes=outcomes,
-        shortest_failing=min(failing, key=lambda o: (o.preemptions, o.steps), default=None),
-        seconds=sum(p.seconds for p in parts), program=first.program if first else {},
-        naive_interleavings=first.naive_interleavings if first else None, races=races,
-        outcome_set=seen)
-
-
-def _failures(result) -> int:
+def _failures(result: ExploreResult) -> int:
     return result.executions - result.outcomes.get("ok", 0)
 
 
@@ -257,7 +237,7 @@ def _failing_text(result) -> str:
     return f"{n:4} failing ({100 * n / max(1, result.executions):.2f}% of sampled runs)"
 
 
-def _whole(value, what, low):
+def _whole(value: object, what: str, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise LabkitError(f"{what} must be a whole number of at least {low}, not {value!r}")
     return value
