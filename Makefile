@@ -28,7 +28,7 @@ browser-deps:
 	  else echo "The browser tests need Chromium at /usr/bin/chromium: run 'sudo apt-get install -y chromium'"; \
 	       echo "(or, without them: $(VENV)/bin/python -m pytest -m 'not browser')"; exit 1; fi; }
 
-$(STAMP): pyproject.toml setup.py $(NATIVE)
+$(STAMP): pyproject.toml setup.py $(NATIVE) labkit/__init__.py   # an editable install records whether labkit is a package
 	@command -v gcc >/dev/null || { echo "labkit needs a C compiler (gcc) to build its native race; install one first"; exit 1; }
 	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
