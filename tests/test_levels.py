@@ -87,7 +87,7 @@ def test_level_3s_goal_is_not_reached_under_the_real_fix_a():
     level = find_level(3)
     r = explore(Scenario.small("lock"), "dpor")
     assert r.exhaustive and not r.deadlocks
-    assert not level.reached(replay(Scenario.small("lock"), "W R"))
+    assert not level.reached(replay(Scenario.small("lock"), "W1 R"))
 
 
 def test_level_4_needs_both_writers_between_the_passes():

@@ -35,7 +35,7 @@ from labkit.kernel.panic import Frame, ThreadRecord
 from labkit.native import _args, _cbuild
 from labkit.native.crash import parse
 from labkit.postmortem.dump import Buffer, Dump, KstatImage, kstat_members
-from labkit.sched import run_once
+from labkit.sched.program import run_once
 from labkit.sched.schedule import parse_schedule
 from labkit.sched.strategies.replay import ReplayChooser
 

@@ -42,6 +42,11 @@ class Schedule:
     steps: tuple[str, ...]
     to_end: str | None = None
 
+    def names(self) -> list[str]:
+        """One name per step as the string reads, the run-to-end thread counted once (what a
+        picture of the schedule's steps draws)."""
+        return list(self.steps) + ([self.to_end] if self.to_end else [])
+
     def __str__(self) -> str:
         text = format_schedule(self.steps)
         return f"{text} {self.to_end}".strip() if self.to_end else text

@@ -27,9 +27,7 @@ class TraceStep:
 
 def trace(program, schedule: str):
     """(steps, outcome) of the run that follows `schedule` on `program`."""
-    parsed = parse_schedule(schedule, program.thread_names) if schedule else None
-    # a last run without a count ("... R") is drawn as one step of it, as the string reads
-    names = [] if parsed is None else list(parsed.steps) + ([parsed.to_end] if parsed.to_end else [])
+    names = parse_schedule(schedule, program.thread_names).names() if schedule else []
     if len(names) > MAX_STEPS:
         raise LabkitError(f"a lane picture of {len(names)} steps would be unreadable; "
                           f"plot at most {MAX_STEPS} (use the small scenario)")
