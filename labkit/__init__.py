@@ -26,6 +26,7 @@ Layout, lowest layer first (each imports only the layers listed before it):
     native/               the same race in C on real pthreads (detect, crash, forced, TSan)
     widgets/              ipywidgets front-ends over the layers above
     grading/              checks with points, the isolated runner, reports, authoring
+    classroom/            a course for a room: the student release, the autograder build
     cli/                  the `labkit` command
 
 Every name here is imported on first use, so `import labkit` stays fast (well under 100 ms).

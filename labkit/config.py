@@ -68,6 +68,7 @@ WORKERS = _int_env("LABKIT_WORKERS", 2)
 #: simulator runs one execution at a time per process) before it refuses as "busy".
 SIM_WAIT_S = _int_env("LABKIT_SIM_WAIT_S", 60)
 
+
 def cpu_count() -> int:
     """The CPUs this process may really use: its affinity mask, capped by a cgroup CPU quota.
 

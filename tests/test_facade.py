@@ -63,7 +63,7 @@ def test_import_labkit_loads_nothing_heavy():
 def test_the_layout_comment_names_every_layer():
     doc = labkit.__doc__
     for layer in ("errors, config", "sched/", "kernel/", "postmortem/", "native/", "widgets/",
-                  "grading/", "cli/"):
+                  "grading/", "classroom/", "cli/"):
         assert layer in doc, layer
     packages = {p.name + "/" for p in (ROOT / "labkit").iterdir()
                 if p.is_dir() and (p / "__init__.py").exists()}
