@@ -98,12 +98,15 @@ def test_participation_counts_predictions_and_scores_only_when_asked(tmp_path):
         {"qid": "a", "answer": "1", "correct": True, "revealed_before": False},
         {"qid": "a", "answer": "2", "correct": False, "revealed_before": True},
         {"qid": "b", "answer": "1", "correct": False, "revealed_before": True},   # after the reveal
-        {"qid": "level-3", "answer": "done", "correct": True},
+        {"qid": "level-3-keys", "answer": "done", "correct": True},
+        {"qid": "exercise-fix_a_sim", "answer": "pass", "correct": True},
+        {"qid": "old-question", "answer": "x", "correct": True},
         {"qid": 7}, "junk"])
     r = participation.participation(tmp_path, ["a", "b", "c", "d"])
     assert r.points == 0 and r.score == 0 and r.status == "pass"
     assert "answered 2 of 4 questions, 1 of them before seeing the answer" in str(r)
-    assert "level-3" in str(r)
+    assert "levels passed: level-3-keys" in str(r)
+    assert "1 recorded ids that are not questions of this course: old-question" in str(r)
     r = participation.participation(tmp_path, ["a", "b", "c", "d"], points=4)
     assert r.score == 1 and r.status == "partial"
 
@@ -282,6 +285,13 @@ def test_course_copy_keeps_what_is_there(released, tmp_path, capsys):
     again = json.loads(capsys.readouterr().out)
     assert again["copied"] == ["notebooks/01-panic-stack.ipynb"]
     assert (home / "exercises" / "fix_a_sim.py").read_text() == "my work\n"
+
+
+def test_course_copy_from_a_checkout_gives_the_students_readme(tmp_path):
+    result = course.copy_course(tmp_path / "mine", ROOT)
+    assert "README.md" in result.copied and not any(f.startswith("solutions") for f in result.copied)
+    assert (tmp_path / "mine" / "README.md").read_text() == (ROOT / "labkit" / "classroom" / "templates" / "README-students.md").read_text()
+    assert not (tmp_path / "mine" / "exercises" / "answers.json").exists()
 
 
 def test_course_copy_from_the_environment_and_bad_sources(released, tmp_path, monkeypatch, capsys):

@@ -93,9 +93,16 @@ def copy_course(dest, source=None) -> CourseCopy:
             result.kept.append(rel)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src / rel, target)
+        shutil.copy2(_origin(src, rel), target)
         result.copied.append(rel)
     return result
+
+
+def _origin(src: Path, rel: str) -> Path:
+    # A checkout's README is the developers'; learners get the students' README a release has.
+    if rel == "README.md" and (src / "solutions").is_dir():
+        return Path(__file__).with_name("templates") / "README-students.md"
+    return src / rel
 
 
 def course_files(src: Path) -> list[str]:
@@ -107,9 +114,7 @@ def course_files(src: Path) -> list[str]:
             if p.is_file() and not _SKIP(str(p.parent), [p.name]) and not any(
                     _SKIP(str(src), [x]) for x in rel.parts[:-1]):
                 files.append(rel.as_posix())
-    readme = src / "README.md"
-    if readme.is_file():
-        files.append("README.md")
+    files.append("README.md")
     return files
 
 

@@ -56,9 +56,15 @@ def participation(submission: Path, questions: list[str] | None, points: float =
     total = len(questions) if questions is not None else len(first)
     r.note(f"answered {len(answered)} of {total} questions, {len(predicted)} of them before "
            f"seeing the answer; {len(right_first)} right at the first attempt")
-    other = sorted(set(first) - known)
+    # Other records (labkit.widgets.progress names the kinds): "level-N-..." a level of notebook 4
+    # reached, "exercise-NAME" a check run from a notebook, "practice-..." a practice prediction.
+    levels = sorted({rec["qid"] for rec in records if rec["qid"].startswith("level-") and rec.get("correct")})
+    if levels:
+        r.note(f"levels passed: {', '.join(levels)}")
+    other = sorted(q for q in set(first) - known
+                   if not q.startswith(("level-", "exercise-", "practice-")))
     if other:
-        r.note(f"{len(other)} other recorded ids (levels or questions not in this course): "
+        r.note(f"{len(other)} recorded ids that are not questions of this course: "
                + ", ".join(other[:20]) + (" ..." if len(other) > 20 else ""))
     if points and total:
         r.score = round(points * len(predicted) / total, 2)
