@@ -1,22 +1,25 @@
-"""Exercise 8 (bonus): from the crash dump back to the interleaving.
+"""Exercise 8 (bonus): from a crash dump back to the interleaving.
 
-The dump of the seed-scale kernel (5698 kstats; `labkit replay --fix none --kstats 5698 ...`)
-shows, and this is all you get:
+You get a crash dump and nothing else. Write it, then open it in mdb:
 
-    header kstat:  ks_ndata = 0x1642, ks_data_size = 0xfff70
-    panic:         page fault in bcopy, copying header 0x1642 (0-based), at kbuf+0x100000,
-                   the first byte of the unmapped page after the buffer
-    thread W:      mutex_delay_default <- mutex_vector_enter <- kstat_rele <- kstat_install
-                   <- zone_zfs_kstat_create <- zone_kstat_create <- zone_create
+    from labkit.postmortem.reconstruct import exercise_dump
+    exercise_dump("reconstruct.dump")        # notebook 09 does this for you
+    labkit mdb --dump reconstruct.dump       # or MdbConsole(dump="reconstruct.dump")
 
-Work out which steps of R and W happened in which order, and return a schedule string whose
-replay on that kernel produces this dump: the same counts, the same fault, W in the same place.
-Step counts at this scale are large; `labkit replay` shows how far a schedule got.
+It was made on the buggy kernel (fix none) by a schedule you have not seen (your instructor's
+seed chose it; the file does not hold it), on a kernel whose number of kstats you can read in it.
+
+Work out how many kstats that kernel had (the header kstat included, as `labkit replay --kstats`
+counts them) and which steps of R and W happened in which order, and return both: a schedule
+whose replay on that kernel leaves the same dump, with the same counts, the same fault, each
+thread in the same place. The grader replays your schedule and compares the two dumps part by part, with
+partial credit. `labkit replay --fix none --kstats N 'SCHEDULE' --dump mine.dump` lets you
+compare for yourself.
 
 Check it: labkit.grading.check("reconstruct")
 """
 
 
 def schedule_from_dump():
-    """A schedule string for the seed-scale buggy kernel that reproduces the dump above."""
+    """(kstats, schedule): the kernel's size and a schedule that reproduce the dump."""
     raise NotImplementedError("reconstruct.py: schedule_from_dump() is not implemented yet")

@@ -31,6 +31,13 @@ class MdbConsole(LabWidget):
         for c in commands:
             self.run(c)
 
+    @classmethod
+    def reconstruct_exercise(cls, path: str = "reconstruct.dump", *, seed=None) -> "MdbConsole":
+        """Write the dump of exercise 8 (reconstruct) to path and open it: made by a schedule the
+        seed chose (default labkit.config.SEED, which an instructor may set), never stored."""
+        from labkit.postmortem.reconstruct import exercise_dump
+        return cls(dump=exercise_dump(path, seed=seed))
+
     @property
     def history(self) -> list:
         return self.mdb.history
