@@ -62,6 +62,8 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "read_data": ("labkit.postmortem", "read_data"),
     "parse_stack": ("labkit.postmortem", "parse_stack"),
     "Mdb": ("labkit.postmortem", "Mdb"),
+    "replay_dump": ("labkit.postmortem", "replay_dump"),     # the dump of any run (panic, deadlock, hang)
+    "load_dump": ("labkit.postmortem", "load_dump"),         # a dump file, checked (dumpfile.py)
     "SEED_DIED_AT": ("labkit.postmortem", "SEED_DIED_AT"),
     "SEED_KBUF": ("labkit.postmortem", "SEED_KBUF"),
     "MISSING": ("labkit.postmortem.frames", "MISSING"),
