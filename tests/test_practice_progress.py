@@ -59,6 +59,8 @@ def test_widget_python_and_command_line_agree():
     seed = 5
     ex = practice(seed)
     pw = PracticeWidget(seed)
+    assert pw.exercise is None and "press Show" in repr(pw) and ex.schedule not in repr(pw)
+    pw.show()
     assert pw.exercise.schedule == ex.schedule
     out = json.loads(labkit_cli("practice", "--seed", str(seed), "--json"))
     assert out["schedule"] == ex.schedule and out["seed"] == seed and "answer" not in out
@@ -72,7 +74,7 @@ def test_widget_python_and_command_line_agree():
 
 
 def test_practice_widget_asks_then_reveals_and_records():
-    pw = PracticeWidget(0)
+    pw = PracticeWidget(0).show()
     q = pw.question
     assert "Replay it" not in repr(pw) and q.qid == "practice-none-0"
     wrong = next(c for c in choices_for() if c != pw.exercise.answer)

@@ -1,8 +1,13 @@
 """Practice in OSTEP's style, as a widget: a seeded schedule, your prediction, then the reveal.
 
     pw = PracticeWidget()            # seed 0, the buggy small kernel; fix="count" for fix B
+    pw.show()                        # the exercise of the seed in the box (what Show does)
     pw.question.answer_with(...)     # predict (recorded, qid "practice-FIX-SEED"), then reveal
     pw.next()                        # the next seed; pw.show(seed) any seed
+
+The widget opens with the seed in its box and no exercise yet: an exercise appears when the
+learner asks for it (Show), so a notebook's output never holds one of its schedules (some panic,
+and a panicking schedule is exercise 2's answer).
 
 The exercise itself comes from labkit.kernel.practice (the same seed gives the same schedule in
 Python and on the command line: `labkit practice --seed S`); the widget only asks and reveals.
@@ -31,16 +36,20 @@ class PracticeWidget(LabWidget):
         self._seed.add_class("labkit-practice-seed")
         show = button("Show", "labkit-practice-show", tooltip="the exercise of this seed")
         nxt = button("Next", "labkit-practice-next", tooltip="the next seed's exercise")
-        show.on_click(lambda _: self.show(self._seed.value))
+        show.on_click(lambda _: self.show())
         nxt.on_click(lambda _: self.next())
         self._message = W.HTML()
         self._box = W.VBox([])
         self._box.add_class("labkit-practice-question")
         self.widget = W.VBox([W.HBox([self._seed, show, nxt]), self._message, self._box])
         self.widget.add_class("labkit-practice")
-        self.show(seed)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise LabkitError(f"a seed is a whole number from 0 up, not {seed!r}")
+        self._seed.value = seed
 
-    def show(self, seed: int) -> "PracticeWidget":
+    def show(self, seed: int | None = None) -> "PracticeWidget":
+        """The exercise of `seed` (default: the seed in the box)."""
+        seed = self._seed.value if seed is None else seed
         self.message = self._message.value = ""
         try:
             with simulator():
@@ -56,10 +65,11 @@ class PracticeWidget(LabWidget):
         return self
 
     def next(self) -> "PracticeWidget":
-        return self.show((self.exercise.seed + 1) if self.exercise else 0)
+        return self.show((self.exercise.seed + 1) if self.exercise else self._seed.value)
 
     def __repr__(self):
-        text = repr(self.question) if self.question is not None else "no exercise"
+        text = (repr(self.question) if self.question is not None else
+                f"Practice, seed {self._seed.value} ({self.fix}): press Show for its exercise")
         return text + (f"\nrefused: {self.message}" if self.message else "")
 
 

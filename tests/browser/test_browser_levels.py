@@ -161,6 +161,8 @@ def test_level_5_try_then_prove(nb, lab):
 def test_practice_predict_then_reveal(nb, lab):
     page, panel = nb("04-interleaving.ipynb")
     pw = widget_cell(page, panel, r"^practice = PracticeWidget\(seed=0\)").locator(".labkit-practice")
+    expect(pw.locator(".labkit-question")).to_have_count(0)      # nothing until Show
+    pw.locator(".labkit-practice-show").click()
     q = pw.locator(".labkit-question")
     expect(q).to_contain_text("seed 0,")
     expect(pw).not_to_contain_text("Replay it")
