@@ -168,6 +168,14 @@ def test_grade_only_and_output_dir_mistakes_are_clear(classroom, capsys):
     assert "use it with --many" in capsys.readouterr().err
 
 
+def test_a_gradescope_output_file_is_written_even_on_an_error(tmp_path, capsys):
+    out = tmp_path / "results" / "results.json"
+    assert cli(["grade", str(tmp_path / "nope"), "--format", "gradescope", "--output", str(out)]) == 2
+    res = json.loads(out.read_text())
+    assert res["score"] == 0 and res["tests"][0]["status"] == "failed"
+    assert "does not exist" in res["tests"][0]["output"] and "does not exist" in capsys.readouterr().err
+
+
 def test_grade_many_api_calls_back_once_per_submission(classroom):
     from labkit.grading.grader import grade_many
     seen = []

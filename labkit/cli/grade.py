@@ -41,6 +41,19 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from labkit.errors import LabkitError
+    try:
+        return _run(args)
+    except LabkitError as exc:
+        if args.format == "gradescope" and args.output is not None:
+            # Gradescope reads whatever file is there: leave one that says what went wrong.
+            from labkit.classroom.gradescope import failure
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            args.output.write_text(json.dumps(failure(f"Your submission could not be graded: {exc}"), indent=1) + "\n")
+        raise
+
+
+def _run(args) -> int:
     from labkit.classroom.participation import add_participation, course_questions
     from labkit.errors import LabkitError
     from labkit.grading.grader import grade, grade_many
