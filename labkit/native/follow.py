@@ -154,7 +154,10 @@ def native_dump(stdout: str, stderr: str, r, pl) -> Dump:
             addr, hexed = rest.split()
             raw = bytes.fromhex(hexed)
             m = kstat_members(raw)
-            kstats.append(KstatImage(int(addr, 16), m["ks_kid"],
+            # The header kstat answers at the model's header_kstat, as kstat_chain_lock does at
+            # the model's symbol: mdb's symbols are the model's (the others keep their addresses).
+            at = symbols.DATA["header_kstat"] if m["ks_kid"] == 0 else int(addr, 16)
+            kstats.append(KstatImage(at, m["ks_kid"],
                                      f"{m['ks_module']}:{m['ks_instance']}:{m['ks_name']}", raw))
         elif tag == "labkit-stack":
             who, *pcs = rest.split()

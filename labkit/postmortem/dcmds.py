@@ -223,6 +223,10 @@ def mutex(mdb, addr, args):
     for x, how in waiting:
         lines.append(f"waiter: thread {x.addr:x} ({THREAD_NAMES.get(x.name, x.name)}), {how} in "
                      f"{'mutex_enter' if d.origin == 'native' else 'mutex_vector_enter'}" + (" (the owner: it waits for itself)" if x.addr == owner else ""))
+        if x.addr == owner:
+            lines.append("    (a real kmutex would have panicked here: mutex_vector_enter calls "
+                         "mutex_panic(\"recursive mutex_enter\") when the owner is the caller, in "
+                         "mutex.c; the simulator's mutex leaves that check out, so the thread waits)")
     if not waiting:
         lines.append("waiters: none")
     lines.append("(the waiters bit is set only by a waiter that blocked; one that spins leaves it clear)")
