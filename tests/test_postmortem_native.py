@@ -76,3 +76,20 @@ def test_crash_schedule_on_the_command_line(tmp_path):
     r = subprocess.run([sys.executable, "-m", "labkit", "crash", "--fix", "lock", "--schedule",
                         "W12 R25 W1 R", "--kstats", "3"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "cannot follow" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_one_schedule_of_every_class_the_search_finds_agrees():
+    """Not only hand-picked schedules: every equivalence class the exhaustive search (dpor) visits
+    at the small scale, one schedule per order of the points that matter, on the buggy kernel
+    and on fix B."""
+    from labkit import Scenario
+    from labkit.sched import outcomes
+    for fix in ("none", "count"):
+        classes = {}
+        for o in outcomes(Scenario.small(fix), "dpor"):
+            p = plan(o.schedule, 3, fix)
+            classes.setdefault((p["create_after"], p["clear"], o.kind), o.schedule)
+        assert len(classes) >= 3, classes
+        for order, schedule in classes.items():
+            r = crash(fix, schedule=schedule, kstats=3)
+            assert r.agrees, (fix, order, str(r))
