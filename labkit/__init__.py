@@ -12,6 +12,7 @@ The verbs:
     explore(program, strategy, seed=, executions=, progress=, stop=)   dpor | dfs | random | pct
     outcomes(program, strategy, ...)   the same search, one Outcome at a time
     Stepper(program)           be the scheduler: step, run, follow, undo
+    practice(seed)             a seeded short schedule to predict the outcome of (notebook 4)
     check(name)                check one of your exercises (labkit.grading), points and why
     widgets                    the notebooks' widgets (labkit.widgets)
 
@@ -49,6 +50,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "Stepper": ("labkit.sched", "Stepper"),
     "STRATEGIES": ("labkit.sched", "STRATEGIES"),
     "parse_schedule": ("labkit.sched", "parse_schedule"),
+    "practice": ("labkit.kernel.practice", "practice"),
     # the kernel's source, to read (inspect.getsource) next to the real illumos code
     "kstat_fr": ("labkit.kernel.kstat_fr", None),
     "kstat_drv": ("labkit.kernel.kstat_drv", None),

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The facade. A change here is a change of the public API: say so in the commit.
 PUBLIC = {
     "Scenario", "SMALL_KSTATS", "SEED_KSTATS", "FIXES", "load_variant",
-    "replay", "explore", "outcomes", "Stepper", "STRATEGIES", "parse_schedule",
+    "replay", "explore", "outcomes", "Stepper", "STRATEGIES", "parse_schedule", "practice",
     "kstat_fr", "kstat_drv", "layout", "variants",
     "seed_evidence", "seed_dump", "decode", "explain_frame", "read_data", "parse_stack", "Mdb",
     "SEED_DIED_AT", "SEED_KBUF", "MISSING", "replay_dump", "load_dump",

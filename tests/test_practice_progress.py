@@ -47,7 +47,9 @@ def test_the_same_seed_gives_the_same_exercise_and_the_schedule_replays_it(fix):
 
 
 def test_the_default_seed_is_0_and_shown():
-    assert practice().schedule == practice(0).schedule
+    import labkit
+
+    assert practice().schedule == practice(0).schedule == labkit.practice().schedule
     assert practice().prompt().startswith("seed 0,")
     with pytest.raises(LabkitError, match="whole number"):
         practice(-1)
