@@ -16,6 +16,7 @@ test: $(STAMP) browser-deps
 bench: $(STAMP) browser-deps
 	$(VENV)/bin/python benchmarks/bench_explore.py
 	$(VENV)/bin/python benchmarks/bench_native.py
+	$(VENV)/bin/python benchmarks/bench_dump.py
 	$(VENV)/bin/python benchmarks/bench_grade.py
 	$(VENV)/bin/python benchmarks/bench_notebooks.py
 	$(VENV)/bin/python benchmarks/bench_classroom.py
