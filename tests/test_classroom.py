@@ -62,9 +62,7 @@ def test_cpu_count_respects_affinity_quota_and_override(monkeypatch):
 
 
 def test_work_is_split_by_the_one_cpu_count(monkeypatch):
-    from labkit.sched import parallel
-    monkeypatch.setattr(config, "cpu_count", lambda: 1)
-    assert not parallel.workers_available()              # one CPU: the search does not fork
+    # (the DPOR search runs in one process since it became optimal: only the grader splits work)
     src = (ROOT / "labkit" / "grading" / "runner.py").read_text()
     assert "config.cpu_count()" in src and "os.cpu_count" not in src
     for path in (ROOT / "labkit").rglob("*.py"):

@@ -11,13 +11,11 @@ from labkit import config
 from labkit.errors import LabkitError, choice_error
 from labkit.sched.hb import Race, unique_races
 from labkit.sched.outcome import ExploreResult, Outcome, failure_rank
-from labkit.sched.parallel import split_search, workers_available
+from labkit.sched.dpor import DporSearch
 from labkit.sched.program import Program, run_once
 from labkit.sched.quiet import Quiet
-from labkit.sched.replay import replay
 from labkit.sched.runtime import Chooser, Execution, SimThread, default_choice
 from labkit.sched.strategies import pct, random_walk
-from labkit.sched.strategies.dpor import DporSearch
 
 STRATEGIES = ("dpor", "dfs", "random", "pct")
 
@@ -52,13 +50,13 @@ def outcomes(program: Program, strategy: str = "dpor", *, seed: int | None = Non
              executions: int | None = None, detect_races: bool = True,
              budget: int | None = None) -> Iterator[Outcome]:
     """Each execution's Outcome, one at a time, as the search makes them (the same executions,
-    in the same order, as explore() with the same arguments and workers=1)."""
+    in the same order, as explore() with the same arguments)."""
     return iter(_Search(program, strategy, seed, executions, detect_races, budget))
 
 
 def explore(program: Program, strategy: str = "dpor", *, seed: int | None = None,
             executions: int | None = None, detect_races: bool = True,
-            budget: int | None = None, workers: int | None = None,
+            budget: int | None = None,
             progress: Callable[[Progress], None] | None = None,
             stop: Callable[[], bool] | None = None) -> ExploreResult:
     """Search the program's schedules. dpor and dfs are exhaustive; random and pct sample.
@@ -66,30 +64,21 @@ def explore(program: Program, strategy: str = "dpor", *, seed: int | None = None
     `seed` (default config.SEED) seeds random and pct; `executions` caps the executions (random
     and pct default to config.RANDOM_EXECUTIONS). `progress(Progress)` is called after every
     execution; `stop()` is asked after every execution, and True ends the search there (the
-    result says `stopped`). `workers` (default config.WORKERS): processes a complete dpor search
-    may use; a search with hooks runs in this process only, so that every execution reports.
+    result says `stopped`).
     """
     search = _Search(program, strategy, seed, executions, detect_races, budget)
-    workers = config.WORKERS if workers is None else workers
     with _fewer_collections():
         started = time.perf_counter()
         stopped = False
-        if (strategy == "dpor" and executions is None and workers > 1 and progress is None
-                and stop is None and workers_available()):
-            # Both CPUs: the first choice's branches split between this process and a child.
-            tally, found = split_search(program, _Tally, detect_races=detect_races, budget=budget)
-            info = _Found(found.complete, found.pruned, found.learning_runs,
-                          naive_interleavings(found.serial_steps))
-        else:
-            tally = _Tally(limit=DFS_LIMIT if strategy == "dfs" else None)
-            for outcome in search:
-                tally.add(outcome)
-                if progress is not None:
-                    progress(Progress(tally.total, search.total, tally.failing))
-                if stop is not None and stop():
-                    stopped = not (search.total is not None and tally.total >= search.total)
-                    break
-            info = search.found()
+        tally = _Tally(limit=DFS_LIMIT if strategy == "dfs" else None)
+        for outcome in search:
+            tally.add(outcome)
+            if progress is not None:
+                progress(Progress(tally.total, search.total, tally.failing))
+            if stop is not None and stop():
+                stopped = not (search.total is not None and tally.total >= search.total)
+                break
+        info = search.found()
     return ExploreResult(
         strategy=strategy, seed=search.seed, executions=tally.total, outcomes=tally.counts,
         shortest_failing=tally.shortest, seconds=time.perf_counter() - started,
@@ -208,21 +197,6 @@ class _Tally:
             self.shortest = outcome
         if self.limit is not None and self.total > self.limit:
             raise LabkitError(f"dfs passed {self.limit} interleavings; use --strategy dpor")
-
-    def to_wire(self) -> tuple:
-        """Plain data for another process: the best failing run travels as its schedule."""
-        best = None if self.shortest is None else (self.shortest.schedule, failure_rank(self.shortest))
-        return (self.total, self.counts, self.seen, self.races, best)
-
-    def merge(self, wire: tuple, program: Program) -> None:
-        total, counts, seen, races, best = wire
-        self.total += total
-        for kind, n in counts.items():
-            self.counts[kind] = self.counts.get(kind, 0) + n
-        self.seen |= seen
-        self.races = unique_races(self.races, races)
-        if best is not None and (self.shortest is None or best[1] < failure_rank(self.shortest)):
-            self.shortest = replay(program, best[0])     # the same run, as a full Outcome
 
 
 def signature(outcome: Outcome) -> tuple:

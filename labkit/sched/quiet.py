@@ -48,7 +48,6 @@ class Quiet:
         self.grew = False      # a key became loud during the last execution: restart the search
         self.seen: dict = {}
         self.serial_steps: list[int] | None = None  # each thread's steps in the first learning run (set by DPOR)
-        self.root_enabled: list[int] | None = None  # the threads that can make the first step (set by DPOR)
 
     def begin(self) -> None:
         """A new execution: forget who touched what (the loud keys are kept)."""

@@ -1,0 +1,235 @@
+"""Classic DPOR benchmarks written as labkit programs (for benchmarks/bench_dpor.py and the tests).
+
+    readers_writer(n)  one writer of x and n readers of it: 2^n traces
+    lastzero(n)        thread 0 looks for the last zero of array[0..n] while thread i sets
+                       array[i] = array[i-1] + 1 (Abdulla et al., POPL 2014)
+    indexer(n)         n threads insert messages into a small hash table with compare-and-swap,
+                       probing on a collision (Flanagan and Godefroid, POPL 2005; the table
+                       here is smaller than the original 128 slots so that few threads collide)
+    locked_counter(n)  n threads increment x under one lock: n! orders of the critical sections
+    philosophers(n)    n threads take two locks each, left then right: some orders deadlock
+
+Cells name themselves (sched_key) so a search may skip their quiet accesses. A compare-and-swap
+is one write step (it reads and may write the cell atomically). Every program's result is the
+final memory and what each thread saw.
+"""
+
+from labkit.sched.runtime import SimThread, point
+from labkit.sched.sync import Mutex
+
+_NAMES = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+class Cell:
+    __slots__ = ("v", "sched_key")
+
+    def __init__(self, name: str, v: int = 0):
+        self.v = v
+        self.sched_key = ("cell", name)
+
+
+def load(cell: Cell) -> int:
+    point("read", cell, cell.sched_key[1])
+    return cell.v
+
+
+def store(cell: Cell, v: int) -> None:
+    point("write", cell, cell.sched_key[1])
+    cell.v = v
+
+
+def cas(cell: Cell, old: int, new: int) -> bool:
+    point("write", cell, cell.sched_key[1])
+    if cell.v != old:
+        return False
+    cell.v = new
+    return True
+
+
+class _Result:
+    def __init__(self, values):
+        self.values = values
+
+    def signature(self):
+        return self.values
+
+
+class _Instance:
+    def __init__(self, program):
+        self.cells = {}
+        self.locks = {}
+        self.seen = {}
+        self.threads = [SimThread(name, (lambda body=body: body(self)))
+                        for name, body in zip(program.thread_names, program.bodies())]
+
+    def cell(self, name: str) -> Cell:
+        c = self.cells.get(name)
+        if c is None:
+            c = self.cells[name] = Cell(name)
+        return c
+
+    def lock(self, name: str) -> Mutex:
+        m = self.locks.get(name)
+        if m is None:
+            m = self.locks[name] = Mutex(name)
+        return m
+
+    def result(self):
+        return _Result((tuple(sorted((k, c.v) for k, c in self.cells.items())),
+                        tuple(sorted(self.seen.items()))))
+
+
+class BenchProgram:
+    """A program for the scheduler made of thread bodies, each a function of the instance."""
+
+    def __init__(self, name: str, n: int):
+        if not 1 <= n < len(_NAMES):
+            raise ValueError(f"{name}: n must be from 1 to {len(_NAMES) - 1}, not {n}")
+        self.name = name
+        self.n = n
+        self.thread_names = tuple(_NAMES[:self.threads()])
+
+    def threads(self) -> int:
+        return self.n
+
+    def bodies(self) -> list:
+        raise NotImplementedError
+
+    def instantiate(self):
+        inst = _Instance(self)
+        self.setup(inst)
+        return inst
+
+    def setup(self, inst) -> None:
+        """Create the cells and locks every execution starts with (before any thread runs)."""
+
+    def describe(self) -> dict:
+        return {"program": f"{self.name}({self.n})"}
+
+    def replay_command(self, schedule: str) -> str:
+        return f"replay {self.name}({self.n}) '{schedule}'"
+
+    def __repr__(self):
+        return f"{self.name}({self.n})"
+
+
+class ReadersWriter(BenchProgram):
+    def threads(self):
+        return self.n + 1
+
+    def setup(self, inst):
+        inst.cell("x")
+
+    def bodies(self):
+        def writer(s):
+            store(s.cells["x"], 1)
+
+        def reader(i):
+            def body(s):
+                s.seen[f"r{i}"] = load(s.cells["x"])
+            return body
+        return [writer] + [reader(i) for i in range(self.n)]
+
+
+class LastZero(BenchProgram):
+    def threads(self):
+        return self.n + 1
+
+    def setup(self, inst):
+        for i in range(self.n + 1):
+            inst.cell(f"array[{i}]")
+
+    def bodies(self):
+        n = self.n
+
+        def finder(s):
+            i = n
+            while i > 0 and load(s.cells[f"array[{i}]"]) != 0:
+                i -= 1
+            s.seen["last zero"] = i
+
+        def setter(j):
+            def body(s):
+                store(s.cells[f"array[{j}]"], load(s.cells[f"array[{j - 1}]"]) + 1)
+            return body
+        return [finder] + [setter(j) for j in range(1, n + 1)]
+
+
+class Indexer(BenchProgram):
+    SIZE = 8
+    MESSAGES = 2
+
+    def setup(self, inst):
+        for h in range(self.SIZE):
+            inst.cell(f"table[{h}]")
+
+    def bodies(self):
+        def inserter(tid):
+            def body(s):
+                for w in range(self.MESSAGES):
+                    m = self.MESSAGES * tid + w + 1
+                    h = (m * 7) % (self.SIZE // 2)     # half the slots: threads collide
+                    while not cas(s.cells[f"table[{h}]"], 0, m):
+                        h = (h + 1) % self.SIZE
+            return body
+        return [inserter(t) for t in range(self.n)]
+
+
+class LockedCounter(BenchProgram):
+    def setup(self, inst):
+        inst.cell("x")
+        inst.lock("m")
+
+    def bodies(self):
+        def body(s):
+            m = s.locks["m"]
+            m.enter()
+            store(s.cells["x"], load(s.cells["x"]) + 1)
+            m.exit()
+        return [body] * self.n
+
+
+class Philosophers(BenchProgram):
+    def setup(self, inst):
+        for i in range(self.n):
+            inst.lock(f"fork{i}")
+            inst.cell(f"meals{i}")
+
+    def bodies(self):
+        n = self.n
+
+        def phil(i):
+            def body(s):
+                left, right = s.locks[f"fork{i}"], s.locks[f"fork{(i + 1) % n}"]
+                left.enter()
+                right.enter()
+                store(s.cells[f"meals{i}"], 1)
+                right.exit()
+                left.exit()
+            return body
+        return [phil(i) for i in range(n)]
+
+
+def readers_writer(n: int) -> ReadersWriter:
+    return ReadersWriter("readers_writer", n)
+
+
+def lastzero(n: int) -> LastZero:
+    return LastZero("lastzero", n)
+
+
+def indexer(n: int) -> Indexer:
+    return Indexer("indexer", n)
+
+
+def locked_counter(n: int) -> LockedCounter:
+    return LockedCounter("locked_counter", n)
+
+
+def philosophers(n: int) -> Philosophers:
+    return Philosophers("philosophers", n)
+
+
+#: The programs (and sizes) the tests check against full enumeration and the benchmark reports.
+SMALL = [readers_writer(2), readers_writer(4), lastzero(2), lastzero(4), indexer(2), indexer(3),
+         locked_counter(3), philosophers(2), philosophers(3)]
