@@ -38,7 +38,7 @@ _current = None            # the Execution running now (one at a time per proces
 # the holder's own executions go straight in.
 _LOCK = threading.RLock()
 if hasattr(os, "register_at_fork"):
-    # A forked search child (sched/parallel.py) must not inherit it held by some other thread.
+    # A forked child (a grading worker, say) must not inherit it held by some other thread.
     os.register_at_fork(after_in_child=lambda: globals().update(_LOCK=threading.RLock()))
 
 
