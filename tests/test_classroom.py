@@ -371,3 +371,10 @@ def test_the_example_hidden_checks_pass_the_solutions_and_fail_the_exercises():
     bad = grade(ROOT / "exercises", hidden=folder, only=names)
     assert [(r.name, r.status) for r in good.results] == [(n, "pass") for n in names]
     assert all(r.score == 0 for r in bad.results) and len(bad.results) == 2
+
+
+def test_autograder_build_refuses_hidden_checks_from_solutions(tmp_path, capsys):
+    assert cli(["autograder", "build", "-o", str(tmp_path / "a.zip"), "--hidden", str(ROOT / "solutions")]) == 2
+    assert "inside solutions/" in capsys.readouterr().err and not (tmp_path / "a.zip").exists()
+    assert cli(["autograder", "build", "-o", str(tmp_path / "a.zip"), "--hidden-visibility", "secret"]) == 2
+    assert "unknown visibility 'secret'" in capsys.readouterr().err

@@ -111,7 +111,8 @@ def test_solutions_nested_in_exercises_get_full_marks(autograder):
     assert tests["sizeof_again"]["visibility"] == "after_published"
     assert "INSTRUCTOR-ONLY" not in tests["sizeof_again"]["output"]
     assert res["extra_data"]["seed"] == 0 and res["extra_data"]["graded_folder"] == "exercises"
-    assert {"labkit", "cffi", "greenlet"} <= set(res["extra_data"]["versions"])
+    assert {"labkit", "cffi", "greenlet", "python"} <= set(res["extra_data"]["versions"])
+    assert res["extra_data"]["built_with"]["labkit"] == res["extra_data"]["versions"]["labkit"]
     if os.geteuid() == 0:  # the checks ran as the unprivileged user setup.sh made
         assert (root / "work" / "submission").stat().st_uid != 0
 

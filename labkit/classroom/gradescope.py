@@ -89,10 +89,24 @@ def grade_upload(root: Path) -> dict:
     report = grade(work, hidden if hidden.is_dir() else None)
     add_participation(report, work, cfg.get("questions"), cfg.get("participation_points", 0), always=True)
     result = report.to_gradescope(cfg.get("visibility"), cfg.get("hidden_visibility", "after_published"),
-                                  extra_data={"versions": cfg.get("versions", {}),
+                                  extra_data={"versions": _installed_versions(), "built_with": cfg.get("versions", {}),
                                               "graded_folder": str(found.relative_to(root / "submission"))},
                                   instructor_details=True)
     return result
+
+
+def _installed_versions() -> dict[str, str]:
+    """What this grading ran with: Python, labkit and what grading imports."""
+    import importlib.metadata as metadata
+    import platform
+    from labkit.classroom.autograder import GRADING_REQUIREMENTS
+    out = {"python": platform.python_version()}
+    for name in ("labkit", *GRADING_REQUIREMENTS):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
 
 
 def failure(message: str) -> dict:
