@@ -17,7 +17,7 @@ The verbs:
     widgets                    the notebooks' widgets (labkit.widgets)
 
 Layout, lowest layer first (each imports only the layers listed before it):
-    errors, config        LabkitError; every default and LABKIT_* environment variable
+    errors, config, fixes LabkitError; every default and LABKIT_* variable; the fixes' names
     sched/                the deterministic scheduler: threads, scheduling points, mutex and
                           condition variable, schedules, replay, Stepper, searches (DPOR, random,
                           PCT), the race detector; strategies/ holds only the choosers

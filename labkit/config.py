@@ -1,8 +1,13 @@
-"""Defaults, each a documented field with an environment override.
+"""Defaults, each a documented field with an environment override: every LABKIT_* variable
+labkit reads is read here (a test holds the rest of the package to it).
 
 CI and nbval shrink work by setting the environment, never by editing notebooks
 (the idea is Loom's LOOM_MAX_PREEMPTIONS). Every random choice in labkit takes a seed
 that defaults to SEED, and every result echoes the seed it used.
+
+Fields in capitals are read once, at import; the functions at the end read their variable when
+called, for settings a process may change for itself or its children (the grader's, the
+course's folders).
 """
 
 import os
@@ -56,7 +61,7 @@ def _answers_file() -> str:
     return os.path.expanduser("~/.labkit/answers.json")
 
 
-#: Where Question widgets record a learner's answers (a JSON file; format in labkit.widgets.answers):
+#: Where Question widgets record a learner's answers (a JSON file; format in labkit.widgets.answer_store):
 #: $LABKIT_ANSWERS, else the course's exercises/answers.json, else ~/.labkit/answers.json.
 ANSWERS_FILE = _answers_file()
 
@@ -142,3 +147,46 @@ def _read(path: str) -> str:
             return f.read().strip()
     except (OSError, ValueError):
         return ""
+
+
+# ---- read when asked ---------------------------------------------------------------------------
+
+#: The scales a fix is explored at by the grader: "small", "seed" or a number of kstats, comma
+#: separated. LABKIT_GRADE_SCALES="small,64" trades the seed's numbers for speed (CI).
+GRADE_SCALES = os.environ.get("LABKIT_GRADE_SCALES", "small,seed")
+
+
+def _text_env(name: str) -> str | None:
+    return os.environ.get(name) or None
+
+
+def grade_timeout() -> float | None:
+    """LABKIT_GRADE_TIMEOUT: seconds every check may take, instead of each check's own limit."""
+    raw = _text_env("LABKIT_GRADE_TIMEOUT")
+    if raw is None:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise SystemExit(f"labkit: environment variable LABKIT_GRADE_TIMEOUT={raw!r} is not a number") from None
+
+
+def grade_user() -> str | None:
+    """LABKIT_GRADE_USER: the user checks run as when the grader runs as root (Gradescope)."""
+    return _text_env("LABKIT_GRADE_USER")
+
+
+def exercises_dir() -> str | None:
+    """LABKIT_EXERCISES: the learner's exercises/ folder, when not found above the current one."""
+    return _text_env("LABKIT_EXERCISES")
+
+
+def course_dir() -> str | None:
+    """LABKIT_COURSE: the folder a course copy is made from."""
+    return _text_env("LABKIT_COURSE")
+
+
+def native_cache() -> str:
+    """LABKIT_NATIVE_CACHE: where first-use builds of C live (default ~/.cache/labkit/native)."""
+    return _text_env("LABKIT_NATIVE_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "labkit", "native")

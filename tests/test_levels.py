@@ -10,7 +10,7 @@ import pytest
 from labkit import config
 from labkit.kernel import Scenario
 from labkit.sched import explore, replay
-from labkit.widgets import LEVELS, LevelWidget, answers, progress
+from labkit.widgets import LEVELS, LevelWidget, answer_store, progress
 from labkit.widgets.levels import find_level
 from stepping import step_until, view
 
@@ -54,7 +54,7 @@ def test_level_1_panic_needs_the_clear_between_the_passes(answers_file):
     sw.step("W")
     sw.run("R")
     assert lv.passed and sw.outcome.kind == "panic"
-    (rec,) = answers.load()
+    (rec,) = answer_store.load()
     assert rec["qid"] == "level-1-panic" and rec["correct"] and rec["answer"] == sw.schedule
     assert "goal reached" in repr(lv) and "labkit-level-passed" in lv._status.value
 
@@ -122,7 +122,7 @@ def test_level_5_is_passed_by_the_proof_after_a_try():
     proof = lv.prove()
     assert proof.exhaustive and proof.shortest_failing is None and lv.passed
     assert "every schedule checked" in repr(lv)
-    assert [r["qid"] for r in answers.load()] == ["level-5-fix-a"]
+    assert [r["qid"] for r in answer_store.load()] == ["level-5-fix-a"]
 
 
 def test_hints_open_one_at_a_time_after_failed_tries():

@@ -12,7 +12,7 @@ from labkit.errors import LabkitError
 from labkit.kernel import Scenario
 from labkit.kernel.practice import choices_for, outcome_label, practice
 from labkit.sched import replay
-from labkit.widgets import PracticeWidget, answers, progress
+from labkit.widgets import PracticeWidget, answer_store, progress
 
 
 @pytest.fixture(autouse=True)
@@ -85,19 +85,19 @@ def test_practice_widget_asks_then_reveals_and_records():
     assert "Replay it" in repr(pw)
     pw.next()
     assert pw.exercise.seed == 1 and pw._seed.value == 1
-    recs = answers.load()
+    recs = answer_store.load()
     assert [r["qid"] for r in recs] == ["practice-none-0"] and not recs[0]["correct"]
 
 
 def test_progress_counts_questions_levels_exercises_and_practice(answers_file):
-    answers.record("03-flag", "0x10", False)
-    answers.record("03-flag", "0x20", True)
-    answers.record("04-order", "b", True)
-    answers.record("02-spin", "x", True, revealed_before=True)     # right, but after the reveal
-    answers.record("level-1-panic", "W12 R25 W1 R2", True)
-    answers.record("exercise-fix_a_sim", "fail", False)
-    answers.record("exercise-fix_a_sim", "pass", True)
-    answers.record("practice-none-0", "ok", True)
+    answer_store.record("03-flag", "0x10", False)
+    answer_store.record("03-flag", "0x20", True)
+    answer_store.record("04-order", "b", True)
+    answer_store.record("02-spin", "x", True, revealed_before=True)     # right, but after the reveal
+    answer_store.record("level-1-panic", "W12 R25 W1 R2", True)
+    answer_store.record("exercise-fix_a_sim", "fail", False)
+    answer_store.record("exercise-fix_a_sim", "pass", True)
+    answer_store.record("practice-none-0", "ok", True)
     p = progress(exercises=["fix_a_sim", "fix_b_sim"])
     assert set(p.questions) == {"03-flag", "04-order", "02-spin"}
     assert [q for q, v in p.questions.items() if v.first_right] == ["04-order"]
@@ -121,5 +121,5 @@ def test_a_check_records_its_verdict_for_progress(tmp_path):
     import labkit.grading
 
     r = labkit.grading.check("decode_panic", submission=str(tmp_path))
-    (rec,) = answers.load()
+    (rec,) = answer_store.load()
     assert rec["qid"] == "exercise-decode_panic" and rec["correct"] == r.passed

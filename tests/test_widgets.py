@@ -17,7 +17,7 @@ from labkit import config
 from labkit.errors import LabkitError
 from labkit.kernel import Scenario
 from labkit.sched import explore
-from labkit.widgets import (ExplorerWidget, NativeRaceWidget, Question, SchedulerWidget, answers,
+from labkit.widgets import (ExplorerWidget, NativeRaceWidget, Question, SchedulerWidget, answer_store,
                             plot_lanes)
 from stepping import step_until, view
 
@@ -67,7 +67,7 @@ def test_bad_int_answer_is_refused_in_the_widget_and_nothing_is_lost(answers_fil
     assert q._input.value == "zz"               # what the learner typed stays
     with pytest.raises(LabkitError, match="not a whole number"):
         q.answer_with("zz")
-    recs = answers.load()
+    recs = answer_store.load()
     assert [r["answer"] for r in recs] == [184] and q.given == 184
 
 
@@ -82,7 +82,7 @@ def test_answers_accumulate_across_questions_and_attempts(answers_file):
     assert t.answer_with("  The   Chain lock ")["correct"]
     with pytest.raises(LabkitError, match="not one of the choices"):
         c.answer_with("0x40")
-    assert [r["qid"] for r in answers.load()] == ["t-choice", "t-choice", "t-text"]
+    assert [r["qid"] for r in answer_store.load()] == ["t-choice", "t-choice", "t-text"]
 
 
 def test_unreadable_answers_file_is_set_aside_not_overwritten(answers_file):
@@ -91,7 +91,7 @@ def test_unreadable_answers_file_is_set_aside_not_overwritten(answers_file):
     Question("t-x", "?", 1, kind="int").answer_with(1)
     aside = [p for p in answers_file.parent.iterdir() if ".unreadable-" in p.name]
     assert len(aside) == 1 and aside[0].read_text() == "{ half a file"
-    assert len(answers.load()) == 1
+    assert len(answer_store.load()) == 1
 
 
 def test_concurrent_answers_are_all_kept(answers_file):
@@ -101,7 +101,7 @@ def test_concurrent_answers_are_all_kept(answers_file):
         t.start()
     for t in threads:
         t.join()
-    assert sorted(r["qid"] for r in answers.load()) == sorted(q.qid for q in qs)
+    assert sorted(r["qid"] for r in answer_store.load()) == sorted(q.qid for q in qs)
 
 
 def test_question_definitions_are_checked():

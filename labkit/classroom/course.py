@@ -19,6 +19,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from labkit import config
 from labkit.errors import LabkitError
 
 #: What a learner's copy holds: the notebooks, the exercises, and the student README.
@@ -46,7 +47,7 @@ def repository_root() -> Path | None:
 
 def course_source(source: str | os.PathLike | None = None) -> Path:
     """The folder to copy the course from (see the module's note)."""
-    given = source or os.environ.get("LABKIT_COURSE")
+    given = source or config.course_dir()
     if given:
         folder = Path(given).expanduser().resolve()
         if not is_course(folder):

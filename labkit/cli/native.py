@@ -7,13 +7,11 @@ Argument errors come back from labkit.native as LabkitError, printed by labkit.c
 import argparse
 
 from labkit.cli import add_json_flag, emit
-
-FIXES = ["none", "lock", "count"]
+from labkit.fixes import FIX_HELP, FIX_NAMES
 
 
 def _common(p, window=True):
-    p.add_argument("--fix", choices=FIXES, default=None,
-                   help="none: the bug; lock: fix A (c9bbee95); count: fix B (default: none)")
+    p.add_argument("--fix", choices=FIX_NAMES, default=None, help=f"{FIX_HELP} (default: none)")
     p.add_argument("--source", metavar="FILE.c",
                    help="run your own kstat code instead (start from labkit/native/learner_template.c)")
     if window:

@@ -92,7 +92,7 @@ def _report(submission: Path, results: dict[int, CheckResult]) -> Report:
 
 def find_exercises() -> Path:
     """The learner's exercises/: $LABKIT_EXERCISES, or the nearest exercises/ above the current folder."""
-    env = os.environ.get("LABKIT_EXERCISES")
+    env = config.exercises_dir()
     if env:
         return _submission(env)
     here = Path.cwd().resolve()
@@ -113,9 +113,9 @@ def check(name: str, submission=None) -> CheckResult:
 
 def _record_progress(name: str, result: CheckResult) -> None:
     """For `labkit progress`: the check's verdict, recorded like an answer ("exercise-NAME")."""
-    from labkit.widgets import answers
+    from labkit.widgets import answer_store
 
     try:
-        answers.record(f"exercise-{name}", result.status, result.passed)
+        answer_store.record(f"exercise-{name}", result.status, result.passed)
     except LabkitError:
         pass        # progress is a convenience: an unwritable answers file never fails a check

@@ -54,8 +54,8 @@ class Job:
 
 
 def timeout_for(check: Check) -> float:
-    override = os.environ.get("LABKIT_GRADE_TIMEOUT")
-    return float(override) if override else check.timeout
+    override = config.grade_timeout()
+    return override if override is not None else check.timeout
 
 
 def grade_user() -> tuple[int, int] | None:
@@ -65,7 +65,7 @@ def grade_user() -> tuple[int, int] | None:
     Gradescope, where everything runs as root, so a learner's code cannot write the results file
     or anything else of the grader's.
     """
-    name = os.environ.get("LABKIT_GRADE_USER")
+    name = config.grade_user()
     if not name:
         return None
     import pwd

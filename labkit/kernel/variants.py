@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labkit.errors import LabkitError, choice_error
+from labkit.fixes import FIX_NAMES
 from labkit.kernel import kstat_fr
 from labkit.kernel.context import kstat_avl_bykid, kstat_chain_lock
 from labkit.kernel.kstat import Kstat
@@ -69,11 +70,11 @@ def header_kstat_update(header_ksp, rw):
     return 0
 
 
-FIXES = {
-    "none": Variant("none"),
-    "lock": Variant("lock", {"kstat_install": kstat_install}),
-    "count": Variant("count", {"header_kstat_update": header_kstat_update}),
-}
+# What each fix replaces (the names themselves are labkit.fixes.FIX_NAMES).
+_REPLACES = {"lock": {"kstat_install": kstat_install},
+             "count": {"header_kstat_update": header_kstat_update}}
+FIXES = {name: Variant(name, _REPLACES[name]) if name in _REPLACES else Variant(name)
+         for name in FIX_NAMES}
 
 _counter = itertools.count()
 

@@ -4,8 +4,7 @@ import os
 
 from labkit import config
 from labkit.errors import LabkitError, choice_error
-
-FIXES = ("none", "lock", "count")
+from labkit.fixes import FIX_NAMES as FIXES
 KSTATS = 64              # kstats in the chain besides the header (the kernel had 5698)
 DEFAULT_SECONDS = 1.0    # a race() given neither seconds nor rounds
 

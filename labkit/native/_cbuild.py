@@ -16,6 +16,7 @@ import sys
 import sysconfig
 import tempfile
 
+from labkit import config
 from labkit.errors import LabkitError
 from labkit.native import _build
 
@@ -26,8 +27,7 @@ _loaded = {}
 
 def cache_dir() -> str:
     """Where first-use builds live ($LABKIT_NATIVE_CACHE, else ~/.cache/labkit/native)."""
-    return os.environ.get("LABKIT_NATIVE_CACHE") or os.path.join(
-        os.path.expanduser("~"), ".cache", "labkit", "native")
+    return config.native_cache()
 
 
 def compiler() -> str:

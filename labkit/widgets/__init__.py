@@ -10,7 +10,7 @@ bar and can be stopped. Buttons carry stable CSS classes (`labkit-...`) for brow
 
     Question(qid, prompt, answer, *, choices, kind, explanation)   predict, then reveal; answers
                                       are recorded (labkit.config.ANSWERS_FILE) before the reveal
-    answers.load()                    every recorded answer, for the grader side
+    answer_store.load()               every recorded answer, for the grader side
     SchedulerWidget(scenario, fix=)   you are the scheduler: step R and W over a Stepper, undo,
                                       reset, see the race warning and the panic, copy the schedule
     plot_lanes(program, schedule)     the lanes of an interleaving, as a matplotlib figure
@@ -26,12 +26,12 @@ bar and can be stopped. Buttons carry stable CSS classes (`labkit-...`) for brow
     PracticeWidget(seed=0)            a seeded schedule: predict its outcome, then the reveal
     progress()                        questions answered, levels and exercises passed
 
-Layout: _base.py (the shared text/live display), answers.py (the answers file), question.py,
+Layout: _base.py (the shared text/live display), answer_store.py (the answers file), question.py,
 lanes.py (the lane picture), scheduler.py, levels.py, practice.py, progress.py, explorer.py, native_race.py, stack_explorer.py,
 mdb_console.py.
 """
 
-from labkit.widgets import answers
+from labkit.widgets import answer_store
 from labkit.widgets.explorer import ExplorerWidget
 from labkit.widgets.lanes import plot_lanes
 from labkit.widgets.levels import LEVELS, LevelWidget
@@ -43,6 +43,6 @@ from labkit.widgets.question import Question
 from labkit.widgets.scheduler import SchedulerWidget
 from labkit.widgets.stack_explorer import StackExplorer
 
-__all__ = ["Question", "answers", "plot_lanes", "SchedulerWidget", "ExplorerWidget",
+__all__ = ["Question", "answer_store", "plot_lanes", "SchedulerWidget", "ExplorerWidget",
            "NativeRaceWidget", "StackExplorer", "MdbConsole", "LEVELS", "LevelWidget",
            "PracticeWidget", "progress"]

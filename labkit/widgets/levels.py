@@ -9,7 +9,7 @@
 Design note: a level is data (a Level: its scenario, its goal check, its hints); the widget only
 watches its SchedulerWidget and checks the goal whenever a run ends. A run that ends without the
 goal is a failed try, and each failed try lets one more hint be opened. Reaching the goal is
-recorded the way answers are (labkit.widgets.answers, qid "level-N-key", the schedule as the
+recorded the way answers are (labkit.widgets.answer_store, qid "level-N-key", the schedule as the
 answer), so `labkit progress` and notebook 8 can show it. The goal checks are plain functions of
 an Outcome (`Level.reached`), so tests check them without a widget.
 
@@ -27,7 +27,7 @@ from labkit.kernel import Scenario, load_variant
 from labkit.kernel.two_writers import TwoWriters
 from labkit.kernel.wrong_fixes import path as wrong_fix
 from labkit.sched import explore
-from labkit.widgets import answers as store
+from labkit.widgets import answer_store as store
 from labkit.widgets._base import LabWidget, button, error_html, escape, simulator, unexpected
 from labkit.widgets.question import Question
 from labkit.widgets.scheduler import SchedulerWidget

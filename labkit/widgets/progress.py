@@ -17,7 +17,7 @@ answer had been revealed.
 
 from dataclasses import dataclass
 
-from labkit.widgets import answers as store
+from labkit.widgets import answer_store as store
 from labkit.widgets._base import escape
 from labkit.widgets.levels import LEVELS
 

@@ -14,13 +14,13 @@ recorded and what the learner typed stays in the box.
 The answers file (labkit.config.ANSWERS_FILE; env LABKIT_ANSWERS; default the course's exercises/answers.json)
 is JSON: {"version": 1, "answers": [{"qid", "answer", "correct", "timestamp" (UTC, ISO 8601),
 "attempt", "revealed_before"}, ...]}, one record per answer, appended atomically; read it with
-labkit.widgets.answers.load(). Full details in labkit/widgets/answers.py.
+labkit.widgets.answer_store.load(). Full details in labkit/widgets/answer_store.py.
 """
 
 import ipywidgets as W
 
 from labkit.errors import LabkitError, choice_error
-from labkit.widgets import answers as store
+from labkit.widgets import answer_store as store
 from labkit.widgets._base import LabWidget, button, escape
 
 KINDS = ("choice", "int", "text")
