@@ -1,19 +1,22 @@
 """`labkit explore` and `labkit replay`: the simulator from the command line."""
 
+import argparse
+
 from labkit.cli import add_json_flag, emit
+from labkit.fixes import FIX_HELP
 from labkit.kernel import SEED_KSTATS, SMALL_KSTATS, Scenario
 from labkit.sched import STRATEGIES, explore, replay
 
 
 def _fix_arg(p):
     p.add_argument("--fix", default="none",
-                   help="none (the bug), lock (fix A), count (fix B), or a .py file of your own")
+                   help=f"{FIX_HELP}; or a .py file of your own")
     p.add_argument("--kstats", type=int, default=SMALL_KSTATS,
                    help=f"visible kstats, the header kstat included (default {SMALL_KSTATS}; "
                         f"the seed's kernel had {SEED_KSTATS})")
 
 
-def register(subparsers):
+def register(subparsers: "argparse._SubParsersAction") -> None:
     p = subparsers.add_parser("explore", help="search the interleavings of reader and zone_create")
     _fix_arg(p)
     p.add_argument("--strategy", default="dpor", choices=STRATEGIES,

@@ -11,7 +11,7 @@ from labkit.kernel import symbols
 from labkit.kernel.context import booting
 from labkit.kernel.kstat import BootKstat, Kernel, Kstat, ekstat_addr
 from labkit.kernel.kstat_drv import UserKstat, _sys_sysenter_post_swapgs
-from labkit.kernel.layout import (DATAMODEL_ILP32, FREAD, GLOBAL_ZONEID, KSTAT_FLAG_VAR_SIZE,
+from labkit.kernel.layout import (DATAMODEL_ILP32, FREAD, KSTAT_FLAG_VAR_SIZE,
                                   KSTAT_FLAG_VIRTUAL, KSTAT_IOC_READ, KSTAT_TYPE_NAMED,
                                   KSTAT_TYPE_RAW, SIZEOF_KSTAT_T)
 from labkit.kernel.variants import resolve_variant

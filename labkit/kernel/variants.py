@@ -8,7 +8,10 @@ names: count INVALID kstats too in the first pass, so the buffer is never too sm
 
 import importlib.util
 import itertools
+import os
 import traceback
+from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +34,7 @@ class Variant:
     functions: dict = field(default_factory=dict)   # C name -> Python function
     source: str | None = None                         # the file it came from, if any
 
-    def get(self, fname: str):
+    def get(self, fname: str) -> Callable[..., Any]:
         return self.functions.get(fname) or getattr(kstat_fr, fname)
 
     def __repr__(self):
@@ -71,15 +74,15 @@ def header_kstat_update(header_ksp, rw):
 
 
 # What each fix replaces (the names themselves are labkit.fixes.FIX_NAMES).
-_REPLACES = {"lock": {"kstat_install": kstat_install},
-             "count": {"header_kstat_update": header_kstat_update}}
+_REPLACES: dict[str, dict] = {"lock": {"kstat_install": kstat_install},
+                              "count": {"header_kstat_update": header_kstat_update}}
 FIXES = {name: Variant(name, _REPLACES[name]) if name in _REPLACES else Variant(name)
          for name in FIX_NAMES}
 
 _counter = itertools.count()
 
 
-def resolve_variant(fix) -> Variant:
+def resolve_variant(fix: "str | os.PathLike[str] | Variant") -> Variant:
     if isinstance(fix, Variant):
         return fix
     if isinstance(fix, str) and fix in FIXES:
@@ -89,7 +92,7 @@ def resolve_variant(fix) -> Variant:
     raise choice_error("fix", fix, list(FIXES) + ["a path to a .py file"])
 
 
-def load_variant(path) -> Variant:
+def load_variant(path: "str | os.PathLike[str]") -> Variant:
     """Load a learner's file defining any of kstat_install, header_kstat_update,
     header_kstat_snapshot; they replace the buggy kernel's functions of the same names."""
     path = Path(path)
@@ -97,6 +100,8 @@ def load_variant(path) -> Variant:
         raise LabkitError(f"no such file: {path}")
     name = f"labkit_variant_{next(_counter)}"
     spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise LabkitError(f"{path}: Python cannot load this file as a module (is it a .py file?)")
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)

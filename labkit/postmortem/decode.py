@@ -175,7 +175,7 @@ def mutex_owner(word: int, threads: dict | None = None) -> Decoded:
     owner, waiters = word & MUTEX_OWNER_MASK, bool(word & MUTEX_WAITERS)
     who = (threads or {}).get(owner)
     steps = ["an adaptive kmutex's first word holds the owner's kthread_t address, "
-             f"with bit 0 = MUTEX_WAITERS",
+             "with bit 0 = MUTEX_WAITERS",
              f"owner: {word:#x} & ~0x7 = {owner:#x}" + (f" ({who})" if who else ""),
              f"waiters: bit 0 is {int(waiters)}"]
     if owner == 0:

@@ -9,6 +9,7 @@ moment its second access is made, naming both accesses, before any crash it may 
 """
 
 from collections.abc import Iterable
+from typing import Any
 from dataclasses import dataclass
 
 
@@ -87,7 +88,7 @@ class RaceDetector:
             self.clocks[t.index] = c
         return c
 
-    def on_step(self, exe, t, access):
+    def on_step(self, exe: Any, t: Any, access: tuple) -> None:
         kind, obj, what = access
         c = self._clock(exe, t)
         if kind == "read" or kind == "write":

@@ -1,6 +1,7 @@
 """What an execution and an exploration come to: values, never hangs or tracebacks."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
 #: How an execution can end, and what each means. An Outcome's kind is always one of these.
 OUTCOME_KINDS = ("ok", "panic", "error", "deadlock", "hang")
@@ -40,7 +41,7 @@ class Outcome:
         return self.kind != "ok"
 
     @property
-    def panic(self):
+    def panic(self) -> Any:
         """The panic record, for a panic outcome."""
         return getattr(self.failure, "record", None) if self.kind == "panic" else None
 

@@ -8,7 +8,7 @@ A program (the kernel's Scenario is one) builds fresh state for every execution:
     program.replay_command(schedule) -> the shell command that replays a schedule
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from labkit.sched.hb import RaceDetector
@@ -20,7 +20,8 @@ from labkit.sched.schedule import format_schedule, preemptions
 class Program(Protocol):
     """What the scheduler needs of a program (the kernel's Scenario is one)."""
 
-    thread_names: tuple[str, ...]
+    @property
+    def thread_names(self) -> Sequence[str]: ...
 
     def instantiate(self) -> Any: ...
 
@@ -35,6 +36,7 @@ def outcome_of(program: Program, exe: Execution, detector: RaceDetector | None,
     result = None
     if exe.outcome_kind == "ok" and hasattr(instance, "result"):
         result = instance.result()
+    assert exe.outcome_kind is not None, "an outcome of an execution that has not ended"
     return Outcome(
         kind=exe.outcome_kind,
         schedule=schedule,

@@ -21,5 +21,6 @@ def replay(program: Program, schedule: str, *, detect_races: bool = True,
     outcome, _ = run_once(program, ReplayChooser(parsed), detect_races=detect_races, budget=budget,
                           on_end=on_end)
     if outcome.kind == "invalid":      # the schedule asked for a thread that could not run
+        assert isinstance(outcome.failure, Exception)
         raise outcome.failure
     return outcome

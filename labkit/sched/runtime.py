@@ -86,7 +86,7 @@ class _Halt(BaseException):
     """Raised in the driver's own greenlet when the execution ends or pauses there."""
 
 
-def point(kind: str, obj, what: str = "", depth: int = 1) -> None:
+def point(kind: str, obj: object, what: str = "", depth: int = 1) -> None:
     """Announce the calling thread's next shared access; it may let other threads run first.
 
     `depth` says which caller frame is the line doing the access (1: the caller of point()).
@@ -129,16 +129,16 @@ class SimThread:
         self.fn = fn
         self.addr = addr
         self.index = -1
-        self.glet = None
-        self.pending = None    # (kind, obj, what) of the access it will do next
-        self.frame = None      # the Python frame that announced it (for "current line" displays)
+        self.glet: Any = None  # its greenlet, once the execution starts it
+        self.pending: Any = None  # (kind, obj, what) of the access it will do next
+        self.frame: Any = None  # the Python frame that announced it (for "current line" displays)
         self.finished = False
         self.waiting = ""      # "" (runnable), "spinning" or "blocked": set when it cannot run
         self.steps = 0
         self.context = context  # the program's own state (the kernel uses it to find itself)
-        self.held = frozenset()  # the Mutexes it holds (for quiet.py's common-lock test)
-        self.quiet_reads = set()   # objects whose reads (writes) quiet.py lets it skip, for now
-        self.quiet_writes = set()
+        self.held: frozenset = frozenset()  # the Mutexes it holds (for quiet.py's common-lock test)
+        self.quiet_reads: set = set()   # objects whose reads (writes) quiet.py lets it skip, for now
+        self.quiet_writes: set = set()
 
     def set_held(self, held: frozenset) -> None:
         """Its locks changed: what quiet.py let it skip was judged under the old ones."""
@@ -165,7 +165,7 @@ class Chooser:
     def choose(self, exe: "Execution", enabled: list) -> "SimThread | None":
         raise NotImplementedError
 
-    def on_step(self, exe: "Execution", thread: SimThread, access) -> None:
+    def on_step(self, exe: "Execution", thread: SimThread, access: tuple) -> None:
         """Called after each choice, before the access is performed."""
 
 
@@ -192,13 +192,13 @@ class Execution:
         self.steps = 0
         self.decisions = 0         # steps the chooser chose (steps quiet.py skipped are not)
         self.quiet = quiet         # a quiet.Quiet during a reduced search, else None
-        self.trace = []            # thread name per step
-        self.enabled_at = {}       # step -> threads runnable at that choice (to count preemptions)
-        self.running = None
-        self.outcome_kind = None
-        self.failure = None
-        self.main = None
-        self._paused_in = None
+        self.trace: list[str] = []            # thread name per step
+        self.enabled_at: dict[int, list[SimThread]] = {}   # step -> threads runnable at that choice
+        self.running: SimThread | None = None
+        self.outcome_kind: str | None = None
+        self.failure: object = None
+        self.main: Any = None      # the driver's greenlet
+        self._paused_in: Any = None
         self._starting = False
 
     # ---- driving --------------------------------------------------------------------------
@@ -252,6 +252,7 @@ class Execution:
         self.start()
         while not self.resume():
             pass
+        assert self.outcome_kind is not None
         return self.outcome_kind
 
     def close(self) -> None:
@@ -293,8 +294,9 @@ class Execution:
                 self.main.switch()
             self._decide()
 
-    def _point(self, kind, obj, what, frame):
+    def _point(self, kind: str, obj: object, what: str, frame: Any) -> None:
         t = self.running
+        assert t is not None      # point() only calls this inside a running thread
         t.pending = (kind, obj, what)
         t.frame = frame
         if self._starting:

@@ -53,7 +53,7 @@ class Stepper:
         self.exe = Execution(self.instance.threads, self.chooser,
                              observers=[self.detector] if self.detector else [])
         self.exe.start()
-        self._outcome = None
+        self._outcome: Outcome | None = None
         if self.exe.outcome_kind is None:
             self.exe.resume()       # pauses at the first choice
         self._finish_if_done()
@@ -162,7 +162,7 @@ class Stepper:
             raise LabkitError(f"there is no thread {name!r}; the threads are "
                               f"{', '.join(self.exe.by_name)}")
         if self.done:
-            raise LabkitError(f"this run has ended ({self._outcome.kind}); use undo() or reset()")
+            raise LabkitError(f"this run has ended ({self.exe.outcome_kind}); use undo() or reset()")
         if name not in self.runnable:
             t = self.exe.by_name[name]
             why = f"waiting for {t.pending[1].name}" if t.pending and t.pending[0] == "acquire" else t.state

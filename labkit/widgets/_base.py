@@ -10,6 +10,7 @@ our repr as text/plain for everything else.
 import contextlib
 import functools
 import threading
+from typing import Any
 
 import ipywidgets as W
 
@@ -22,6 +23,12 @@ class LabWidget:
 
     widget: W.Widget
     message: str = ""
+    _message: W.HTML          # where refusals are shown
+    _plot_out: W.Output       # where the Plot button draws (widgets that have one)
+
+    def plot(self) -> Any:
+        """The widget's picture (a matplotlib figure), for widgets with a Plot button."""
+        raise NotImplementedError
 
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
         data = self.widget._repr_mimebundle_(include=include, exclude=exclude, **kwargs)

@@ -23,6 +23,7 @@ Browser hooks (CSS classes): `labkit-explore-strategy` (toggle: random, pct, dpo
 """
 
 import threading
+from typing import Any
 
 import ipywidgets as W
 
@@ -113,7 +114,7 @@ class ExplorerWidget(Background, LabWidget):
         return dict(self.results)
 
     @reported
-    def start(self, strategy: str = "random", **kw: int | None) -> threading.Thread:
+    def start(self, strategy: str = "random", **kw: Any) -> threading.Thread:
         """Like run() or compare() (strategy="all"), in a background thread."""
         if self._thread is not None and self._thread.is_alive():
             raise LabkitError("an exploration is already running; press Stop or wait for it")
@@ -127,7 +128,7 @@ class ExplorerWidget(Background, LabWidget):
         return min(found, key=failure_rank, default=None)
 
     @reported
-    def plot(self):  # -> matplotlib Figure (imported only when a plot is asked for)
+    def plot(self) -> Any:  # a matplotlib Figure (matplotlib is imported only when asked)
         """Failures found against executions tried, per strategy, and each one's failure rate."""
         import matplotlib.pyplot as plt
 

@@ -8,8 +8,9 @@ which suits bugs like this one: one thread must stop at exactly the wrong moment
 """
 
 import random
+from collections.abc import Iterator
 
-from labkit.sched.runtime import Chooser
+from labkit.sched.runtime import Chooser, Execution, SimThread
 
 
 class PctChooser(Chooser):
@@ -21,7 +22,7 @@ class PctChooser(Chooser):
         self.change_at = {s: depth - 1 - i for i, s in
                           enumerate(sorted(rng.sample(range(1, k), min(depth - 1, k - 1))))}
 
-    def choose(self, exe, enabled):
+    def choose(self, exe: Execution, enabled: list[SimThread]) -> SimThread:
         best = max(enabled, key=lambda t: self.priority[t.index])
         low = self.change_at.get(exe.steps)
         if low is not None:
@@ -30,7 +31,7 @@ class PctChooser(Chooser):
         return best
 
 
-def choosers(seed: int, executions: int, expected_steps: int, n_threads: int = 2, depth: int = 2):
+def choosers(seed: int, executions: int, expected_steps: int, n_threads: int = 2, depth: int = 2) -> Iterator[PctChooser]:
     rng = random.Random(seed)
     for _ in range(executions):
         yield PctChooser(rng, n_threads, expected_steps, depth)
