@@ -16,10 +16,12 @@ string replays it exactly (`labkit replay`).
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from labkit import config
 from labkit.errors import LabkitError, choice_error
 from labkit.kernel.scenario import SMALL_KSTATS, Scenario
+from labkit.sched.outcome import Outcome
 from labkit.sched.program import run_once
 from labkit.sched.runtime import Chooser
 
@@ -28,13 +30,13 @@ MAX_BURST = 30
 _TRIES = 400        # bursty runs tried per exercise before settling for the last one
 
 
-def outcome_label(outcome, kstats: int = SMALL_KSTATS) -> str:
+def outcome_label(outcome: Outcome, kstats: int = SMALL_KSTATS) -> str:
     """One of `choices_for(kstats)`: what became of the reader's copy."""
     if outcome.kind == "panic":
         return f"panic: header {outcome.panic.header_index} is written past the buffer"
     if outcome.kind != "ok":
         return f"{outcome.kind}"
-    result = outcome.result
+    result: Any = outcome.result       # the scenario's ReadResult
     if result.zero_filled:
         return "ok, but the reader gets a zero-filled header (a short copy)"
     return f"ok: the reader gets {len(result.kids)} headers"
@@ -69,7 +71,7 @@ class Practice:
     fix: str
     kstats: int
     schedule: str
-    outcome: object           # the Outcome of the run (the answer: keep it out of sight)
+    outcome: Outcome          # the run itself (the answer: keep it out of sight)
 
     @property
     def choices(self) -> list:
@@ -118,11 +120,15 @@ def practice(seed: int | None = None, *, fix: str = "none", kstats: int = SMALL_
     rng = random.Random(seed)
     kinds = (["ok", "panic"] if fix == "none" else ["ok", "short"])
     want = kinds[rng.randrange(len(kinds))]
-    outcome = None
     for _ in range(_TRIES):
         outcome, _ = run_once(scenario, _Bursts(rng), detect_races=False)
-        got = ("panic" if outcome.kind == "panic" else
-               "short" if outcome.kind == "ok" and outcome.result.zero_filled else "ok")
-        if got == want:
+        if _kind(outcome) == want:
             break
     return Practice(seed, fix, kstats, outcome.schedule, outcome)
+
+
+def _kind(outcome: Outcome) -> str:
+    if outcome.kind == "panic":
+        return "panic"
+    result: Any = outcome.result       # the scenario's ReadResult
+    return "short" if outcome.kind == "ok" and result.zero_filled else "ok"

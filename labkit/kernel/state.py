@@ -156,7 +156,7 @@ def _reader_state(t):
     return ReaderState(t.name, counted, counting, bufsize, copied)
 
 
-_source_cache = {}
+_source_cache: dict = {}   # code object -> (source lines, first line number)
 
 
 def _source(code):

@@ -20,7 +20,7 @@ _X_THREAD = symbols.THREADS["W"] + (symbols.THREADS["W"] - symbols.THREADS["R"])
 class TwoWriters(Scenario):
     """Scenario with a second writer X; schedules name R, W and X."""
 
-    thread_names = ("R", "W", "X")
+    thread_names = ("R", "W", "X")  # type: ignore[assignment]  # Scenario's is a pair
 
     def __init__(self, kstats: int = SMALL_KSTATS, fix="none", **kw):
         super().__init__(kstats, fix, **kw)

@@ -20,7 +20,7 @@ Browser hooks: `labkit-practice`, `labkit-practice-seed` (the seed box), `labkit
 import ipywidgets as W
 
 from labkit.errors import LabkitError
-from labkit.kernel.practice import practice
+from labkit.kernel.practice import Practice, practice
 from labkit.widgets._base import LabWidget, button, simulator
 from labkit.widgets.question import Question
 
@@ -28,8 +28,8 @@ from labkit.widgets.question import Question
 class PracticeWidget(LabWidget):
     def __init__(self, seed: int = 0, *, fix: str = "none"):
         self.fix = fix
-        self.exercise = None
-        self.question = None
+        self.exercise: Practice | None = None
+        self.question: Question | None = None
         self.message = ""
         self._seed = W.BoundedIntText(value=0, min=0, max=10**9, description="seed",
                                       layout=W.Layout(width="160px"))
@@ -59,9 +59,9 @@ class PracticeWidget(LabWidget):
             return self
         self.exercise = ex
         self._seed.value = seed
-        self.question = Question(ex.qid, ex.prompt(), ex.answer, choices=ex.choices,
-                                 explanation=_explain(ex))
-        self._box.children = [self.question.widget]
+        q = self.question = Question(ex.qid, ex.prompt(), ex.answer, choices=ex.choices,
+                                     explanation=_explain(ex))
+        self._box.children = [q.widget]
         return self
 
     def next(self) -> "PracticeWidget":

@@ -77,7 +77,7 @@ class Progress:
 def progress(file: str | None = None, *, exercises=()) -> Progress:
     """The learner's progress; `exercises` names exercises to list even if never checked."""
     records = store.load(file)
-    by_qid = {}
+    by_qid: dict[str, list[dict]] = {}
     for r in records:
         by_qid.setdefault(r.get("qid", ""), []).append(r)
     questions, levels, practice = {}, {lv.qid: False for lv in LEVELS}, [0, 0]

@@ -40,7 +40,7 @@ class SchedulerWidget(LabWidget):
         with simulator():
             self.stepper = Stepper(self.program)
         self.message = ""
-        self.on_change = []        # callables run after every action (a level checks its goal)
+        self.on_change: list = []  # callables run after every action (a level checks its goal)
         self._build(n)
         # "Open in mdb" / "Save dump" of the run's end (labkit.widgets.dump_actions)
         self.dumps = DumpActions(lambda: self.program, lambda: self.schedule, lambda: self.stepper.done)
