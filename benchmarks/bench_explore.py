@@ -4,9 +4,9 @@
 
 A benchmark, not a test: it prints figures; the tests check the verdicts themselves. Target on
 the course's 2-core machine (issue 13): each seed-scale verdict (5698 kstats) in under 0.5 s.
-The search is optimal DPOR in one process: executions = Mazurkiewicz traces, none pruned. Timings move
-with whatever else the machine runs, so it prints the load average and the time of a fixed
-pure-Python loop beside them, and takes the best of --repeat runs.
+The search is optimal DPOR in one process: executions = Mazurkiewicz traces, none pruned.
+Timings move with whatever else the machine runs, so it prints the load average and the time
+of a fixed pure-Python loop beside them, and takes the best of --repeat runs.
 """
 
 import argparse
