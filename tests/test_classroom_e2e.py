@@ -175,3 +175,14 @@ def test_binder_steps_in_a_fresh_venv(tmp_path):
     assert "labkit 0.1.0 is installed" in proc.stdout or "is installed" in proc.stdout
     out = subprocess.run([str(venv / "bin" / "labkit"), "--version"], capture_output=True, text=True, env=env)
     assert out.stdout.startswith("labkit ")
+    # A hub's shared environment: labkit installed once (not editable), the course copied into a
+    # learner's home from $LABKIT_COURSE, and graded there.
+    home = tmp_path / "home" / "kstat-lab"
+    out = subprocess.run([str(venv / "bin" / "labkit"), "course", str(home), "--json"], capture_output=True,
+                         text=True, env=dict(env, LABKIT_COURSE=str(repo)), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "notebooks/00-welcome.ipynb" in json.loads(out.stdout)["copied"]
+    out = subprocess.run([str(venv / "bin" / "labkit"), "grade", "--only", "decode_panic", "--json"],
+                         capture_output=True, text=True, env=env, cwd=home, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["score"] == 0
