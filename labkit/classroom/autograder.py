@@ -130,14 +130,15 @@ def build(output, hidden=None, visibility: dict[str, str] | None = None,
         if solutions in f.resolve().parents:
             raise LabkitError(f"{f} is inside solutions/: hidden checks must live elsewhere")
     names = [c.name for f in hidden_list for c in load_hidden(f)]
-    cfg = {"seed": config.SEED, "visibility": visibility or {}, "hidden_visibility": hidden_visibility,
+    versions = _versions()
+    cfg: dict[str, object] = {"seed": config.SEED, "visibility": visibility or {}, "hidden_visibility": hidden_visibility,
            "participation_points": participation_points,
-           "questions": question_ids(repo / "notebooks"), "versions": _versions()}
+           "questions": question_ids(repo / "notebooks"), "versions": versions}
     built = Built(str(output), hidden_checks=names, config=cfg)
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="labkit-autograder-") as tmp:
         dists = [_build_wheel(repo, Path(tmp)), _source_tarball(repo, Path(tmp))]
-        reqs = "".join(f"{n}=={cfg['versions'][n]}\n" for n in GRADING_REQUIREMENTS)
+        reqs = "".join(f"{n}=={versions[n]}\n" for n in GRADING_REQUIREMENTS)
         with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as z:
             for name in SCRIPTS:
                 info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
