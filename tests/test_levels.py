@@ -162,3 +162,12 @@ def test_notebook_4_is_saved_without_outputs_or_widget_state():
     assert "widgets" not in nb["metadata"]
     for n in range(1, len(LEVELS) + 1):                 # every level is in the notebook
         assert sum(f"LevelWidget({n})" in "".join(c["source"]) for c in code) == 1
+
+
+def test_level_4s_fix_survives_every_schedule_of_one_writer():
+    # level 4's first hint says so: the room for one more header covers one concurrent install
+    from labkit.kernel import load_variant
+    from labkit.kernel.wrong_fixes import path
+
+    r = explore(Scenario.small(load_variant(path("room_for_one"))), "dpor")
+    assert r.exhaustive and r.shortest_failing is None
