@@ -186,3 +186,25 @@ def test_binder_steps_in_a_fresh_venv(tmp_path):
                          capture_output=True, text=True, env=env, cwd=home, timeout=300)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["score"] == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the checks change user only when the grader runs as root")
+def test_learner_code_runs_unprivileged_and_cannot_touch_the_autograder(autograder):
+    root, _, _, env = autograder
+    hidden = root / "source" / "hidden" / "mine.py"
+    before = hidden.read_text()
+    code = ("import os\n"
+            f"def tamper():\n"
+            f"    for path in ({str(hidden)!r}, {str(root / 'source' / 'autograder.json')!r}):\n"
+            "        try:\n"
+            "            open(path, 'a').write('# forged')\n"
+            "        except OSError:\n"
+            "            pass\n"
+            "def file_descriptor():\n"
+            "    tamper()\n"
+            "    return os.getuid()\n")
+    res = _submit(root, env, lambda sub: (sub / "decode_panic.py").write_text(code))
+    out = next(t for t in res["tests"] if t["name"].startswith("decode_panic"))["output"]
+    uid = int(out.split("the file descriptor: ")[1].split()[0])    # what the learner's code saw
+    assert uid != 0
+    assert hidden.read_text() == before and "forged" not in (root / "source" / "autograder.json").read_text()
