@@ -9,7 +9,11 @@ The buggy kernel's version (labkit/kernel/kstat_fr.py) reads:
     def kstat_install(ksp):
         zoneid = ksp.e_zones[0]
         if kstat_hold_bykid(ksp.ks_kid, zoneid) is not ksp:
-            panic(f"kstat_install({ksp.addr:#x}): does not exist")
+            cmn_err(CE_WARN, f"kstat_install({ksp.addr:#x}): does not exist")
+            return
+        if ksp.ks_flags & KSTAT_FLAG_DORMANT:
+            ksp.ks_flags &= ~KSTAT_FLAG_DORMANT
+        # Now that the kstat is active, make it visible to the kstat driver.
         ksp.ks_flags &= ~KSTAT_FLAG_INVALID
         kstat_rele(ksp)
 

@@ -6,7 +6,8 @@ stays out of sight (every flag access, lock operation and chain step is a schedu
 
 from labkit.kernel.context import kstat_avl_bykid, kstat_chain_lock
 from labkit.kernel.kstat import Kstat as kstat_t
-from labkit.kernel.kstat_fr import (ASSERT, MUTEX_HELD, avl_walk, bcopy, cv_broadcast, cv_wait,
+from labkit.kernel.kstat_fr import (ASSERT, CE_WARN, MUTEX_HELD, avl_walk, bcopy, cmn_err,
+                                    cv_broadcast, cv_wait,
                                     delay, gethrtime, getzoneid, kstat_hold_bykid, kstat_rele,
                                     kstat_zone_find, mutex_enter, mutex_exit, panic, sizeof)
 from labkit.kernel.layout import (EACCES, EAGAIN, ENOMEM, ENXIO, GLOBAL_ZONEID,
@@ -15,7 +16,7 @@ from labkit.kernel.layout import (EACCES, EAGAIN, ENOMEM, ENXIO, GLOBAL_ZONEID,
                                   KSTAT_READ, KSTAT_WRITE)
 
 __all__ = [
-    "kstat_avl_bykid", "kstat_chain_lock", "kstat_t", "ASSERT", "MUTEX_HELD", "avl_walk", "bcopy",
+    "kstat_avl_bykid", "kstat_chain_lock", "kstat_t", "ASSERT", "CE_WARN", "cmn_err", "MUTEX_HELD", "avl_walk", "bcopy",
     "cv_broadcast", "cv_wait", "delay", "gethrtime", "getzoneid", "kstat_hold_bykid",
     "kstat_rele", "kstat_zone_find", "mutex_enter", "mutex_exit", "panic", "sizeof", "EACCES",
     "EAGAIN", "ENOMEM", "ENXIO", "GLOBAL_ZONEID", "KSTAT_FLAG_DORMANT", "KSTAT_FLAG_INVALID",

@@ -186,6 +186,7 @@ class Kernel:
         # The functions a variant may replace; zone and driver code call them through here.
         self.kstat_install = None
         self.panic_record = None
+        self.console: list[str] = []     # cmn_err's messages (kstat_fr.cmn_err)
         self.threads = {}                  # name -> SimThread, for the dump
 
     def gethrtime(self) -> int:

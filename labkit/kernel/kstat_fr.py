@@ -157,11 +157,11 @@ def kstat_rele(ksp: Kstat) -> None:
 def kstat_install(ksp):
     zoneid = ksp.e_zones[0]
     if kstat_hold_bykid(ksp.ks_kid, zoneid) is not ksp:
-        panic(f"kstat_install({ksp.addr:#x}): does not exist")
+        cmn_err(CE_WARN, f"kstat_install({ksp.addr:#x}): does not exist")
+        return
     if ksp.ks_flags & KSTAT_FLAG_DORMANT:
-        pass   # (reviving a dormant kstat: not part of this course)
-    # Now the kstat is ready: let readers of the chain see it. Nothing here holds
-    # kstat_chain_lock, so a reader between its two passes sees the flag change.
+        ksp.ks_flags &= ~KSTAT_FLAG_DORMANT   # (the reactivating KSTAT_UPDATE is left out)
+    # Now that the kstat is active, make it visible to the kstat driver.
     ksp.ks_flags &= ~KSTAT_FLAG_INVALID
     kstat_rele(ksp)
 
@@ -191,3 +191,13 @@ def header_kstat_snapshot(header_ksp, buf, rw):
             bcopy(ksp, buf, sizeof(Kstat))      # no bounds check: the count had better be right
             buf += sizeof(Kstat)
     return 0
+
+
+# Kept at the end of the file: the race reports name kernel source lines, which the course's
+# saved outputs show, so code above this point keeps its line numbers.
+CE_WARN = 2
+
+
+def cmn_err(level: int, message: str) -> None:
+    """A console message, not a panic: kernel code that cannot go on warns and returns."""
+    kernel().console.append(("WARNING: " if level == CE_WARN else "") + message)

@@ -57,11 +57,14 @@ DATA = {
     "kstat_chain_id": 0xFFFFFFFFFBC4E8B0,
     "kstat_avl_bykid": 0xFFFFFFFFFBC4E8C0,
     "kstat_avl_byname": 0xFFFFFFFFFBC4E8E8,
-    "header_kstat": 0xFFFFFFFFFBC1C7F0,   # the kid-0 kstat (an ekstat_t in static data)
+    "header_kstat": 0xFFFFFFFFFBC1C7F0,   # the kid-0 kstat. A name of the simulator's own: illumos
+                                          # has no such symbol (it carves the header kstat from
+                                          # kstat_initial[]; the seed prints it by address)
 }
 
 EKSTAT_HEAP = 0xFFFFFF4310000000       # ekstat_t allocations (kmem caches)
-EKSTAT_STRIDE = 0x140                   # sizeof (ekstat_t), rounded to its cache's chunk
+EKSTAT_STRIDE = 0x140                   # the simulator's spacing of ekstat_ts (its own choice: illumos
+                                        # vmem_allocs each from kstat_arena, 0x110 bytes on amd64)
 SMALL_HEAP = 0xFFFFFF4380000000         # other small kmem allocations
 OVERSIZE_ARENA = 0xFFFFFFA9E2000000     # page-granular large allocations, one guard page each
 

@@ -20,7 +20,7 @@ from labkit.fixes import FIX_NAMES
 from labkit.kernel import kstat_fr
 from labkit.kernel.context import kstat_avl_bykid, kstat_chain_lock
 from labkit.kernel.kstat import Kstat
-from labkit.kernel.kstat_fr import (ASSERT, MUTEX_HELD, avl_walk, getzoneid, kstat_hold_bykid,
+from labkit.kernel.kstat_fr import (ASSERT, CE_WARN, MUTEX_HELD, avl_walk, cmn_err, getzoneid, kstat_hold_bykid,
                                     kstat_rele, kstat_zone_find, mutex_enter, mutex_exit, panic,
                                     sizeof)
 from labkit.kernel.layout import EACCES, KSTAT_FLAG_DORMANT, KSTAT_FLAG_INVALID, KSTAT_WRITE
@@ -46,9 +46,10 @@ class Variant:
 def kstat_install(ksp):
     zoneid = ksp.e_zones[0]
     if kstat_hold_bykid(ksp.ks_kid, zoneid) is not ksp:
-        panic(f"kstat_install({ksp.addr:#x}): does not exist")
+        cmn_err(CE_WARN, f"kstat_install({ksp.addr:#x}): does not exist")
+        return
     if ksp.ks_flags & KSTAT_FLAG_DORMANT:
-        pass
+        ksp.ks_flags &= ~KSTAT_FLAG_DORMANT
     # The header kstat decides membership by this flag while holding kstat_chain_lock, so the
     # flag may only change under that lock: then both passes of a reader see the same value.
     mutex_enter(kstat_chain_lock)
