@@ -10,6 +10,8 @@ bar and can be stopped. Buttons carry stable CSS classes (`labkit-...`) for brow
 
     Question(qid, prompt, answer, *, choices, kind, explanation)   predict, then reveal; answers
                                       are recorded (labkit.config.ANSWERS_FILE) before the reveal
+    ask(qid)                          the course's question qid (widgets/questions.py): no answer
+                                      in a notebook's shown source
     answer_store.load()               every recorded answer, for the grader side
     SchedulerWidget(scenario, fix=)   you are the scheduler: step R and W over a Stepper, undo,
                                       reset, see the race warning and the panic, copy the schedule
@@ -39,10 +41,10 @@ from labkit.widgets.mdb_console import MdbConsole
 from labkit.widgets.native_race import NativeRaceWidget
 from labkit.widgets.practice import PracticeWidget
 from labkit.widgets.progress import progress
-from labkit.widgets.question import Question
+from labkit.widgets.question import Question, ask
 from labkit.widgets.scheduler import SchedulerWidget
 from labkit.widgets.stack_explorer import StackExplorer
 
-__all__ = ["Question", "answer_store", "plot_lanes", "SchedulerWidget", "ExplorerWidget",
+__all__ = ["Question", "ask", "answer_store", "plot_lanes", "SchedulerWidget", "ExplorerWidget",
            "NativeRaceWidget", "StackExplorer", "MdbConsole", "LEVELS", "LevelWidget",
            "PracticeWidget", "progress"]

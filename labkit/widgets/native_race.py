@@ -30,6 +30,7 @@ import threading
 import ipywidgets as W
 
 from labkit import config, native
+from labkit.native import results as native_results
 from labkit.errors import LabkitError, choice_error
 from labkit.widgets._base import Background, LabWidget, button, escape, reported
 
@@ -205,11 +206,13 @@ class NativeRaceWidget(Background, LabWidget):
     def _repeat_text(self):
         if not self.runs:
             return "no runs yet"
-        times = sorted(r.time_to_first_overflow_s for r in self.runs if r.overflows)
+        found = sum(1 for r in self.runs if r.overflows)
         head = (f"{len(self.runs)} runs (fix={self.runs[0].fix}, window_ns={self.runs[0].window_ns}, "
-                f"seeds {self.seed}..{self.seed + len(self.runs) - 1}): {len(times)} overflowed")
-        if times:
-            head += f"; median time to first overflow {times[len(times) // 2] * 1e3:.1f} ms"
+                f"seeds {self.seed}..{self.seed + len(self.runs) - 1}): {found} overflowed")
+        median = native_results.median_first_overflow(self.runs)
+        if found:
+            head += ("; median time to first overflow "
+                     + (f"{median * 1e3:.1f} ms" if median != float("inf") else "more than the run (most runs had none)"))
         return head
 
     # ---- the live view ------------------------------------------------------------------

@@ -180,3 +180,56 @@ def _show(value) -> str:
 
 def _norm(text) -> str:
     return " ".join(str(text).split()).casefold()
+
+
+def ask(qid: str) -> Question:
+    """The course's question `qid` (labkit/widgets/questions.py), as a live Question.
+
+    Notebooks ask through this, so that no answer or explanation is in a cell's shown source.
+    """
+    from labkit.widgets.questions import QUESTIONS
+
+    if qid not in QUESTIONS:
+        raise LabkitError(f"there is no course question {qid!r}; the questions are: "
+                          f"{', '.join(sorted(QUESTIONS))}")
+    spec = dict(QUESTIONS[qid])
+    if spec.pop("prediction", False):
+        return Prediction(qid, spec.pop("prompt"), **spec)
+    return Question(qid, spec.pop("prompt"), spec.pop("answer"), **spec)
+
+
+class Prediction(Question):
+    """A question whose right answer is what the notebook's own run measures.
+
+    The learner answers first (recorded; whether it is right is not known yet). `settle(value,
+    how)` then picks the choice whose range holds the measured value, and Reveal shows it with
+    the measurement. ranges: [(upper_bound, choice), ...], ascending; a value below a bound
+    falls in that choice.
+    """
+
+    def __init__(self, qid: str, prompt: str, *, ranges, explanation: str = ""):
+        self._ranges = [(float(b), str(c)) for b, c in ranges]
+        super().__init__(qid, prompt, self._ranges[0][1], choices=[c for _, c in self._ranges],
+                         explanation=explanation)
+        self._answer = None
+        self._why = explanation
+        self.measured = None
+
+    def settle(self, value: float, how: str) -> str:
+        """Set the right answer from a measured value; returns the choice it falls in."""
+        self.measured = value
+        self._answer = next(c for bound, c in self._ranges if value < bound)
+        self.explanation = f"{how}: {self._answer}. {self._why}"
+        if self.given is not None:
+            self.correct = self.given == self._answer
+        if self.revealed:
+            self._show_reveal()
+        return f"{how}: {self._answer}"
+
+    def _is_correct(self, parsed) -> bool:
+        return self._answer is not None and parsed == self._answer
+
+    def reveal(self) -> str:
+        if self._answer is None and self.answered:
+            raise LabkitError("run the measurement below first: what it measures is this question's answer")
+        return super().reveal()
