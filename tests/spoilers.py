@@ -28,6 +28,7 @@ table names the phrases that tell the answer ("header index 5698").
 
 import ast
 import html
+import json
 import re
 from pathlib import Path
 
@@ -259,6 +260,9 @@ def static_problems(path: Path) -> list[str]:
     nb = nbformat.read(str(path), as_version=4)
     problems = []
     saved = [output_text(c.get("outputs", [])) if c.cell_type == "code" else "" for c in nb.cells]
+    # Saved widget state (what JupyterLab can redraw widgets from before anything runs) is a
+    # saved output too: it is checked as one more, index -1.
+    saved_widgets = json.dumps(nb.metadata.get("widgets", {}))
     for q, cell in enumerate(nb.cells):
         for kind, name in asked_in(cell):
             patterns = patterns_for(kind, name)
@@ -271,7 +275,7 @@ def static_problems(path: Path) -> list[str]:
                 for hit in found(shown, patterns):
                     problems.append(f"{path.name}: {kind} {name!r} (cell {q}) is answered by the "
                                     f"{c.cell_type} of cell {i} above it: {hit!r}")
-            for i, text in enumerate(saved):
+            for i, text in [*enumerate(saved), (-1, saved_widgets)]:
                 if i == q:
                     continue
                 for hit in found(text, patterns):

@@ -23,6 +23,9 @@ DATA_FILES = {
     "print_kstat_t": "print_kstat_t.txt",
     "chain_lock": "kstat_chain_lock_K.txt",
     "findstack": "findstack.txt",
+    # The fix itself, as `git show c9bbee95 -- usr/src/uts/common/os/kstat_fr.c` prints it from
+    # illumos-gate (e-mail addresses left out, as the bug report prints them).
+    "fix_commit": "c9bbee95_diff.txt",
 }
 
 # Two addresses the report states in its prose (not in debugger output): the buffer that was

@@ -203,6 +203,19 @@ class NativeRaceWidget(Background, LabWidget):
     def _show_text(self, text):
         self._result.value = f"<pre style='white-space:pre-wrap'>{escape(text)}</pre>"
 
+    def median_first_overflow(self) -> float:
+        """The median time to the first overflow over the last repeat(), in seconds (a run
+        without an overflow counts as never)."""
+        if not self.runs:
+            raise LabkitError("no runs yet: call repeat(n) first")
+        return native_results.median_first_overflow(self.runs)
+
+    @staticmethod
+    def c_source() -> str:
+        """The C the native race runs as its kernel: the buggy kernel, as a learner's file starts."""
+        with open(native.TEMPLATE, encoding="utf-8") as f:
+            return f.read()
+
     def _repeat_text(self):
         if not self.runs:
             return "no runs yet"
