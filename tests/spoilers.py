@@ -91,6 +91,9 @@ SPOILERS = {
     "04-order": ("r counts, w clears invalid, r copies", "w clears invalid between",
                  "between r's count and its copy", "the count, then w's clear, then the copy"),
     "04-rare": ("under #2%",),
+    "04-where-w": ("spinning in mutex_enter() for kstat_chain_lock, called from kstat_rele()",
+                   "spinning in mutex_enter", "w spins"),
+    "04-pct": ("has depth #3", "depth #3", "will not find the panic"),
     "05-time": ("median time to first overflow",),   # its answer is the notebook's own measurement
     "05-fault-header": ("header index #65", "header #65 starts", "header #65 (", "header index: #65",
                         "copied when it faulted: #65"),

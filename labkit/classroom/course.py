@@ -119,7 +119,7 @@ def course_files(src: Path) -> list[str]:
     return files
 
 
-_QUESTION = re.compile(r"""\bQuestion\(\s*(?:qid\s*=\s*)?["']([^"']+)["']""")
+_QUESTION = re.compile(r"""\b(?:Question|ask)\(\s*(?:qid\s*=\s*)?["']([^"']+)["']""")
 
 
 def question_ids(notebooks) -> list[str]:

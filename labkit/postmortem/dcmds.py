@@ -88,10 +88,8 @@ def status(mdb, addr, args):
     return "\n".join([
         f"debugging crash dump vmcore.0 (64-bit) from {origin}",
         "operating system: 5.11 labkit kstat race lab (i86pc)",
-        # The course's own dumps (seed, small) do not print their schedule: finding it is the
-        # reconstruct exercise. A dump of any other run names the schedule that made it.
         f"scenario: {d.scenario or 'custom'}{counted}" + (f", fix {fix}" if fix and fix != "none" else "")
-        + ("" if d.scenario in ("seed", "small") else f", schedule {schedule}"),
+        + f", schedule {schedule}",
         what, d.message,
         "dump content: kernel pages only (the kstats, kstat_chain_lock, kstat_chain_id, "
         + ("the header buffer, " if d.kbuf is not None else "") + f"{len(d.threads)} threads)"])

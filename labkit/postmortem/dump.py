@@ -280,13 +280,15 @@ def _scenario_name(program) -> str:
     return names.get(d.get("kstats"), "")
 
 
-def dump_from_outcome(outcome, *, scenario: str = "") -> Dump:
-    """The dump of a panicking Outcome (for a deadlock or a hang, use replay_dump)."""
+def dump_from_outcome(outcome, *, scenario: str = "", hide_schedule: bool = False) -> Dump:
+    """The dump of a panicking Outcome (for a deadlock or a hang, use replay_dump);
+    hide_schedule as for replay_dump."""
     if outcome.kind != "panic" or outcome.panic is None:
         raise LabkitError(f"no crash dump: the run ended {outcome.kind!r}, not in a panic "
                           f"(schedule {outcome.schedule}); replay_dump(program, schedule) also "
                           f"dumps a deadlock or a hang")
-    return Dump.of_record(outcome.panic, scenario=scenario, schedule=outcome.schedule,
+    return Dump.of_record(outcome.panic, scenario=scenario,
+                          schedule=None if hide_schedule else outcome.schedule,
                           program=outcome.program, steps=outcome.steps)
 
 
@@ -296,4 +298,6 @@ def seed_dump(scenario: str = "seed") -> Dump:
     if scenario not in GOLDEN:
         raise LabkitError(f"unknown scenario {scenario!r}; accepted: {', '.join(map(repr, GOLDEN))}")
     make, schedule = GOLDEN[scenario]
-    return dump_from_outcome(replay(make(fix="none"), schedule), scenario=scenario)
+    # The course's dumps withhold their schedule: finding it is an exercise (reconstruct).
+    return dump_from_outcome(replay(make(fix="none"), schedule), scenario=scenario,
+                             hide_schedule=True)

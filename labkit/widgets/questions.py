@@ -127,17 +127,30 @@ QUESTIONS = {
         choices=['the test made the count pass slower', 'membership now depends on a flag written without kstat_chain_lock', 'the two passes used different tests'],
         explanation='The two passes use the same test, under the same lock. But the lock only freezes what is written under it; ks_flags is cleared in kstat_install() outside it, so the answer to the test can change between the count and the copy.',
     ),
+    # Notebook 04's questions, as issue-11b's notebook defines them today (for ask()).
     '04-order': dict(
         prompt="For R's copy to write past its buffer, in which order must these happen?",
         answer='R counts, W clears INVALID, R copies',
         choices=['W clears INVALID, R counts, R copies', 'R counts, W clears INVALID, R copies', 'R counts, R copies, W clears INVALID'],
         explanation="The copy must find one kstat more than the count did: W's kstat must be INVALID when R counts and valid when R copies it. W also has to have created it before R counts (the kstat must be in the tree).",
     ),
+    '04-where-w': dict(
+        prompt="Predict: at the moment R's copy writes past its buffer, what will W be doing?",
+        answer='spinning in mutex_enter() for kstat_chain_lock, called from kstat_rele()',
+        choices=['still creating its kstat in kstat_create_zone()', 'about to clear KSTAT_FLAG_INVALID in kstat_install()', 'spinning in mutex_enter() for kstat_chain_lock, called from kstat_rele()', 'finished: zone_create() has returned'],
+        explanation="W cleared the flag without any lock, then kstat_rele() wanted kstat_chain_lock, which R holds from before its count until after its copy. R is on a CPU, so W spins (the adaptive mutex's choice), and the lock word shows no waiters bit: the same picture as the seed's dump.",
+    ),
     '04-rare': dict(
-        prompt='Under random scheduling, about what share of runs of the small scenario panic?',
+        prompt='Under random scheduling, about what share of runs of the small buggy kernel panic?',
         answer='under 2%',
         choices=['about half', 'about 10%', 'under 2%', 'none at all'],
-        explanation='With seed 0, the 1000 random runs below panic less than once in a hundred: W must stop inside a window of a few steps, and R must then run through its whole count before W goes on.',
+        explanation="Well under one run in fifty (the table shows this notebook's own figure, seed 0): W must stop inside a window of a few steps, after making its kstat and before clearing its flag, and R must then run its whole count before W goes on.",
+    ),
+    '04-pct': dict(
+        prompt='Will PCT at depth 2 (one priority change per run) find the panic?',
+        answer='no',
+        choices=['yes', 'no'],
+        explanation="No. The panic needs W to be stopped twice in the right places: after creating its kstat (so R can count without it), and again right after its unlocked store (so R copies before W goes on). The shortest failing schedule has 2 preemptions; in PCT's terms the bug has depth 3. A strategy's guarantee is only as good as the depth you give it.",
     ),
     '05-time': dict(
         prediction=True,

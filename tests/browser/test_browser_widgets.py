@@ -101,7 +101,7 @@ def recorded_answers(lab):
 
 def test_question_records_then_reveals(nb, lab):
     page, panel = nb("01-panic-stack.ipynb")
-    q = widget_cell(page, panel, r'^Question\("01-top-frame"').locator(".labkit-question")
+    q = widget_cell(page, panel, r'^ask\("01-top-frame"\)').locator(".labkit-question")
     reveal = q.locator(".labkit-question-reveal")
     expect(reveal).to_be_disabled()           # no reveal before a prediction
     before = len(recorded_answers(lab))
@@ -122,7 +122,7 @@ def test_question_records_then_reveals(nb, lab):
 
 def test_question_typed_number(nb, lab):
     page, panel = nb("01-panic-stack.ipynb")
-    q = widget_cell(page, panel, r'^Question\("01-fd"').locator(".labkit-question")
+    q = widget_cell(page, panel, r'^ask\("01-fd"\)').locator(".labkit-question")
     box = q.locator(".labkit-question-input input")
     box.fill("zz")                            # not a number: refused, nothing recorded
     q.locator(".labkit-question-answer").click()
