@@ -21,8 +21,7 @@ from labkit.kernel import kstat_fr
 from labkit.kernel.context import kstat_avl_bykid, kstat_chain_lock
 from labkit.kernel.kstat import Kstat
 from labkit.kernel.kstat_fr import (ASSERT, CE_WARN, MUTEX_HELD, avl_walk, cmn_err, getzoneid, kstat_hold_bykid,
-                                    kstat_rele, kstat_zone_find, mutex_enter, mutex_exit, panic,
-                                    sizeof)
+                                    kstat_rele, kstat_zone_find, mutex_enter, mutex_exit, sizeof)
 from labkit.kernel.layout import EACCES, KSTAT_FLAG_DORMANT, KSTAT_FLAG_INVALID, KSTAT_WRITE
 
 REPLACEABLE = ("kstat_install", "header_kstat_update", "header_kstat_snapshot")

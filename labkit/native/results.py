@@ -156,10 +156,12 @@ class TsanResult:
     __repr__ = __str__
 
 
-def median_first_overflow(runs) -> float:
+def median_first_overflow(runs: "list[RaceResult]") -> float:
     """The median time to the first overflow over runs, in seconds; a run without an overflow
     counts as never (infinity), so the median is infinite when at most half the runs overflowed."""
-    times = sorted(r.time_to_first_overflow_s if r.overflows else float("inf") for r in runs)
+    times = sorted(float(r.time_to_first_overflow_s)
+                   if r.overflows and r.time_to_first_overflow_s is not None else float("inf")
+                   for r in runs)
     if not times:
         raise ValueError("no runs to take the median of")
     return times[(len(times) - 1) // 2]
