@@ -14,6 +14,7 @@ test: $(STAMP) browser-deps
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP) browser-deps
+	$(VENV)/bin/python benchmarks/bench_import.py
 	$(VENV)/bin/python benchmarks/bench_explore.py
 	$(VENV)/bin/python benchmarks/bench_native.py
 	$(VENV)/bin/python benchmarks/bench_dump.py
