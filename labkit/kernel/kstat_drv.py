@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from labkit.kernel.context import kernel
 from labkit.kernel.kstat_fr import (getzoneid, kstat_hold_bykid, kstat_rele, mutex_enter,
-                                    mutex_exit)
+                                    mutex_exit, panic)
 from labkit.kernel.layout import (DATAMODEL_ILP32, EAGAIN, ENOMEM, ENXIO, FMODELS,
                                   KSTAT_FLAG_INVALID, KSTAT_IOC_READ, KSTAT_READ, NBITSMINOR,
                                   SIZEOF_KSTAT32_T)
@@ -105,6 +105,9 @@ def read_kstat_data(rvalp, user_ksp: int, flag: int):
     # A 32-bit caller of kid 0 gets the array repacked in place as kstat32_t records.
     user.record_size = SIZEOF_KSTAT32_T if model == DATAMODEL_ILP32 else 0xB8
     user.data = records
+    problem = k.memory.kmem_free(kbuf)             # kmem_free(kbuf, kbufsize + 1)
+    if problem:
+        panic(problem)                             # kmem's redzone check ("slab" memory only)
     return 0
 
 

@@ -6,10 +6,17 @@ Two allocators, as the course needs them:
   first page, so an overflow first runs through the rounding slack and faults at the first
   byte of the guard page. 0xfff71 bytes are mapped as 0x100000. Smaller allocations come from
   caches with no guard: an overflow there corrupts a neighbour silently.
-- "redzone" (the small scenarios): a debugging allocator that places every allocation so it
-  ends flush against an unmapped page, so even a small buffer faults on its first stray byte.
-  Real systems have such allocators (Electric Fence, libumem's and kmem's debug modes); we use
-  it so the small scenarios can panic as the big one does.
+- "redzone" (the small scenarios, by default): a debugging allocator that places every
+  allocation so it ends flush against an unmapped page, so even a small buffer faults on its
+  first stray byte. This is the course's choice, so that the small scenarios panic the way the
+  seed did (Electric Fence and libumem work this way; illumos' kmem does not): a real 0x229-byte
+  kmem_zalloc comes from a kmem cache with no guard page.
+- "slab" (what illumos really does with a small buffer, on a kernel with kmem's redzone checking,
+  kmem_flags KMF_REDZONE): allocations up to 128 KiB come from the kmem_alloc_N cache of the
+  next size up (kmem.c's kmem_alloc_sizes[]), laid end to end in a slab with no guard page. An
+  overflow silently lands in the next buffer; kmem_free() then finds the redzone past the buffer
+  written and panics ("kernel heap corruption detected"), long after the store that did it.
+  Larger allocations are oversize, as under "firewall".
 
 Memory holds no bytes: a store records what was copied where (a snapshot of a kstat's fields),
 which is all the model needs to hand the reader its headers.
@@ -17,10 +24,14 @@ which is all the model needs to hand the reader its headers.
 
 from dataclasses import dataclass, field
 
-from labkit.kernel.layout import KMEM_OVERSIZE_THRESHOLD, PAGESIZE
+from labkit.kernel.layout import KMEM_OVERSIZE_THRESHOLD, PAGESIZE, SIZEOF_KSTAT_T
 from labkit.kernel.symbols import OVERSIZE_ARENA, SMALL_HEAP
 
-ALLOCATORS = ("firewall", "redzone")
+ALLOCATORS = ("firewall", "redzone", "slab")
+
+# kmem.c (c9bbee95): the kmem_alloc_N cache sizes; a small allocation takes the first that fits.
+KMEM_ALLOC_SIZES = (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384,
+                    448, 512, 640, 768, 896, 1152, 1344, 1600, 2048, 2688, 4096)
 
 
 def roundup(n: int, to: int) -> int:
@@ -78,9 +89,10 @@ class KernelMemory:
             a = Allocation(addr, size, start, start + mapped, True,
                            "kmem_oversize (firewall)" if self.allocator == "firewall" else "redzone")
         else:
+            chunk = next((c for c in KMEM_ALLOC_SIZES if c >= size), roundup(size, PAGESIZE))
             addr = self._next_small
-            self._next_small += roundup(size, 64)
-            a = Allocation(addr, size, addr, self._next_small, False, f"kmem_alloc_{roundup(size, 64)}")
+            self._next_small += chunk     # the next buffer of the slab starts right after
+            a = Allocation(addr, size, addr, self._next_small, False, f"kmem_alloc_{chunk}")
         self.allocations.append(a)
         return a
 
@@ -104,3 +116,20 @@ class KernelMemory:
             if a.map_start <= addr < a.map_end + (PAGESIZE if a.guarded else 0):
                 return a
         return None
+
+    def kmem_free(self, alloc: Allocation) -> str | None:
+        """Free an allocation. Under "slab" (kmem's redzone checking) a buffer written past its end
+        is found here, as kmem_free() finds it: the message of the panic that follows, or None."""
+        if self.allocator != "slab" or alloc.guarded:
+            return None
+        end = alloc.addr + alloc.size
+        past = sorted(a for a in self.stores if alloc.addr <= a < alloc.map_end + SIZEOF_KSTAT_T
+                      and a + SIZEOF_KSTAT_T > end)
+        if not past:
+            return None
+        last = past[-1] + SIZEOF_KSTAT_T
+        into_next = max(0, last - alloc.map_end)
+        return (f"kernel heap corruption detected: kmem_free({alloc.addr:#x}, {alloc.size:#x}): "
+                f"redzone violation: write past end of buffer (a {alloc.arena} buffer: the copy ran "
+                f"{last - end:#x} bytes past its end, {into_next:#x} of them into the next buffer "
+                "of the slab, with no fault at the time)")

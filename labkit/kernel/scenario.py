@@ -11,6 +11,7 @@ from labkit.kernel import symbols
 from labkit.kernel.context import booting
 from labkit.kernel.kstat import BootKstat, Kernel, Kstat, ekstat_addr
 from labkit.kernel.kstat_drv import UserKstat, _sys_sysenter_post_swapgs
+from labkit.kernel.memory import ALLOCATORS
 from labkit.kernel.layout import (DATAMODEL_ILP32, FREAD, KSTAT_FLAG_VAR_SIZE,
                                   KSTAT_FLAG_VIRTUAL, KSTAT_IOC_READ, KSTAT_TYPE_NAMED,
                                   KSTAT_TYPE_RAW, SIZEOF_KSTAT_T)
@@ -144,8 +145,9 @@ class Scenario:
         self.variant = resolve_variant(fix)
         if allocator is None:
             allocator = "firewall" if kstats * SIZEOF_KSTAT_T > 128 * 1024 else "redzone"
-        if allocator not in ("firewall", "redzone"):
-            raise LabkitError(f"unknown allocator {allocator!r}; accepted: 'firewall', 'redzone'")
+        if allocator not in ALLOCATORS:
+            raise LabkitError(f"unknown allocator {allocator!r}; accepted: "
+                              + ", ".join(repr(a) for a in ALLOCATORS))
         self.allocator = allocator
         # By default the agent's buffer has room for every kstat, the new one included.
         self.user_bufsize = (kstats + 1) * SIZEOF_KSTAT_T if user_bufsize is None else user_bufsize
