@@ -40,7 +40,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 #: Notebooks being rewritten to the rule on another branch: their static test is a strict xfail
 #: (it fails loudly once the notebook passes, so the entry is then removed), and the nbval hook
 #: leaves them alone meanwhile.
-PENDING = {"04-interleaving.ipynb": "issue-11b (the scheduler as a game) rewrites notebook 04"}
+PENDING: dict[str, str] = {}
 
 # ---- the answers, as the ways they could be written down --------------------------------------
 #: qid -> the patterns that tell its answer. Every question a notebook asks must be here (a new
@@ -91,6 +91,7 @@ SPOILERS = {
     "04-order": ("r counts, w clears invalid, r copies", "w clears invalid between",
                  "between r's count and its copy", "the count, then w's clear, then the copy"),
     "04-rare": ("under #2%",),
+    "04-recursive-mutex": ("recursive mutex_enter", "mutex_panic("),
     "04-where-w": ("spinning in mutex_enter() for kstat_chain_lock, called from kstat_rele()",
                    "spinning in mutex_enter", "w spins"),
     "04-pct": ("has depth #3", "depth #3", "will not find the panic"),

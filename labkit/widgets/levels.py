@@ -18,7 +18,7 @@ Browser hooks (CSS classes): `labkit-level` (the box), `labkit-level-goal`, `lab
 `labkit-level-prove`, `labkit-level-proof`, `labkit-level-question` (level 3's follow-up).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import ipywidgets as W
 
@@ -29,7 +29,7 @@ from labkit.kernel.wrong_fixes import path as wrong_fix
 from labkit.sched import explore
 from labkit.widgets import answer_store as store
 from labkit.widgets._base import LabWidget, button, error_html, escape, simulator, unexpected
-from labkit.widgets.question import Question
+from labkit.widgets.question import ask
 from labkit.widgets.scheduler import SchedulerWidget
 
 
@@ -60,7 +60,7 @@ class Level:
     reached: object                # (Outcome) -> bool: the goal check of an ended run
     hints: tuple
     prove: bool = False            # passed by an exhaustive search finding no failure
-    question: dict = field(default_factory=dict)   # a Question asked once the goal is reached
+    question: str = ""             # the course question (qid) asked once the goal is reached
 
     @property
     def qid(self) -> str:
@@ -95,21 +95,7 @@ LEVELS = (
           ("Follow W through kstat_install and keep an eye on the owner of kstat_chain_lock.",
            "What is the first thing kstat_rele() does?",
            "Does this one need the reader at all?"),
-          question=dict(
-              qid="04-recursive-mutex",
-              prompt="The simulator calls this a deadlock. In a real illumos kernel, what happens "
-                     "when W's mutex_enter() finds kstat_chain_lock owned by W itself?",
-              answer="the kernel panics: \"recursive mutex_enter\"",
-              choices=["W spins on the lock forever, and its CPU hangs",
-                       "W sleeps on the lock's turnstile forever (a deadlock)",
-                       "the kernel panics: \"recursive mutex_enter\"",
-                       "mutex_enter() returns at once: kernel mutexes may be taken twice"],
-              explanation="An adaptive kmutex is not recursive, and illumos checks: in "
-                          "mutex_vector_enter() (usr/src/uts/common/os/mutex.c), a thread that "
-                          "finds itself the owner calls mutex_panic(\"recursive mutex_enter\", "
-                          "lp). The simulator's mutex does not check; it reports a deadlock "
-                          "instead. That is the model's choice, not what illumos does: a real "
-                          "machine would have panicked at W's mutex_enter().")),
+          question="04-recursive-mutex"),
     Level(4, "two-writers", "Room for one more",
           "This kernel's first pass leaves room in the buffer for one more header than it "
           "counts. Two zones are being created at once, by W and X. Make the kernel panic.",
@@ -147,7 +133,7 @@ class LevelWidget(LabWidget):
         self.record = None            # the answers-file record of the pass
         self.message = ""
         self._ended = False           # the current run has ended and was counted
-        self.question = Question(**self.level.question) if self.level.question else None
+        self.question = ask(self.level.question) if self.level.question else None
         self._build()
         self.scheduler.on_change.append(self._after_action)
         self._show()

@@ -140,6 +140,12 @@ QUESTIONS = {
         choices=['still creating its kstat in kstat_create_zone()', 'about to clear KSTAT_FLAG_INVALID in kstat_install()', 'spinning in mutex_enter() for kstat_chain_lock, called from kstat_rele()', 'finished: zone_create() has returned'],
         explanation="W cleared the flag without any lock, then kstat_rele() wanted kstat_chain_lock, which R holds from before its count until after its copy. R is on a CPU, so W spins (the adaptive mutex's choice), and the lock word shows no waiters bit: the same picture as the seed's dump.",
     ),
+    '04-recursive-mutex': dict(   # asked by level 3 (labkit/widgets/levels.py) once its goal is reached
+        prompt="The simulator calls this a deadlock. In a real illumos kernel, what happens when W's mutex_enter() finds kstat_chain_lock owned by W itself?",
+        answer='the kernel panics: "recursive mutex_enter"',
+        choices=['W spins on the lock forever, and its CPU hangs', "W sleeps on the lock's turnstile forever (a deadlock)", 'the kernel panics: "recursive mutex_enter"', 'mutex_enter() returns at once: kernel mutexes may be taken twice'],
+        explanation='An adaptive kmutex is not recursive, and illumos checks: in mutex_vector_enter() (usr/src/uts/common/os/mutex.c), a thread that finds itself the owner calls mutex_panic("recursive mutex_enter", lp). The simulator\'s mutex does not check; it reports a deadlock instead. That is the model\'s choice, not what illumos does: a real machine would have panicked at W\'s mutex_enter().',
+    ),
     '04-rare': dict(
         prompt='Under random scheduling, about what share of runs of the small buggy kernel panic?',
         answer='under 2%',
