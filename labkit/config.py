@@ -190,3 +190,20 @@ def native_cache() -> str:
     """LABKIT_NATIVE_CACHE: where first-use builds of C live (default ~/.cache/labkit/native)."""
     return _text_env("LABKIT_NATIVE_CACHE") or os.path.join(
         os.path.expanduser("~"), ".cache", "labkit", "native")
+
+
+# The grader's settings are read on every use (not once at import), so a test, a notebook or an
+# instructor's script can change them for the next check; the grader passes them to its workers.
+
+def grade_scales() -> str:
+    """LABKIT_GRADE_SCALES: the scales the grader explores a simulator fix at, comma-separated:
+    "small" (3 kstats, one writer and two concurrent writers), "seed" (5698 kstats, one writer)
+    or a number of kstats. Default "small,seed"; "small" alone (CI) still gives a right fix full marks."""
+    return os.environ.get("LABKIT_GRADE_SCALES") or "small,seed"
+
+
+def grade_memory_mb() -> int:
+    """LABKIT_GRADE_MEMORY_MB: memory one check may use, all its processes together, in MiB
+    (default 2048): a cgroup when the grader is root, else RLIMIT_AS for Python checks and a
+    resident-memory watcher for native ones."""
+    return _int_env("LABKIT_GRADE_MEMORY_MB", 2048)

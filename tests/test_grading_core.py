@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -103,7 +104,7 @@ def test_wrong_answers_get_hints_not_answers():
     assert "that is 0x4b01; the stack shows 0x4b02" in text
     assert "that is kstat32_t" in text
     assert "returned 2; expected a pair of whole numbers" in text
-    assert "missing_frame() raised KeyError: 'oops' (decode_panic.py line" in text
+    assert re.search(r"decode_panic.py line \d+: missing_frame\(\) raised KeyError: 'oops'", text)
     assert "KSTAT_IOC_READ" not in text and "5698" not in text.split("headers the first pass")[0]
     why = run("why_fix_b_races", DATA / "answers_wrong")
     assert why.score == 2 and "that was the bug" in str(why)
@@ -116,8 +117,7 @@ def test_missing_file_is_reported(tmp_path):
 
 # -- isolation ----------------------------------------------------------------------------------
 
-def test_each_misbehaving_check_costs_only_itself(tmp_path, monkeypatch):
-    monkeypatch.setenv("SLEEPER_PIDFILE", str(tmp_path / "sleeper.pid"))
+def test_each_misbehaving_check_costs_only_itself(tmp_path):
     hostile = DATA / "hostile" / "hostile.py"
     checks = list(load_hidden(hostile))
     results = {r.name: r for r in run_jobs([Job(c, tmp_path, str(hostile)) for c in checks])}
@@ -125,19 +125,10 @@ def test_each_misbehaving_check_costs_only_itself(tmp_path, monkeypatch):
     assert results["loops_forever"].status == "timeout"
     assert "did not finish within 3 s" in str(results["loops_forever"])
     assert results["exits"].status == "error" and "about to leave" in str(results["exits"])
-    assert results["eats_memory"].status == "error" and "MemoryError" in str(results["eats_memory"])
+    assert results["eats_memory"].status == "fail" and "out of memory" in str(results["eats_memory"])
     assert results["passes_after_all"].status == "pass"
-    # The forked sleeper was killed along with its check's process group.
+    # (that a forked or double-forked child dies with its check: tests/test_grading_threats.py)
     assert results["forks_a_sleeper"].status == "timeout"
-    pid = int((tmp_path / "sleeper.pid").read_text())
-    for _ in range(100):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.05)
-    else:
-        pytest.fail(f"the forked child {pid} outlived its check")
 
 
 # -- hidden checks and report formats -----------------------------------------------------------

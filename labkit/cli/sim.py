@@ -14,6 +14,8 @@ def _fix_arg(p):
     p.add_argument("--kstats", type=int, default=SMALL_KSTATS,
                    help=f"visible kstats, the header kstat included (default {SMALL_KSTATS}; "
                         f"the seed's kernel had {SEED_KSTATS})")
+    p.add_argument("--writers", type=int, default=1, choices=(1, 2),
+                   help="concurrent zone_create threads: 1 (W) or 2 (W and X), as the grader also runs")
 
 
 def register(subparsers: "argparse._SubParsersAction") -> None:
@@ -37,7 +39,7 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
 
 
 def _explore(args):
-    result = explore(Scenario(args.kstats, args.fix), args.strategy, seed=args.seed,
+    result = explore(Scenario(args.kstats, args.fix, writers=args.writers), args.strategy, seed=args.seed,
                      executions=args.executions)
     emit(result, args.json)
     return 0
@@ -46,10 +48,10 @@ def _explore(args):
 def _replay(args):
     if args.dump:
         from labkit.cli.mdb import write_dump
-        emit(write_dump(Scenario(args.kstats, args.fix), args.schedule, args.dump), args.json)
+        emit(write_dump(Scenario(args.kstats, args.fix, writers=args.writers), args.schedule, args.dump), args.json)
         if not args.json:
             print(f"dump written to {args.dump}; open it with: labkit mdb --dump {args.dump}")
         return 0
-    outcome = replay(Scenario(args.kstats, args.fix), args.schedule)
+    outcome = replay(Scenario(args.kstats, args.fix, writers=args.writers), args.schedule)
     emit(outcome, args.json)
     return 0

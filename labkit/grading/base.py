@@ -7,20 +7,19 @@ tidy). Titles are derived from the function's docstring's first line (gradelib d
 name). Checks live in a `CheckSet` object, never a module-level list, so the built-in set and an
 instructor's hidden set are separate values.
 
-Checks run inside a worker process (see runner.py); nothing here protects against a learner's code,
-except turning its exceptions into readable BAD lines.
+Checks run inside a worker process (see runner.py). A learner's Python is loaded only through
+labkit.learner_code (an allow-list on its syntax tree: no imports but the kernel API, no "_"
+names, no attribute stores but ks_* fields); see threat_model.py for what that guarantees.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import itertools
-import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from labkit import learner_code
 from labkit.errors import LabkitError
 from labkit.grading.model import CheckResult
 
@@ -47,6 +46,10 @@ class Check:
     hidden: bool = False
     native: bool = False  # runs ThreadSanitizer or a guard page: needs a large address space
     cost: float = 1.0  # rough relative run time; the runner starts costly checks first
+    # judge(data, ctx), run by the grader on what the worker observed (plain JSON data). A check
+    # without one (an instructor's hidden check) scores itself in the worker with ctx.part(); the
+    # grader then re-adds and clamps the parts it reports.
+    judge: Callable | None = None
 
 
 class CheckSet:
@@ -58,7 +61,7 @@ class CheckSet:
 
     def check(self, points: float, *, name: str | None = None, title: str | None = None,
               files: tuple[str, ...] = (), timeout: float = 120.0, bonus: bool = False,
-              native: bool = False, cost: float = 1.0):
+              native: bool = False, cost: float = 1.0, judge: Callable | None = None):
         def register(fn):
             cname = name or fn.__name__
             doc = (fn.__doc__ or "").strip().splitlines()
@@ -66,7 +69,7 @@ class CheckSet:
             if cname in self._checks:
                 raise LabkitError(f"two checks are named {cname!r}")
             self._checks[cname] = Check(cname, fn, points, ctitle, tuple(files), timeout, bonus,
-                                        self.hidden, native, cost)
+                                        self.hidden, native, cost, judge)
             return fn
         return register
 
@@ -96,9 +99,12 @@ class Ctx:
                                   bonus=check.bonus)
         self._earned = 0.0
         self._required_failed = False
+        self.parts: list[list] = []  # [ok, points, required]: what a hidden check reports
 
     def part(self, ok: bool, points: float = 0, *, good: str = "", bad: str = "",
              required: bool = False) -> bool:
+        ok = ok is True or (type(ok) is bool and ok)
+        self.parts.append([ok, float(points), bool(required)])
         if ok:
             self._earned += points
             if good:
@@ -120,55 +126,66 @@ class Ctx:
 
     def finish(self) -> CheckResult:
         r = self.result
-        r.score = 0.0 if self._required_failed else min(self._earned, r.points)
+        r.score = 0.0 if self._required_failed else max(0.0, min(self._earned, r.points))
         r.status = "pass" if r.score >= r.points else ("partial" if r.score > 0 else "fail")
         return r
 
 
-_module_ids = itertools.count()
+#: What a learner's Python may import: the kernel's API, as `from labkit.kernel.api import *`.
+ALLOWED_IMPORTS = ("labkit.kernel.api",)
+#: Why anything else of labkit is refused (the package's own fixes are not the learner's work).
+REFUSED_IMPORTS = {"labkit": "a submission must be your own code: labkit's built-in fixes, "
+                             "checks and solutions earn nothing, and only the kernel API may be imported"}
 
 
 class Submission:
     """A folder laid out like exercises/."""
 
-    def __init__(self, path):
+    def __init__(self, path, shown_as=None):
         self.path = Path(path).resolve()
+        # The grader copies a submission into the check's own folder; messages and replay
+        # commands name the learner's folder instead.
+        self.shown_as = Path(shown_as) if shown_as else self.path
         self._modules: dict[str, object] = {}
 
     def file(self, name: str) -> Path:
         p = self.path / name
         if not p.is_file():
-            raise Missing(f"{name}: file not found in {self.path}")
+            raise Missing(f"{name}: file not found in {self.shown_as}")
         return p
 
+    def shown(self, name: str) -> str:
+        """The learner's own path of file `name`, for messages and commands."""
+        return str(self.shown_as / name)
+
     def module(self, name: str):
-        """Import the learner's Python file `name` (e.g. "decode_panic.py") under a private name."""
+        """The learner's Python file `name` (e.g. "decode_panic.py"), loaded by the one loader of
+        learner files under its allow-list (labkit.learner_code): only the kernel API may be
+        imported, never labkit's own fixes or the grader."""
         if name in self._modules:
             return self._modules[name]
-        path = self.file(name)
-        modname = f"_labkit_submission_{Path(name).stem}_{next(_module_ids)}"
-        spec = importlib.util.spec_from_file_location(modname, path)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[modname] = mod
         try:
-            spec.loader.exec_module(mod)
-        except BaseException as exc:  # a learner's file may raise anything, even SystemExit
-            raise LearnerError(f"{name} could not be imported: {describe_exception(exc, path)}") from None
+            mod = learner_code.load(self.file(name), allowed_modules=ALLOWED_IMPORTS,
+                                    refused_modules=REFUSED_IMPORTS, prefix="submission")
+        except learner_code.LearnerCodeError as exc:
+            raise LearnerError(str(exc)) from None
         self._modules[name] = mod
         return mod
 
     def call(self, name: str, func: str, *args):
         """Call the learner's `func` from file `name`; stubs become Missing, errors LearnerError."""
         mod = self.module(name)
-        fn = getattr(mod, func, None)
-        if not callable(fn):
+        fn = learner_code.functions(mod, [func]).get(func)
+        if fn is None:
             raise Missing(f"{name}: no function {func}()")
         try:
             return fn(*args)
         except NotImplementedError:
             raise Missing(f"{name}: {func}() is {NOT_IMPLEMENTED}") from None
         except BaseException as exc:
-            raise LearnerError(f"{name}: {func}() raised {describe_exception(exc, self.file(name))}") from None
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            raise LearnerError(learner_code.describe(exc, self.file(name), f"{func}() raised")) from None
 
 
 def describe_exception(exc: BaseException, learner_file: Path | None = None) -> str:

@@ -18,9 +18,20 @@ from labkit.grading.model import CheckResult, ManyReport, Report
 from labkit.grading.runner import Job, run_job, run_jobs
 
 
+#: The course's solutions, when labkit runs from a checkout: learner code must never see them.
+SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
+
+
+def _hide(hidden, folder=None) -> tuple:
+    """Folders hidden from every check (root mode mounts an empty tmpfs over each)."""
+    return tuple(str(Path(p).resolve()) for p in (SOLUTIONS, hidden, folder)
+                 if p is not None and Path(p).is_dir())
+
+
 def _jobs(submission: Path, hidden: str | os.PathLike | None, key: str = "",
-          only: list[str] | None = None) -> list[Job]:
-    jobs = [Job(c, submission, None, key) for c in CHECKS]
+          only: list[str] | None = None, folder=None) -> list[Job]:
+    hide = _hide(hidden, folder)
+    jobs = [Job(c, submission, None, key, hide) for c in CHECKS]
     if hidden is not None:
         names = set(CHECKS.names())
         for f in hidden_files(hidden):
@@ -28,7 +39,7 @@ def _jobs(submission: Path, hidden: str | os.PathLike | None, key: str = "",
                 if c.name in names:
                     raise LabkitError(f"hidden check {c.name!r} in {f} has the name of another check")
                 names.add(c.name)
-                jobs.append(Job(c, submission, str(f), key))
+                jobs.append(Job(c, submission, str(f), key, hide))
     if only is not None:
         known = [j.check.name for j in jobs]
         unknown = [n for n in only if n not in known]
@@ -66,7 +77,7 @@ def grade_many(folder, hidden=None, workers: int | None = None, only: list[str] 
     subs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
     if not subs:
         raise LabkitError(f"{folder} has no submission folders in it")
-    jobs = [j for s in subs for j in _jobs(s, hidden, s.name, only)]
+    jobs = [j for s in subs for j in _jobs(s, hidden, s.name, only, root)]
     left = {s.name: 0 for s in subs}
     for j in jobs:
         left[j.key] += 1
@@ -106,7 +117,7 @@ def check(name: str, submission=None) -> CheckResult:
     """Run one exercise's visible check on your work, isolated, with the grader's verdict."""
     c = CHECKS.get(name)
     sub = _submission(submission) if submission is not None else find_exercises()
-    result = run_job(Job(c, sub))
+    result = run_job(Job(c, sub, hide=_hide(None)))
     _record_progress(name, result)
     return result
 

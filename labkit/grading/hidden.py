@@ -22,8 +22,8 @@ title, points and verdict only (CheckResult.public()). Names must not clash with
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
+import types
 from pathlib import Path
 
 from labkit.errors import LabkitError
@@ -57,12 +57,17 @@ def _runner(fn, points):
 def load_hidden(path) -> CheckSet:
     """The checks defined in one hidden-check file."""
     path = Path(path).resolve()
-    spec = importlib.util.spec_from_file_location(f"_labkit_hidden_{path.stem}", path)
-    mod = importlib.util.module_from_spec(spec)
+    return load_hidden_source(path.read_text(), path.name)
+
+
+def load_hidden_source(source: str, name: str) -> CheckSet:
+    """The checks of a hidden-check file given as text: the worker gets the text on its stdin,
+    never the path (learner code must not learn where the hidden checks are)."""
+    mod = types.ModuleType(f"_labkit_hidden_{Path(name).stem}")
     try:
-        spec.loader.exec_module(mod)
+        exec(compile(source, name, "exec"), vars(mod))
     except Exception as exc:
-        raise LabkitError(f"hidden checks {path}: cannot load: {type(exc).__name__}: {exc}") from None
+        raise LabkitError(f"hidden checks {name}: cannot load: {type(exc).__name__}: {exc}") from None
     checks = CheckSet(hidden=True)
     for name, fn in vars(mod).items():
         opts = getattr(fn, "_labkit_hidden", None)

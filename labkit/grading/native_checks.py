@@ -8,10 +8,23 @@ writer). Every copy is bounds-checked (detect mode), and labkit.native runs the 
 child process, so a crash or hang comes back as a result. ThreadSanitizer comes last: fix A must
 be clean; fix B must show only the race the lesson expects (ks_flags, written in kstat_install
 without the lock), because that is exercise 7's point, and nothing else.
+
+Before any of the learner's C runs, its translation unit is checked statically (`static_check`):
+an in-process forger cannot be stopped at run time, so the file may include only kstat_model.h, may
+not use asm, attributes, pragmas, builtins or token pasting, and, compiled alone, must define only
+the three functions of a variant (static helpers allowed), call only the model's functions
+(ALLOWED_CALLS), and have no constructor or destructor sections. The worker observes; the grader
+judges the data (judge_c_fix).
 """
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import tempfile
+
+from labkit.answer_values import cut
 from labkit.errors import LabkitError
 from labkit.grading.base import CheckSet, Missing
 from labkit.grading.runner import timeout_for
@@ -22,55 +35,181 @@ FORCED_ROUNDS = 500
 FREE_SECONDS = 1.0
 SEED = 0
 
+#: What a learner's translation unit may define (globally) and call.
+DEFINES = {"kstat_install", "header_kstat_update", "header_kstat_snapshot"}
+ALLOWED_CALLS = {"mutex_enter", "mutex_exit", "lk_mutex_held", "lk_assert_failed",
+                 "kstat_chain_first", "kstat_chain_next", "kstat_hold_bykid", "kstat_rele",
+                 "lk_bcopy", "gethrtime", "kstat_chain_lock",
+                 "nanosleep", "usleep", "sched_yield",  # waiting is harmless (and a wrong fix)
+                 # what the compiler itself may emit for struct copies and stack protection
+                 "memcpy", "memset", "memmove", "__stack_chk_fail", "_GLOBAL_OFFSET_TABLE_"}
+#: labkit's own fixes (variants.c): using them earns nothing.
+BUILTIN_FIXES = {"lk_variants", "lk_variant_by_name", "install", "update", "snapshot"}
+_BANNED_WORDS = re.compile(r"\b(asm|__asm__|__asm|__attribute__|__attribute|_Pragma|__builtin_\w*|"
+                           r"__thread|_Thread_local)\b")
+_CTOR_SECTIONS = re.compile(r"\.(init_array|fini_array|preinit_array|ctors|dtors|init|fini)\b")
 
-def _call(path, forced: bool) -> str:
-    budget = f"rounds={FORCED_ROUNDS}, forced=True" if forced else f"seconds={FREE_SECONDS}"
-    return f"labkit.native.race(source={str(path)!r}, {budget}, seed={SEED})"
+
+# kstat_model.h, or a system header by a plain name (no "..", no path of one's own: the
+# compiler's error messages must not become a way to read files).
+_INCLUDE_OK = re.compile(r'^\s*#\s*include\s*("kstat_model\.h"|<[a-z][a-z0-9_]*(/[a-z][a-z0-9_]*)?\.h>)\s*$')
 
 
-def _stub_or(exc_text: str, path) -> None:
-    """A stub still in place is MISSING, not BAD: the learner has not started."""
-    if "not implemented yet" in exc_text:
-        raise Missing(f"{path.name}: " + exc_text.split("assertion failed: ")[-1].split(", file")[0])
+def _strip_comments(src: str) -> str:
+    src = re.sub(r"/\*.*?\*/", lambda m: " " + "\n" * m.group().count("\n"), src, flags=re.S)
+    return re.sub(r"//[^\n]*", "", src)
 
 
-def _stress(ctx, check, path, forced: bool, points: float) -> bool:
+def _strip_comments_and_strings(src: str) -> str:
+    src = _strip_comments(src)
+    return re.sub(r'"(\\.|[^"\\\n])*"|\'(\\.|[^\'\\\n])*\'', '""', src)
+
+
+def static_check(path) -> list[str]:
+    """What the learner's C may not contain or do, in words (empty: it may run)."""
+    name = os.path.basename(path)
     try:
-        return _stress_run(ctx, check, path, forced, points)
-    except LabkitError as exc:  # it did not compile, or the engine refused to start it
-        _stub_or(str(exc), path)
-        return ctx.part(False, points, required=True, bad=f"{path.name}: {exc}")
+        src = open(path, encoding="utf-8", errors="strict").read()
+    except (OSError, UnicodeDecodeError) as exc:
+        return [f"{name}: cannot be read as text ({exc})"]
+    problems = []
+    code = _strip_comments_and_strings(src)
+    uncommented = _strip_comments(src).splitlines()
+    for n, line in enumerate(code.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            directive = stripped[1:].strip()
+            if directive.startswith("include"):
+                if not _INCLUDE_OK.match(uncommented[n - 1]):
+                    problems.append(f"{name} line {n}: only #include \"kstat_model.h\" and system "
+                                    f"headers such as <time.h> are allowed")
+            elif directive.startswith(("pragma", "line", "ident", "embed")):
+                problems.append(f"{name} line {n}: #{directive.split()[0]} is not allowed")
+            elif "##" in directive or re.search(r"#\s*\w", directive):
+                problems.append(f"{name} line {n}: token pasting and stringizing (# and ##) are not allowed")
+        m = _BANNED_WORDS.search(line)
+        if m:
+            problems.append(f"{name} line {n}: {m.group(1)} is not allowed in an exercise's C")
+    if problems:
+        return problems
+    return _object_check(path, name)
 
 
-def _stress_run(ctx, check, path, forced: bool, points: float) -> bool:
+def _object_check(path, name) -> list[str]:
+    from labkit.native._cbuild import NATIVE_DIR, compiler
+    with tempfile.TemporaryDirectory(prefix="labkit-static-") as tmp:
+        obj = os.path.join(tmp, "learner.o")
+        cc = subprocess.run([compiler(), "-std=gnu11", "-O2", "-c", "-I", NATIVE_DIR, path, "-o", obj],
+                            capture_output=True, text=True, timeout=60)
+        if cc.returncode != 0:
+            return [f"{name} does not compile:\n{cut(cc.stderr.strip(), 1500)}"]
+        nm = subprocess.run(["nm", "-P", obj], capture_output=True, text=True, timeout=30)
+        sections = subprocess.run(["readelf", "-SW", obj], capture_output=True, text=True, timeout=30)
+    if nm.returncode != 0 or sections.returncode != 0:
+        return [f"{name}: its object file could not be inspected"]
+    problems = []
+    for line in nm.stdout.splitlines():
+        parts = line.split()
+        if len(parts) < 2:
+            continue
+        sym, kind = parts[0], parts[1]
+        if kind == "U":
+            if sym in BUILTIN_FIXES:
+                problems.append(f"{name} uses {sym}, labkit's own fixes: a submission must be your own "
+                                f"code, and labkit's built-in fixes earn nothing")
+            elif sym not in ALLOWED_CALLS:
+                problems.append(f"{name} calls or uses {sym}, which is not part of the kernel model "
+                                f"(allowed: {', '.join(sorted(ALLOWED_CALLS - {'memcpy', 'memset', 'memmove', '__stack_chk_fail', '_GLOBAL_OFFSET_TABLE_'}))})")
+        elif kind.isupper() and sym not in DEFINES:
+            problems.append(f"{name} defines {sym} for the whole program; it may define only "
+                            f"{', '.join(sorted(DEFINES))} (make helpers static)")
+    m = _CTOR_SECTIONS.search(sections.stdout)
+    if m:
+        problems.append(f"{name} has a .{m.group(1)} section (a constructor or destructor): code that "
+                        f"runs outside the functions of a fix is not allowed")
+    return problems
+
+
+def _call(shown: str, forced: bool) -> str:
+    budget = f"rounds={FORCED_ROUNDS}, forced=True" if forced else f"seconds={FREE_SECONDS}"
+    return f"labkit.native.race(source={shown!r}, {budget}, seed={SEED})"
+
+
+def _stub(text: str) -> str | None:
+    """A stub still in place is MISSING, not BAD: the learner has not started."""
+    if "not implemented yet" in text:
+        return text.split("assertion failed: ")[-1].split(", file")[0]
+    return None
+
+
+def _race(path, check, forced: bool) -> dict:
     from labkit.native import race  # imported here: grading still loads where C cannot be built
     hang_after = max(5.0, min(20.0, timeout_for(check) / 4))
-    if forced:
-        r = race(source=path, rounds=FORCED_ROUNDS, forced=True, seed=SEED, timeout=hang_after)
-        what = f"forced interleaving, {FORCED_ROUNDS} rounds"
-    else:
-        r = race(source=path, seconds=FREE_SECONDS, seed=SEED, timeout=hang_after + FREE_SECONDS)
-        what = f"free-running for {FREE_SECONDS:g} s, seed {SEED}"
-    again = f"\n            run it again: {_call(path, forced)}"
-    if r.outcome != "ok":
-        _stub_or(r.detail, path)
+    try:
+        if forced:
+            r = race(source=path, rounds=FORCED_ROUNDS, forced=True, seed=SEED, timeout=hang_after)
+        else:
+            r = race(source=path, seconds=FREE_SECONDS, seed=SEED, timeout=hang_after + FREE_SECONDS)
+    except LabkitError as exc:  # it did not compile, or the engine refused to start it
+        return {"outcome": "build", "detail": cut(str(exc), 1500)}
+    out = r.to_json()
+    out["detail"] = cut(str(out.get("detail", "")), 600)
+    return out
+
+
+def observe_c_fix(sub, check, filename: str) -> dict:
+    """In the worker: the static check, then (only if it passes) the stress runs and TSan."""
+    from labkit.native import tsan
+    path = str(sub.file(filename))
+    problems = static_check(path)
+    if problems:
+        return {"static": [cut(p, 1600) for p in problems[:5]]}
+    obs = {"static": [], "shown": sub.shown(filename), "forced": _race(path, check, True)}
+    if _c_ok(obs["forced"]):
+        obs["free"] = _race(path, check, False)
+        if _c_ok(obs["free"]):
+            t = tsan(source=path, timeout=max(10.0, timeout_for(check) / 3))
+            obs["tsan"] = {"hang": bool(t.hang), "exit_code": t.exit_code, "detail": cut(str(t.detail), 600),
+                           "races": [{"accesses": r["accesses"]} for r in t.races[:5]]}
+    return obs
+
+
+def _c_ok(r: dict) -> bool:
+    """Worth running the next stage (a cheap pre-test; the grader judges the data itself)."""
+    return r.get("outcome") == "ok" and not r.get("overflows")
+
+
+# ---- in the grader -----------------------------------------------------------------------------
+def _judge_stress(ctx, r: dict, name: str, shown: str, forced: bool, points: float) -> bool:
+    what = (f"forced interleaving, {FORCED_ROUNDS} rounds" if forced
+            else f"free-running for {FREE_SECONDS:g} s, seed {SEED}")
+    again = f"\n            run it again: {_call(shown, forced)}"
+    outcome, detail = str(r["outcome"]), cut(str(r.get("detail", "")), 600)
+    stub = _stub(detail)
+    if stub:
+        raise Missing(f"{name}: {stub}")
+    if outcome == "build":
+        return ctx.part(False, points, required=True, bad=f"{name}: {detail}")
+    if outcome != "ok":
         why = {"crash": "your C crashed", "hang": "your C never returned (a deadlock? a loop?)",
-               "error": "your C stopped with an error"}.get(r.outcome, r.outcome)
-        return ctx.part(False, points, required=True, bad=f"{what}: {why}: {r.detail}{again}")
-    if r.overflows:
+               "error": "your C stopped with an error"}.get(outcome, cut(outcome, 20))
+        return ctx.part(False, points, required=True, bad=f"{what}: {why}: {detail}{again}")
+    rounds, overflows, installs = int(r["rounds"]), int(r["overflows"]), int(r["installs"])
+    short = int(r["short_rounds"])
+    if overflows:
+        first = r.get("first_overflow_round")
         return ctx.part(False, points, required=True,
-                        bad=f"{what}: the reader's copy overflowed its buffer {r.overflows} times in "
-                            f"{r.rounds} rounds (first in round {r.first_overflow_round}){again}")
-    if r.installs == 0 or r.rounds == 0:
+                        bad=f"{what}: the reader's copy overflowed its buffer {overflows} times in "
+                            f"{rounds} rounds (first in round {first}){again}")
+    if installs == 0 or rounds == 0:
         return ctx.part(False, points, required=True,
-                        bad=f"{what}: no progress ({r.rounds} reader rounds, {r.installs} kstats "
+                        bad=f"{what}: no progress ({rounds} reader rounds, {installs} kstats "
                             f"installed): one thread is stuck{again}")
-    if r.short_rounds * 2 > r.rounds:
+    if short * 2 > rounds:
         return ctx.part(False, points, required=True,
-                        bad=f"{what}: in {r.short_rounds} of {r.rounds} rounds the reader got fewer "
+                        bad=f"{what}: in {short} of {rounds} rounds the reader got fewer "
                             f"headers than it counted; the copy must give it every installed kstat{again}")
-    return ctx.part(True, points, good=f"{what}: no overflow in {r.rounds} rounds, "
-                    f"{r.installs} kstats installed")
+    return ctx.part(True, points, good=f"{what}: no overflow in {rounds} rounds, {installs} kstats installed")
 
 
 def _expected_flag_race(race_report) -> bool:
@@ -91,40 +230,46 @@ def _describe(race_report) -> str:
     def where(a):
         return f"{a['file']}:{a['line']}" if a["file"] in _ENGINE_FILES else f"line {a['line']}"
     accesses = sorted(race_report["accesses"], key=lambda a: a["kind"] != "write")
-    return "; ".join(f"{a['thread']} {a['kind']}s {a['field'] or 'memory'} in {a['function']} ({where(a)})"
-                     for a in accesses)
+    return cut("; ".join(f"{a['thread']} {a['kind']}s {a['field'] or 'memory'} in {a['function']} ({where(a)})"
+                         for a in accesses), 400)
 
 
-def check_c_fix(sub, ctx, filename: str, flag_race_expected: bool) -> None:
-    from labkit.native import tsan
-    check = ctx.check
-    path = sub.file(filename)
-    if not _stress(ctx, check, path, True, 4) or not _stress(ctx, check, path, False, 3):
+def judge_c_fix(data: dict, ctx, filename: str, flag_race_expected: bool) -> None:
+    if data["static"]:
+        ctx.part(False, ctx.check.points, required=True,
+                 bad="refused before it ran: " + "; ".join(cut(str(p), 1600) for p in data["static"]))
+        return
+    shown = cut(str(data["shown"]), 300)
+    if not _judge_stress(ctx, data["forced"], filename, shown, True, 4) or \
+            not _judge_stress(ctx, data["free"], filename, shown, False, 3):
         ctx.note("ThreadSanitizer not run: the fix must pass the stress test first")
         return
-    t = tsan(source=path, timeout=max(10.0, timeout_for(check) / 3))
-    again = f"\n            run it again: labkit.native.tsan(source={str(path)!r})"
-    if t.hang or (not t.races and t.exit_code != 0):
-        ctx.part(False, 3, bad=f"ThreadSanitizer: the run did not finish normally: {t.detail}{again}")
+    t = data["tsan"]
+    again = f"\n            run it again: labkit.native.tsan(source={shown!r})"
+    if t["hang"] or (not t["races"] and t["exit_code"] != 0):
+        ctx.part(False, 3, bad=f"ThreadSanitizer: the run did not finish normally: "
+                               f"{cut(str(t['detail']), 600)}{again}")
         return
-    unexpected = [r for r in t.races if not (flag_race_expected and _expected_flag_race(r))]
+    unexpected = [r for r in t["races"] if not (flag_race_expected and _expected_flag_race(r))]
     if unexpected:
         ctx.part(False, 3, bad="ThreadSanitizer reports a data race: " +
                  " | ".join(_describe(r) for r in unexpected) + again)
-    elif t.races:
+    elif t["races"]:
         ctx.part(True, 3, good="ThreadSanitizer reports only the race fix B keeps (exercise 7): " +
-                 _describe(t.races[0]))
+                 _describe(t["races"][0]))
     else:
         ctx.part(True, 3, good="ThreadSanitizer: no data race")
 
 
-@CHECKS.check(points=10, files=("fix_a.c",), timeout=120, native=True, cost=5)
-def fix_a_c(sub, ctx):
+@CHECKS.check(points=10, files=("fix_a.c",), timeout=120, native=True, cost=5,
+              judge=lambda data, ctx: judge_c_fix(data, ctx, "fix_a.c", False))
+def fix_a_c(sub):
     """Fix A in C: stress-tested, and clean under ThreadSanitizer"""
-    check_c_fix(sub, ctx, "fix_a.c", flag_race_expected=False)
+    return observe_c_fix(sub, CHECKS.get("fix_a_c"), "fix_a.c")
 
 
-@CHECKS.check(points=10, files=("fix_b.c",), timeout=120, native=True, cost=5)
-def fix_b_c(sub, ctx):
+@CHECKS.check(points=10, files=("fix_b.c",), timeout=120, native=True, cost=5,
+              judge=lambda data, ctx: judge_c_fix(data, ctx, "fix_b.c", True))
+def fix_b_c(sub):
     """Fix B in C: stress-tested, and only the expected race under ThreadSanitizer"""
-    check_c_fix(sub, ctx, "fix_b.c", flag_race_expected=True)
+    return observe_c_fix(sub, CHECKS.get("fix_b_c"), "fix_b.c")

@@ -1,38 +1,49 @@
-"""Run one check in its own process, with a timeout and resource limits, and classify how it ended.
+"""Run one check in its own sandboxed process, then judge what it observed, here.
 
-Design note: a learner's code may crash (a C fix that segfaults), deadlock, loop forever, eat memory
-or print without end. Each check therefore runs in a fresh process in its own session, in a scratch
-directory, under rlimits (no core files, bounded output files, bounded CPU, bounded address space
-except for native checks, because ThreadSanitizer reserves terabytes of address space). On timeout
-the whole process group is killed. Whatever happens becomes a CheckResult that says what went wrong,
-and the caller goes on with the next check. Jobs run in parallel on a thread pool (threads only wait
-on processes), so a folder of submissions is graded across all cores in one command.
-
-`LABKIT_GRADE_TIMEOUT` (seconds) overrides every check's own timeout, for CI or a slow machine.
+Design note: a learner's code may crash (a C fix that segfaults), deadlock, loop forever, eat memory,
+print without end, fork daemons, or try to forge its result. Each check therefore runs in a fresh
+worker (worker.py) inside the sandbox of sandbox.py (its own PID namespace, cgroup and uid when the
+grader is root; a subreaper and a memory watcher otherwise), under rlimits (no core files, bounded
+output files and CPU, bounded address space for Python checks), with a minimal environment and a
+private copy of the submission in a scratch folder. The worker sends back plain observations on a
+pipe; its files, output and exit code decide nothing. Here, where learner code never ran, the
+observations' shape and check name are checked and the check's `judge` turns them into a verdict,
+its score clamped to [0, points]. Whatever happens becomes a CheckResult that says what went wrong,
+and the caller goes on with the next check. Jobs run in parallel on a thread pool (threads only
+wait on processes), so a folder of submissions is graded across all cores in one command.
+See threat_model.py for what this guarantees and what it does not.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from labkit import config
+from labkit.answer_values import cut
 from labkit.errors import LabkitError
-from labkit.grading.base import Check
+from labkit.grading import sandbox
+from labkit.grading.base import Check, Ctx, Missing
 from labkit.grading.model import CheckResult
 
 _MiB = 1 << 20
 OUTPUT_LIMIT = 64 * _MiB  # RLIMIT_FSIZE: a learner's endless print stops here
-MEMORY_LIMIT = 4096 * _MiB  # RLIMIT_AS for pure-Python checks
+MAX_REPORT = 16 * _MiB  # the most the grader reads of a worker's observations
+MAX_SUBMISSION_FILE = 1 * _MiB  # files bigger than this are not copied into the check's folder
+LEARNER_TEXT = 300  # characters of learner-made text (messages, values) a report shows
 
 _SIGNAL_HINTS = {
     signal.SIGSEGV: "a segmentation fault: a bad pointer, or a write past the end of a buffer",
@@ -51,20 +62,19 @@ class Job:
     submission: Path
     hidden_file: str | None = None
     key: str = ""  # which submission this job belongs to when grading many
+    hide: tuple = field(default_factory=tuple)  # folders learner code must not see (root only)
 
 
 def timeout_for(check: Check) -> float:
-    override = config.grade_timeout()
-    return override if override is not None else check.timeout
+    return config.grade_timeout() or check.timeout
 
 
 def grade_user() -> tuple[int, int] | None:
-    """The (uid, gid) checks run as: $LABKIT_GRADE_USER's, when the grader runs as root; else None.
+    """The (uid, gid) of $LABKIT_GRADE_USER, when the grader runs as root; else None.
 
-    A stopgap until the grader's own sandbox: run_autograder (labkit.classroom) sets it on
-    Gradescope, where everything runs as root, so a learner's code cannot write the results file
-    or anything else of the grader's.
-    """
+    Set by run_autograder (labkit.classroom) on Gradescope. In root mode every check runs under
+    its own uid anyway (sandbox.take_uid); a named user replaces that uid, for an instructor who
+    wants checks to run as an account of theirs."""
     name = config.grade_user()
     if not name:
         return None
@@ -78,56 +88,159 @@ def grade_user() -> tuple[int, int] | None:
     return entry.pw_uid, entry.pw_gid
 
 
-def _limits(check: Check, timeout: float, user: tuple[int, int] | None = None):
+def memory_limit() -> int:
+    return config.grade_memory_mb() * _MiB
+
+
+def _limits(check: Check, timeout: float, cgroup):
     def apply():
-        if user is not None:
-            os.setgroups([])
-            os.setgid(user[1])
-            os.setuid(user[0])
+        if cgroup is not None:  # join the check's cgroup before anything of the check runs
+            cgroup.add(os.getpid())
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_LIMIT, OUTPUT_LIMIT))
         cpu = int(2 * timeout) + 10  # two cores' worth: the wall-clock timeout is the real bound
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
         if not check.native:
-            resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+            mem = memory_limit() + 512 * _MiB  # address space: a little above the memory bound
+            resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
     return apply
+
+
+def _copy_submission(src: Path, dst: Path) -> None:
+    """The submission's top-level files (the exercises), each at most MAX_SUBMISSION_FILE."""
+    dst.mkdir()
+    for p in sorted(Path(src).iterdir()):
+        if p.is_file() and not p.is_symlink() and p.stat().st_size <= MAX_SUBMISSION_FILE:
+            shutil.copyfile(p, dst / p.name)
+
+
+def _shared_cache() -> str:
+    """Native builds shared by the checks' uids (root mode): sticky and world-writable like /tmp."""
+    d = Path(tempfile.gettempdir()) / "labkit-grade-native-cache"
+    d.mkdir(exist_ok=True)
+    os.chmod(d, 0o1777)
+    return str(d)
+
+
+def _env(scratch: Path, fd: int, root: bool) -> dict:
+    """A minimal environment: nothing of the grader's own (paths, tokens) reaches learner code."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(scratch / "home"),
+           "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
+           "LABKIT_RESULT_FD": str(fd), "TMPDIR": str(scratch / "tmp")}
+    for k, v in os.environ.items():
+        if k in ("CC", "LABKIT_GRADE_SCALES", "LABKIT_GRADE_TIMEOUT", "LABKIT_GRADE_MEMORY_MB",
+                 "LABKIT_STEP_BUDGET", "LABKIT_WORKERS", "LABKIT_SEED",
+                 "LABKIT_NATIVE_CACHE"):
+            env[k] = v
+    if root:
+        env["LABKIT_NATIVE_CACHE"] = _shared_cache()
+    return env
+
+
+_cgroup_ids = itertools.count()
 
 
 def run_job(job: Job) -> CheckResult:
     check = job.check
     timeout = timeout_for(check)
     start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="labkit-grade-") as scratch:
-        out = Path(scratch) / "result.json"
-        argv = [sys.executable, "-m", "labkit.grading.worker", str(out), check.name,
-                str(Path(job.submission).resolve())]
+    root = sandbox.has_pid_namespaces()
+    named = grade_user()
+    uid = (named[0] if named else sandbox.take_uid()) if root else None
+    cgroup = (sandbox.Cgroup(f"labkit-grade-{os.getpid()}-{next(_cgroup_ids)}", memory_limit())
+              if root and sandbox.Cgroup.available() else None)
+    scratch = Path(tempfile.mkdtemp(prefix="labkit-grade-"))
+    try:
+        sub = scratch / "submission"
+        _copy_submission(job.submission, sub)
+        for d in ("home", "tmp"):
+            (scratch / d).mkdir()
+        if uid is not None:
+            for p in [scratch, *scratch.rglob("*")]:
+                if p.name != "stash":
+                    os.chown(p, uid, uid)
+            os.chmod(scratch, 0o700)
+        hidden = None
         if job.hidden_file:
-            argv.append(str(Path(job.hidden_file).resolve()))
-        env = dict(os.environ, PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
-        user = grade_user()
-        if user is not None:  # the check's own home and build cache, in its scratch folder
-            os.chown(scratch, *user)
-            env["HOME"] = scratch
-            env.pop("LABKIT_NATIVE_CACHE", None)
-        with open(Path(scratch) / "stdout", "w+b") as so, open(Path(scratch) / "stderr", "w+b") as se:
-            proc = subprocess.Popen(argv, cwd=scratch, env=env, stdin=subprocess.DEVNULL, stdout=so,
-                                    stderr=se, start_new_session=True,
-                                    preexec_fn=_limits(check, timeout, user))
-            timed_out = False
+            hidden = {"name": Path(job.hidden_file).name, "source": Path(job.hidden_file).read_text()}
+        (scratch / "stash").mkdir(mode=0o700)
+        spec = {"check": check.name, "submission": str(sub), "hidden": hidden, "uid": uid,
+                "shown_as": str(Path(job.submission).resolve()),
+                "stash": str(scratch / "stash"),
+                "hide": [str(Path(p).resolve()) for p in job.hide]}
+        read_fd, write_fd = os.pipe()
+        argv = [sys.executable, "-m", "labkit.grading.worker"]
+        if root:
+            argv = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "--"] + argv
+        with open(scratch / "stderr", "w+b") as se:
+            proc = subprocess.Popen(argv, cwd=scratch, env=_env(scratch, write_fd, root),
+                                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=se,
+                                    pass_fds=(write_fd,), start_new_session=True,
+                                    preexec_fn=_limits(check, timeout, cgroup))
+            os.close(write_fd)
+            chunks: list[bytes] = []
+            reader = threading.Thread(target=_read_report, args=(read_fd, chunks), daemon=True)
+            reader.start()
             try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                timed_out = True
+                proc.stdin.write(json.dumps(spec).encode())
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            timed_out, over_memory = _wait(proc, timeout, watch_memory=cgroup is None)
+            if cgroup is not None:
+                over_memory = over_memory or cgroup.hit_memory_limit()
+                cgroup.kill()
+            else:
+                sandbox.kill_tree(proc.pid)
             _kill_group(proc)
+            reader.join(10)
             se.seek(0)
-            stderr = se.read().decode(errors="replace")
-        result = _classify(check, proc.returncode, timed_out, timeout, out, stderr)
+            stderr = se.read(64 * 1024).decode(errors="replace")
+        raw = b"".join(chunks)
+        result = judge_report(check, raw, proc.returncode, timed_out, timeout, over_memory, stderr)
+    finally:
+        if cgroup is not None:
+            cgroup.close()
+        if uid is not None and not named:
+            sandbox.give_uid(uid)
+        shutil.rmtree(scratch, ignore_errors=True)
     result.seconds = time.monotonic() - start
     return result
 
 
+def _read_report(fd: int, chunks: list) -> None:
+    size = 0
+    with os.fdopen(fd, "rb") as f:
+        while True:
+            b = f.read(1 << 16)
+            if not b:
+                return
+            size += len(b)
+            if size > MAX_REPORT:
+                chunks.clear()
+                chunks.append(b"\0too big")
+                return
+            chunks.append(b)
+
+
+def _wait(proc, timeout: float, watch_memory: bool) -> tuple[bool, bool]:
+    """(timed out, over memory). Without a cgroup, the tree's resident memory is watched."""
+    deadline = time.monotonic() + timeout
+    limit = memory_limit()
+    while True:
+        try:
+            proc.wait(sandbox.WATCH_SECONDS if watch_memory else max(0.0, deadline - time.monotonic()))
+            return False, False
+        except subprocess.TimeoutExpired:
+            pass
+        if time.monotonic() >= deadline:
+            return True, False
+        if watch_memory and sandbox.rss(sandbox.tree(proc.pid)) > limit:
+            return False, True
+
+
 def _kill_group(proc: subprocess.Popen) -> None:
-    # The worker leads its own session; kill it and anything the learner's code left behind.
+    # The worker leads its own session; kill it and anything left in its group.
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -135,28 +248,94 @@ def _kill_group(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def _classify(check: Check, code, timed_out, timeout, out: Path, stderr: str) -> CheckResult:
-    if not timed_out and out.is_file():
-        try:
-            return CheckResult.from_json(json.loads(out.read_text()))
-        except (ValueError, KeyError):
-            pass
-    r = CheckResult(check.name, check.title, check.points, hidden=check.hidden, bonus=check.bonus)
+REPORT_KINDS = ("observed", "parts", "missing", "learner_error", "error")
+
+
+def judge_report(check: Check, raw: bytes, code, timed_out: bool, timeout: float,
+                 over_memory: bool, stderr: str) -> CheckResult:
+    """The verdict, made here from the worker's observations (plain data) and nothing else."""
+    ctx = Ctx(check)
+    r = ctx.result
     if timed_out:
         r.status = "timeout"
         r.bad(f"did not finish within {timeout:.0f} s and was stopped: a deadlock, or a loop that "
               f"never ends? (grading went on with the next check)")
-    elif code is not None and code < 0:
+        return r
+    if over_memory:
         r.status = "crash"
-        sig = signal.Signals(-code)
-        r.bad(f"the check's process died of {sig.name}: {_SIGNAL_HINTS.get(sig, 'a fatal signal')}")
-    else:
+        r.bad(f"used more than {config.grade_memory_mb()} MiB of memory and was stopped (every check's "
+              f"memory is bounded; is something allocated in a loop and never freed?)")
+        return r
+    report = _parse(raw)
+    if report is None or report.get("check") != check.name or report.get("kind") not in REPORT_KINDS:
+        if code is not None and code > 128 and sandbox.has_pid_namespaces():
+            code = 128 - code  # the namespace's PID 1 passes a signal on as 128 + its number
+        if code is not None and code < 0:
+            r.status = "crash"
+            sig = signal.Signals(-code)
+            r.bad(f"the check's process died of {sig.name}: {_SIGNAL_HINTS.get(sig, 'a fatal signal')}")
+        else:
+            r.status = "error"
+            r.bad("the check's process ended without reporting what it observed"
+                  + (" (its report was not in the expected form)" if raw else ""))
+        tail = _tail(stderr)
+        if tail:
+            r.note("last lines of its error output:\n" + tail)
+        return r
+    kind = report["kind"]
+    text = cut(str(report.get("text", "")), LEARNER_TEXT)
+    if kind == "missing":
+        r.missing(text)
+        r.score, r.status = 0.0, "missing"
+        return r
+    if kind == "learner_error":
+        r.bad(text)
+        r.score, r.status = 0.0, "fail"
+        return r
+    if kind == "error":
+        r.bad(f"the check could not finish: {text}")
+        r.score, r.status = 0.0, "error"
+        return r
+    try:
+        if kind == "parts":
+            _judge_parts(report, ctx)
+        else:
+            check.judge(report["data"], ctx)
+    except Missing as exc:  # judged from the data: a stub still in place
+        r = Ctx(check).result
+        r.missing(cut(str(exc), LEARNER_TEXT))
+        r.score, r.status = 0.0, "missing"
+        return r
+    except Exception as exc:  # malformed observations: they earn nothing
+        ctx = Ctx(check)
+        ctx.bad(f"the check's observations were not in the expected form "
+                f"({type(exc).__name__}: {cut(str(exc), 120)}); nothing is scored")
+        r = ctx.finish()
         r.status = "error"
-        r.bad(f"the check's process exited with code {code} before reporting a result")
-    tail = _tail(stderr)
-    if tail:
-        r.note("last lines of its error output:\n" + tail)
-    return r
+        return r
+    return ctx.finish()
+
+
+def _parse(raw: bytes):
+    try:
+        report = json.loads(raw.decode())
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return report if isinstance(report, dict) else None
+
+
+def _judge_parts(report: dict, ctx: Ctx) -> None:
+    """A hidden check's own parts: each must be [bool, points within the check's, bool]."""
+    limit = ctx.check.points
+    for ok, points, required in report["parts"]:
+        if type(ok) is not bool or type(required) is not bool or not isinstance(points, (int, float)) \
+                or isinstance(points, bool) or not math.isfinite(points) or not 0 <= points <= limit:
+            raise ValueError("a part is not [passed, points, required]")
+        ctx.part(ok, points, required=required)
+    for kind, text in report["lines"]:
+        if kind not in ("GOOD", "BAD", "MISSING", "NOTE"):
+            raise ValueError(f"line kind {kind!r}")
+        getattr(ctx.result, kind.lower())(cut(str(text), LEARNER_TEXT))
 
 
 def _tail(text: str, lines: int = 8, width: int = 200) -> str:

@@ -2,163 +2,322 @@
 
 Design note: a fix is not judged on one run. The DPOR explorer runs it over every schedule (one
 per class of equivalent interleavings, which is all of them as far as any outcome can tell) at the
-small scale and at the seed's scale, and every execution must end well AND keep the kernel's
-behaviour: the read succeeds, no INVALID kstat is in the snapshot (illumos 4246's point), every
-kstat installed before the race is there, nothing is copied twice. The failing execution with the
-fewest preemptions is reported, with its schedule and the `labkit replay` command that shows it. We iterate
-labkit.sched.outcomes(), not explore(), because explore() keeps counts and the shortest failure
-only, and the behaviour rules need every execution's result.
+small scale with one writer and with two concurrent writers, and at the seed's scale with one. The
+worker only observes: for each execution, plain data of what happened (the outcome, the kids the
+reader got, and the kernel's own record of who installed what, which holds were never released,
+who holds the chain lock at the end); identical observations are sent once with a count and the
+schedule with the fewest preemptions. The grader judges them (`judge_execution`), never the flag
+bits a fix could clear itself: a reader must never get a kstat its own kstat_install had not yet
+made visible (so a first pass that clears INVALID fails), must get every kstat installed before its
+copy began (so a copy that stops at the count fails), nothing twice, and every hold and lock is
+released when an execution ends.
+
+Modelling choices: two writers at the seed scale would take some 9,000 executions of a second
+each, so the seed scale runs one writer; the second writer (thread X) only installs (see
+kernel/scenario.py). A hidden search bound would make a pass mean less, so there is none.
 """
 
 from __future__ import annotations
 
+import json
 import time
 
 from labkit import config
+from labkit.answer_values import cut
 from labkit.errors import LabkitError
 from labkit.grading.base import CheckSet, LearnerError, Missing
-from labkit.kernel import Scenario, load_variant
-from labkit.kernel.layout import KSTAT_FLAG_INVALID
+from labkit.kernel import Scenario
+from labkit.kernel.layout import EACCES, EAGAIN, ENOMEM, ENXIO, SIZEOF_KSTAT_T
+from labkit.kernel.variants import REPLACEABLE, Variant
 from labkit.sched import outcomes, replay
-from labkit.sched.outcome import failure_rank
 
 CHECKS = CheckSet()
+ERRNO = {ENOMEM: "ENOMEM", EAGAIN: "EAGAIN", EACCES: "EACCES", ENXIO: "ENXIO"}
 
 
-def _variant(sub, filename: str, needs: str):
-    variant = load_variant(sub.file(filename))  # a LabkitError names the line at fault
-    if needs not in variant.functions:
+def _variant(sub, filename: str, needs: str) -> Variant:
+    module = sub.module(filename)  # the one loader of learner files, under its allow-list
+    from labkit.learner_code import functions
+    found = functions(module, REPLACEABLE)
+    if needs not in found:
         raise Missing(f"{filename}: no function {needs}(); define it with that exact name")
-    return variant
+    sub.file(filename)
+    return Variant(filename.removesuffix(".py"), found, sub.shown(filename))
 
 
-def judge(outcome, scenario) -> str | None:
-    """What is wrong with one execution, in words, or None if it ended well."""
-    if outcome.kind == "error" and isinstance(outcome.failure, NotImplementedError):
-        raise Missing(str(outcome.failure))
-    if outcome.kind == "panic":
-        rec = outcome.panic
-        if rec is not None and rec.fault_addr is not None:
-            return (f"the kernel panicked: the copy of header {rec.header_index} (0-based) ran past "
-                    f"the buffer, which had room for the {rec.counted} headers counted (page fault "
-                    f"at kbuf+{rec.offset:#x})")
-        return f"the kernel panicked: {outcome.failure}"
-    if outcome.kind == "deadlock":
+# ---- in the worker: what happened ------------------------------------------------------------
+def observe_execution(outcome, scenario) -> dict:
+    """One execution as plain data."""
+    obs = {"kind": outcome.kind}
+    if outcome.failure is not None and outcome.kind in ("error", "panic"):
+        obs["failure_type"] = type(outcome.failure).__name__
+        obs["failure"] = cut(str(outcome.failure), 300)
+    rec = outcome.panic
+    if rec is not None and getattr(rec, "fault_addr", None) is not None:
+        obs["panic"] = [rec.header_index, rec.counted, rec.offset]
+    res = outcome.result
+    if outcome.kind == "ok" and res is not None:
+        kids = res.kids
+        present = set(kids)
+        missing = [k for k in range(scenario.kstats) if k not in present]
+        seen, dups = set(), []
+        for k in kids:
+            if k in seen:
+                dups.append(k)
+            seen.add(k)
+        obs.update(error=res.error, ndata=res.ndata, data_size=res.data_size,
+                   new_copied=sorted(k for k in present if k >= scenario.kstats),
+                   boot_missing=missing[:10], boot_missing_n=len(missing), dups=dups[:10],
+                   zero_filled=res.zero_filled, facts=res.facts())
+    return obs
+
+
+def explore_scale(scenario) -> dict:
+    start, n, distinct = time.monotonic(), 0, {}
+    # every schedule class, one execution each (the public search: no cap, so it completes)
+    for outcome in outcomes(scenario, "dpor", detect_races=False):
+        n += 1
+        obs = observe_execution(outcome, scenario)
+        key = json.dumps(obs, sort_keys=True)
+        rank = (outcome.preemptions, outcome.steps)
+        kept = distinct.get(key)
+        if kept is None:
+            distinct[key] = [obs, 1, rank, outcome.schedule, outcome.replay_command]
+        else:
+            kept[1] += 1
+            if rank < kept[2]:
+                kept[2:] = [rank, outcome.schedule, outcome.replay_command]
+    return {"kstats": scenario.kstats, "writers": scenario.writers, "executions": n,
+            "complete": True, "seconds": round(time.monotonic() - start, 2),
+            "observed": [{"obs": o, "count": c, "preemptions": r[0], "steps": r[1], "schedule": s,
+                          "replay": cmd} for o, c, r, s, cmd in distinct.values()]}
+
+
+def scales() -> list[tuple[str, list[tuple[int, int]]]]:
+    """[(label, [(kstats, writers), ...])] from LABKIT_GRADE_SCALES (config.grade_scales())."""
+    out = []
+    for label in config.grade_scales().split(","):
+        label = label.strip()
+        if label == "small":
+            out.append((label, [(Scenario.small().kstats, 1), (Scenario.small().kstats, 2)]))
+        elif label == "seed":
+            out.append((label, [(Scenario.seed().kstats, 1)]))
+        elif label.isdigit():
+            n = int(label)
+            out.append((f"{n}-kstat", [(n, 1)] + ([(n, 2)] if n <= 64 else [])))
+        else:
+            raise LabkitError(f"LABKIT_GRADE_SCALES: unknown scale {label!r}; accepted: small, seed, "
+                              f"a number of kstats (comma-separated)")
+    return out
+
+
+def observe_fix(sub, filename: str, needs: str) -> dict:
+    variant = _variant(sub, filename, needs)
+    return {"scales": [{"label": label, "runs": [explore_scale(Scenario(k, variant, writers=w))
+                                                 for k, w in runs]}
+                       for label, runs in scales()]}
+
+
+# ---- in the grader: the verdict ----------------------------------------------------------------
+def _kids(xs) -> str:
+    return ", ".join(str(int(x)) for x in xs[:10]) + (", ..." if len(xs) > 10 else "")
+
+
+def judge_execution(obs: dict, kstats: int, writers: int) -> str | None:
+    """What is wrong with one observed execution, in words, or None if it ended well."""
+    kind = obs["kind"]
+    if obs.get("failure_type") == "NotImplementedError":
+        raise Missing(cut(str(obs.get("failure", "")), 300) or "not implemented yet")
+    if kind == "panic":
+        if obs.get("panic"):
+            index, counted, offset = (int(x) for x in obs["panic"])
+            return (f"the kernel panicked: the copy of header {index} (0-based) ran past the buffer, "
+                    f"which had room for the {counted} headers counted (page fault at kbuf+{offset:#x})")
+        return f"the kernel panicked: {cut(str(obs.get('failure', '')), 300)}"
+    if kind == "deadlock":
         return ("deadlock: every thread is waiting (does your code take kstat_chain_lock and then "
                 "call something that takes it again, such as kstat_rele?)")
-    if outcome.kind == "hang":
-        return f"no end in sight: still running after {outcome.steps} scheduling steps (a loop that never ends?)"
-    if outcome.kind == "error":
-        return f"your code raised {type(outcome.failure).__name__}: {outcome.failure}"
-    res = outcome.result
-    if res.error not in (0, None):
-        return f"the reader's ioctl failed with error {res.error} instead of returning the headers"
-    invalid = [h[0] for h in res.headers if h is not None and h[3] & KSTAT_FLAG_INVALID]
-    if invalid:
-        return (f"the snapshot holds INVALID kstats (kids {invalid}): a reader must never see a "
-                f"kstat before kstat_install has made it valid")
-    kids = res.kids
-    if len(set(kids)) != len(kids):
-        return f"the snapshot holds a kstat twice (kids {kids})"
-    lost = [k for k in range(scenario.kstats) if k not in kids]
-    if lost:
-        return (f"the snapshot lacks kstats that were installed long before (kids {lost}); "
-                f"the reader got kids {kids}")
+    if kind == "hang":
+        return "no end in sight: the execution ran out of scheduling steps (a loop that never ends?)"
+    if kind == "error":
+        what = cut(str(obs.get("failure", "")), 300)
+        if obs.get("failure_type") == "MemoryError":
+            return "your code ran out of memory during the read (every check's memory is bounded)"
+        return f"your code raised {cut(str(obs.get('failure_type', 'an exception')), 40)}: {what}"
+    if kind != "ok":
+        raise ValueError(f"outcome {kind!r}")
+    error, facts = obs["error"], obs["facts"]
+    if error not in (0, None):
+        name = ERRNO.get(error, f"error {int(error)}")
+        if error == ENOMEM:
+            room = (kstats + writers) * SIZEOF_KSTAT_T
+            return (f"the reader's ioctl failed with ENOMEM (not enough room): your first pass asked for "
+                    f"{int(obs['data_size'])} bytes ({int(obs['ndata'])} headers), more than the "
+                    f"{room} bytes of the reader's buffer, which has room for every kstat there is: "
+                    f"the count over-allocates")
+        return {EAGAIN: "the reader's ioctl failed with EAGAIN (try again): the header kstat looked INVALID",
+                EACCES: "the reader's ioctl failed with EACCES (permission denied): a read was refused as if "
+                        "it were a write", ENXIO: "the reader's ioctl failed with ENXIO: the header kstat "
+                        "was not found"}.get(error, f"the reader's ioctl failed with {name}")
+    for kid, thread, function in facts["invalid_cleared"]:
+        return (f"thread {cut(str(thread), 8)} cleared KSTAT_FLAG_INVALID of kstat {int(kid)} in "
+                f"{cut(str(function), 60)}(): only that kstat's own kstat_install may make it visible "
+                f"(readers would get a kstat nobody installed)")
+    if facts["uninstalled_copies"]:
+        return (f"the reader got kstat(s) {_kids(facts['uninstalled_copies'])} before kstat_install had "
+                f"made them visible: a reader must never see an uninstalled kstat")
+    if obs["boot_missing_n"]:
+        return (f"the snapshot lacks kstats that were installed long before (kids "
+                f"{_kids(obs['boot_missing'])}; {int(obs['boot_missing_n'])} in all)")
+    dropped = [k for k in (facts["visible_at_snapshot"] or []) if k not in obs["new_copied"]]
+    if dropped:
+        return (f"the snapshot dropped kstat(s) {_kids(dropped)}, installed before the copy began: "
+                f"the copy must give the reader every installed kstat")
+    if obs["dups"]:
+        return f"the snapshot holds a kstat twice (kids {_kids(obs['dups'])})"
+    for kid, thread, where in facts["holds_left"]:
+        return (f"kstat {int(kid)} is still held by thread {cut(str(thread), 8)} when the execution "
+                f"ended: the hold taken in {cut(str(where), 120)} is never released with kstat_rele "
+                f"(on illumos every later hold on that kstat would wait forever)")
+    if facts["lock_held_by"] is not None:
+        return (f"kstat_chain_lock is still held by thread {cut(str(facts['lock_held_by']), 8)} when "
+                f"the execution ended: every mutex_enter needs its mutex_exit")
+    if facts["not_visible_at_end"]:
+        return (f"kstat(s) {_kids(facts['not_visible_at_end'])} are still not visible after their "
+                f"kstat_install returned: kstat_install must make the kstat visible")
     return None
 
 
-def explore_fix(ctx, variant, scales, points_each: float) -> None:
-    for label, scenario in scales(variant):
-        if ctx._required_failed:
-            ctx.note(f"{label} scale ({scenario.kstats} kstats) not explored: fix the failure above first")
-            continue
-        start, n, worst = time.monotonic(), 0, None
-        # every schedule class, one execution each (the public search: no cap, so it completes)
-        for outcome in outcomes(scenario, "dpor", detect_races=False):
-            n += 1
-            problem = judge(outcome, scenario)
-            if problem and (worst is None or failure_rank(outcome) < failure_rank(worst[0])):
-                worst = (outcome, problem)
-        where = f"{label} scale ({scenario.kstats} kstats)"
+def judge_fix(data: dict, ctx, points: float) -> None:
+    runs_by_scale = data["scales"]
+    wanted = scales()
+    if [s["label"] for s in runs_by_scale] != [label for label, _ in wanted]:
+        raise ValueError("the scales observed are not the ones asked for")
+    each = points / len(wanted)
+    for scale, (label, runs) in zip(runs_by_scale, wanted):
+        if len(scale["runs"]) != len(runs):
+            raise ValueError("a run is missing")
+        worst, total, secs = None, 0, 0.0
+        for run, (kstats, writers) in zip(scale["runs"], runs):
+            if (run["kstats"], run["writers"]) != (kstats, writers):
+                raise ValueError("a run of another scenario")
+            if not run["complete"] or int(run["executions"]) < 1:
+                worst = worst or (None, run, "the search did not complete", None)
+            total += int(run["executions"])
+            secs += float(run["seconds"])
+            if sum(int(o["count"]) for o in run["observed"]) != int(run["executions"]):
+                raise ValueError("the counts do not add up")
+            for o in run["observed"]:
+                problem = judge_execution(o["obs"], kstats, writers)
+                # The simplest failure is shown: one writer before two, then fewest preemptions.
+                rank = (run["writers"], o["preemptions"], o["steps"])
+                if problem and (worst is None or worst[0] is None or rank < worst[3]):
+                    worst = (o, run, problem, rank)
+        where = f"{label} scale ({runs[0][0]} kstats" + (", one writer and two" if len(runs) > 1 else "") + ")"
         if worst is None:
-            ctx.part(True, points_each, good=f"{where}: all {n} schedules end well: no panic, no "
-                     f"deadlock, no INVALID kstat in the snapshot, every installed kstat there "
-                     f"({time.monotonic() - start:.1f} s)")
+            ctx.part(True, each, good=f"{where}: all {total} schedules end well: no panic, no deadlock, "
+                     f"no kstat seen before its kstat_install made it visible, every installed kstat "
+                     f"there, every hold and lock released ({secs:.1f} s)")
         else:
-            o, problem = worst
-            ctx.part(False, points_each, required=True,
-                     bad=f"{where}: {problem}\n            schedule: {o.schedule}\n"
-                         f"            replay it: {o.replay_command}")
+            o, run, problem, _ = worst
+            writers = "two writers (W and X)" if run["writers"] == 2 else "one writer"
+            detail = "" if o is None else (f"\n            schedule: {cut(str(o['schedule']), 200)}"
+                                           f"\n            replay it: {cut(str(o['replay']), 400)}")
+            ctx.part(False, each, required=True, bad=f"{where}, {writers}: {problem}{detail}")
 
 
-#: The scales a fix is explored at: "small", "seed" (5698 kstats, about 1 s per execution) or a
-#: number of kstats. LABKIT_GRADE_SCALES="small,64" trades the seed's numbers for speed (CI).
-SCALES = config.GRADE_SCALES
-
-
-def _scales(variant):
-    for label in SCALES.split(","):
-        label = label.strip()
-        if label == "small":
-            yield label, Scenario.small(fix=variant)
-        elif label == "seed":
-            yield label, Scenario.seed(fix=variant)
-        elif label.isdigit():
-            yield "medium", Scenario(int(label), variant)
-        else:
-            raise LabkitError(f"LABKIT_GRADE_SCALES: unknown scale {label!r}; accepted: small, seed, a number")
-
-
-@CHECKS.check(points=10, files=("find_schedule.py",), timeout=60)
-def find_schedule(sub, ctx):
+@CHECKS.check(points=10, files=("find_schedule.py",), timeout=60,
+              judge=lambda data, ctx: judge_find_schedule(data, ctx))
+def find_schedule(sub):
     """Find a schedule that panics the buggy kernel"""
     schedule = sub.call("find_schedule.py", "panicking_schedule")
-    if not isinstance(schedule, str):
-        raise LearnerError(f"panicking_schedule() returned {schedule!r}; expected a schedule string "
-                           f"such as 'R5 W9 R'")
-    scenario = Scenario.small(fix="none")
-    outcome = replay(scenario, schedule)  # a malformed schedule is a LabkitError saying why
-    if outcome.kind == "panic":
-        rec = outcome.panic
+    if type(schedule) is not str:
+        raise LearnerError(f"panicking_schedule() returned {_shown(schedule)}; expected a schedule "
+                           f"string such as 'R5 W9 R'")
+    return _replayed(Scenario.small(fix="none"), schedule)
+
+
+def _shown(value) -> str:
+    from labkit.answer_values import shown
+    return shown(value)
+
+
+def _replayed(scenario, schedule: str) -> dict:
+    if len(schedule) > 2000:
+        raise LearnerError(f"the schedule is {len(schedule)} characters long; a schedule names "
+                           f"threads and step counts, such as 'W12 R25 W1 R'")
+    try:
+        outcome = replay(scenario, schedule)  # a malformed schedule is a LabkitError saying why
+    except LabkitError as exc:
+        hint = ""
+        if any(c.islower() for c in schedule if c.isalpha()):
+            hint = " (thread names are capitals: R, W; a lowercase 'r' or 'w' is not a thread)"
+        raise LearnerError(f"{exc}{hint}") from None
+    rec = outcome.panic
+    obs = {"schedule": cut(schedule, 200), "kind": outcome.kind, "replay": outcome.replay_command,
+           "failure": cut(str(outcome.failure or ""), 300)}
+    if rec is not None:
+        obs["panic"] = {"header_index": rec.header_index, "offset": rec.offset, "counted": rec.counted,
+                        "writer_stack": [f.function for f in rec.thread("W").stack][:12]}
+    return obs
+
+
+def judge_find_schedule(data: dict, ctx) -> None:
+    schedule = cut(str(data["schedule"]), 200)
+    if data["kind"] == "panic" and data.get("panic"):
+        p = data["panic"]
         ctx.part(True, 10, good=f"{schedule!r} panics the buggy kernel: the copy of header "
-                 f"{rec.header_index} wrote at kbuf+{rec.offset:#x}")
+                 f"{int(p['header_index'])} wrote at kbuf+{int(p['offset']):#x}")
         return
-    what = {"ok": "ran to the end without a panic", "deadlock": "deadlocked",
-            "hang": "never ended", "error": f"stopped with an error: {outcome.failure}"}[outcome.kind]
+    what = {"ok": "ran to the end without a panic", "deadlock": "deadlocked", "hang": "never ended",
+            "panic": "panicked, but not in the copy",
+            "error": f"stopped with an error: {cut(str(data.get('failure', '')), 200)}"}[data["kind"]]
     ctx.part(False, 10, bad=f"{schedule!r} {what}; the panic needs W to clear the flag after R "
-             f"counted and before R copies that kstat\n            see it: {outcome.replay_command}")
+             f"counted and before R copies that kstat\n            see it: {cut(str(data['replay']), 300)}")
 
 
-@CHECKS.check(points=15, files=("fix_a_sim.py",), timeout=240, cost=60)
-def fix_a_sim(sub, ctx):
+@CHECKS.check(points=15, files=("fix_a_sim.py",), timeout=240, cost=60,
+              judge=lambda data, ctx: judge_fix(data, ctx, 15))
+def fix_a_sim(sub):
     """Fix A in the simulator: clear the flag under kstat_chain_lock"""
-    explore_fix(ctx, _variant(sub, "fix_a_sim.py", "kstat_install"), _scales, 7.5)
+    return observe_fix(sub, "fix_a_sim.py", "kstat_install")
 
 
-@CHECKS.check(points=15, files=("fix_b_sim.py",), timeout=240, cost=50)
-def fix_b_sim(sub, ctx):
+@CHECKS.check(points=15, files=("fix_b_sim.py",), timeout=240, cost=50,
+              judge=lambda data, ctx: judge_fix(data, ctx, 15))
+def fix_b_sim(sub):
     """Fix B in the simulator: count every kstat in the first pass"""
-    explore_fix(ctx, _variant(sub, "fix_b_sim.py", "header_kstat_update"), _scales, 7.5)
+    return observe_fix(sub, "fix_b_sim.py", "header_kstat_update")
 
 
-@CHECKS.check(points=5, files=("reconstruct.py",), timeout=90, bonus=True, cost=2)
-def reconstruct(sub, ctx):
+@CHECKS.check(points=5, files=("reconstruct.py",), timeout=90, bonus=True, cost=2,
+              judge=lambda data, ctx: judge_reconstruct(data, ctx))
+def reconstruct(sub):
     """Bonus: reconstruct the interleaving from the crash dump"""
-    # The target is recomputed from the seed (the dump file never held its schedule); the two
-    # dumps are compared as plain data (labkit.postmortem.reconstruct), part by part.
-    from labkit import config
+    # In the worker: the learner's (kstats, schedule), replayed; its dump's signature (plain data).
     from labkit.postmortem import replay_dump
-    from labkit.postmortem.reconstruct import compare, signature, target_dump
+    from labkit.postmortem.reconstruct import signature
     got = sub.call("reconstruct.py", "schedule_from_dump")
-    if not (isinstance(got, (tuple, list)) and len(got) == 2 and isinstance(got[1], str)
-            and isinstance(got[0], int) and not isinstance(got[0], bool)):
-        raise LearnerError(f"schedule_from_dump() returned {got!r}; expected (kstats, schedule), "
+    if not (type(got) in (tuple, list) and len(got) == 2 and type(got[1]) is str
+            and type(got[0]) is int):
+        raise LearnerError(f"schedule_from_dump() returned {_shown(got)}; expected (kstats, schedule), "
                            f"e.g. (3, 'W12 R25 W1 R')")
-    kstats, schedule = got
+    kstats, schedule = int(got[0]), str.__str__(got[1])
+    if len(schedule) > 2000:
+        raise LearnerError(f"the schedule is {len(schedule)} characters long; a schedule names "
+                           f"threads and step counts, such as 'W12 R25 W1 R'")
     try:
         outcome, dump = replay_dump(Scenario(kstats, "none"), schedule)
     except LabkitError as e:
-        raise LearnerError(f"schedule_from_dump() returned {got!r}: {e}") from None
-    see = f"\n            see it: {outcome.replay_command} --dump mine.dump"
-    for part in compare(signature(target_dump(config.SEED)), signature(dump)):
-        ctx.part(part.ok, part.points, required=part.required, good=part.good, bad=part.bad + see)
+        raise LearnerError(f"schedule_from_dump() returned {_shown(got)}: {cut(str(e), 300)}") from None
+    return {"signature": signature(dump), "replay": outcome.replay_command}
+
+
+def judge_reconstruct(data: dict, ctx) -> None:
+    # In the grader: the target is recomputed from the seed (the dump file never held its
+    # schedule); the two dumps are compared as plain data (labkit.postmortem.reconstruct).
+    from labkit.postmortem.reconstruct import compare, signature, target_dump
+    see = f"\n            see it: {cut(str(data['replay']), 300)} --dump mine.dump"
+    for part in compare(signature(target_dump(config.SEED)), data["signature"]):
+        ctx.part(part.ok, part.points, required=part.required, good=cut(part.good, 600),
+                 bad=cut(part.bad, 600) + see)

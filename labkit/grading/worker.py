@@ -1,61 +1,99 @@
-"""The process one check runs in: `python -m labkit.grading.worker OUT CHECK SUBMISSION [HIDDEN_FILE]`.
+"""The process one check runs in: `python -m labkit.grading.worker`, its job as JSON on stdin.
 
-Design note: the parent (runner.py) starts this in a fresh session with resource limits and a
-timeout; this side only runs the check and writes its CheckResult as JSON to OUT. Writing to a file,
-not stdout, keeps the result apart from whatever the learner's code prints.
+Design note: this is the only process where a learner's code runs (the learner's C runs in its
+own children). It reports observations, plain JSON data, on the pipe whose number is in
+$LABKIT_RESULT_FD, and nothing else it does matters: the grader (runner.py) checks the shape of
+that data and judges it where learner code never ran. Nothing of the job is on the command line
+(an instructor's hidden checks come as source text on stdin, not as a path), so /proc/<pid>/cmdline
+names nothing. When the grader is root, this process starts as PID 1 of its own PID namespace and
+mount namespace: it hides the paths it is told to (tmpfs over them) and drops to its own uid
+before it loads anything of the learner's.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
-import time
 
-from labkit.errors import LabkitError
-from labkit.grading.base import Ctx, LearnerError, Missing, Submission, describe_exception
+#: Longest job description read from stdin (an instructor's hidden file comes in it).
+MAX_JOB = 4 << 20
 
 
-def run_check(check, submission_dir) -> "CheckResult":  # noqa: F821
-    ctx = Ctx(check)
-    sub = Submission(submission_dir)
-    start = time.monotonic()
+def observe(check, submission_dir, shown_as=None) -> dict:
+    """Run the check's observing half on the submission; {"kind": ..., ...} as plain data."""
+    from labkit.errors import LabkitError
+    from labkit.grading.base import Ctx, LearnerError, Missing, Submission
+    sub = Submission(submission_dir, shown_as)
     try:
         for name in check.files:
             sub.file(name)
-        check.fn(sub, ctx)
-        result = ctx.finish()
+        if check.judge is None:  # a hidden check scores itself; the grader re-adds and clamps
+            ctx = Ctx(check)
+            check.fn(sub, ctx)
+            r = ctx.result
+            return {"kind": "parts", "parts": ctx.parts,
+                    "lines": [[ln.kind, ln.text] for ln in r.lines]}
+        return {"kind": "observed", "data": check.fn(sub)}
     except Missing as exc:
-        result = ctx.result
-        result.missing(str(exc))
-        result.score, result.status = 0.0, "missing"
+        return {"kind": "missing", "text": str(exc)}
     except (LearnerError, LabkitError) as exc:
-        result = ctx.result
-        result.bad(str(exc))
-        result.score, result.status = 0.0, "fail"
+        return {"kind": "learner_error", "text": str(exc)}
+    except MemoryError:
+        return {"kind": "learner_error", "text": "the check ran out of memory while running your "
+                                                 "code (every check's memory is bounded)"}
+    except RecursionError:
+        return {"kind": "learner_error", "text": "your code recursed too deeply"}
     except Exception as exc:  # most likely a learner's value our checking code could not digest
-        result = ctx.result
-        result.bad(f"the check could not finish: {describe_exception(exc)}")
-        result.score, result.status = 0.0, "error"
-    result.seconds = time.monotonic() - start
-    return result
+        return {"kind": "error", "text": f"{type(exc).__name__}: {str(exc)[:300]}"}
 
 
-def load_check(name: str, hidden_file: str | None):
-    if hidden_file:
-        from labkit.grading.hidden import load_hidden
-        return load_hidden(hidden_file).get(name)
+def load_check(job: dict):
+    hidden = job.get("hidden")
+    if hidden:
+        from labkit.grading.hidden import load_hidden_source
+        return load_hidden_source(hidden["source"], hidden["name"]).get(job["check"])
     from labkit.grading.exercises import CHECKS
-    return CHECKS.get(name)
+    return CHECKS.get(job["check"])
 
 
-def main(argv: list[str]) -> int:
-    out, name, submission = argv[:3]
-    hidden_file = argv[3] if len(argv) > 3 else None
-    result = run_check(load_check(name, hidden_file), submission)
-    with open(out, "w") as f:
-        json.dump(result.to_json(), f)
-    return 0
+def _init_process() -> None:
+    """As PID 1 of the check's namespace we would ignore even a SIGSEGV sent to ourselves (the
+    kernel shields PID 1), so the check runs in a child, and PID 1 only waits for it and passes on
+    how it ended: an exit code, or 128 + the signal that killed it. When PID 1 exits, the kernel
+    kills everything left in the namespace."""
+    child = os.fork()
+    if child == 0:
+        return
+    while True:
+        pid, status = os.waitpid(-1, 0)  # also reaps orphans reparented to us
+        if pid == child:
+            break
+    os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+
+
+def main() -> int:
+    if os.getpid() == 1:
+        _init_process()
+    out = os.fdopen(int(os.environ.pop("LABKIT_RESULT_FD")), "w")
+    job = json.loads(sys.stdin.read(MAX_JOB))
+    sys.stdin.close()
+    from labkit.grading import sandbox
+    if job.get("uid") is not None:  # root, in our own namespaces: hide, then drop root for good
+        here = os.path.dirname(os.path.abspath(__file__))  # labkit/grading: the package's root is 2 up
+        sandbox.expose([sys.base_prefix, sys.prefix, os.path.dirname(os.path.dirname(here))], job["stash"])
+        sandbox.hide_paths(job.get("hide", []))
+        sandbox.drop_privileges(job["uid"])
+    else:
+        sandbox.become_subreaper()
+    check = load_check(job)  # the hidden source is compiled before any learner code runs
+    report = observe(check, job["submission"], job.get("shown_as"))
+    sandbox.kill_descendants()
+    report["check"] = check.name
+    out.write(json.dumps(report))
+    out.flush()
+    os._exit(0)  # no atexit or finaliser a learner's code may have left behind runs after this
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

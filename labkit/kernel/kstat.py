@@ -11,11 +11,13 @@ only under `kstat_chain_lock` or by their owner, so plain attributes keep the si
 """
 
 import operator
+import sys
 
 from labkit.kernel import symbols
-from labkit.kernel.layout import KSTAT_T_FIELDS, GLOBAL_ZONEID
+from labkit.kernel.context import kernel
+from labkit.kernel.layout import KSTAT_FLAG_INVALID, KSTAT_T_FIELDS, GLOBAL_ZONEID
 from labkit.kernel.memory import KernelMemory
-from labkit.sched import CondVar, Mutex, point
+from labkit.sched import CondVar, Mutex, current_thread, point
 
 
 _FIELD_NAMES = tuple(f for f, *_ in KSTAT_T_FIELDS)
@@ -65,7 +67,8 @@ class Kstat:
 
     __slots__ = tuple(f for f, *_ in KSTAT_T_FIELDS if f != "ks_flags") + (
         "_flags", "addr", "e_owner", "_cv", "e_zones", "e_size", "label", "sched_key",
-        "flags_what", "copy_what", "image")     # image: a BootKstat's boot image (see below)
+        "flags_what", "copy_what", "image",     # image: a BootKstat's boot image (see below)
+        "installed")   # made visible by its own kstat_install (the grader's record, not a kstat_t member)
 
     def __init__(self, addr: int, kid: int, module: str, instance: int, name: str, ks_class: str,
                  ks_type: int, flags: int, zoneid: int = GLOBAL_ZONEID):
@@ -80,6 +83,10 @@ class Kstat:
         self.ks_type = ks_type
         self.ks_class = ks_class
         self._flags = flags
+        # Boot kstats are installed; a new one (INVALID) is only when its own kstat_install
+        # clears the flag. Graders judge "a reader never sees an uninstalled kstat" from this,
+        # not from flag bits a fix could clear itself.
+        self.installed = not flags & KSTAT_FLAG_INVALID
         self.ks_data = 0
         self.ks_ndata = 0
         self.ks_data_size = 0
@@ -112,7 +119,18 @@ class Kstat:
     @ks_flags.setter
     def ks_flags(self, value: int) -> None:
         point("write", self, self.flags_what, depth=2)
+        if self._flags & KSTAT_FLAG_INVALID and not value & KSTAT_FLAG_INVALID:
+            self._made_valid(sys._getframe(1).f_code.co_name)
         self._flags = value
+
+    def _made_valid(self, function: str) -> None:
+        """KSTAT_FLAG_INVALID is being cleared: by this kstat's own kstat_install (it is now
+        installed), or by anyone else (recorded: readers would see a kstat nobody installed)."""
+        k, t = kernel(), current_thread()
+        if t is not None and k.installing.get(self.ks_kid) is t:
+            self.installed = True
+        else:
+            k.invalid_cleared.append((self.ks_kid, t.name if t else "boot", function))
 
     def fields(self) -> dict:
         """Every kstat_t member's value, read plainly (no scheduling): for dumps and displays."""
@@ -188,6 +206,14 @@ class Kernel:
         self.panic_record = None
         self.console: list[str] = []     # cmn_err's messages (kstat_fr.cmn_err)
         self.threads = {}                  # name -> SimThread, for the dump
+        # What happened, recorded for the grader (judged after the run, never from flag bits):
+        self.new_kstats = []               # kstats created during the run, in creation order
+        self.installing = {}               # kid -> the thread inside kstat_install(that kstat)
+        self.installs_returned = []        # kids whose kstat_install has returned
+        self.invalid_cleared = []          # (kid, thread, function): INVALID cleared elsewhere
+        self.uninstalled_copies = []       # kids bcopy copied before they were installed
+        self.hold_sites = {}               # kid -> where its current hold was taken
+        self.visible_at_snapshot = None    # new kids installed when the copy pass began
 
     def gethrtime(self) -> int:
         self.hrtime += 0x1F3

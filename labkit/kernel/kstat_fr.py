@@ -6,6 +6,9 @@ out what does not (the by-name tree, persistent and dormant kstats, named-string
 `kstat_install` clears KSTAT_FLAG_INVALID without kstat_chain_lock: the bug.
 """
 
+import os
+import sys
+
 from labkit.kernel.context import kernel, kstat_avl_bykid, kstat_chain_lock, resolve
 from labkit.kernel.kstat import Kstat
 from labkit.kernel.layout import (EACCES, GLOBAL_ZONEID, KSTAT_FLAG_DORMANT, KSTAT_FLAG_INVALID,
@@ -106,6 +109,8 @@ def bcopy(src: Kstat, dst: int, size: int) -> None:
     bad = k.memory.first_unmapped(dst, size, alloc)
     if bad is not None:
         page_fault(k, bad, src, dst, size, alloc)
+    if not src.installed:      # the grader's record: copied before its kstat_install made it visible
+        k.uninstalled_copies.append(src.ks_kid)
     k.memory.stores[dst] = src.copy()
 
 
@@ -143,6 +148,9 @@ def kstat_hold_bykid(kid: int, zoneid: int):
     while ksp.e_owner is not None:
         cv_wait(ksp.e_cv, kstat_chain_lock)
     ksp.e_owner = current_thread()
+    caller = sys._getframe(1)  # where the hold was taken, for a grader's "hold never released"
+    k.hold_sites[kid] = (f"{caller.f_code.co_name} ({os.path.basename(caller.f_code.co_filename)} "
+                         f"line {caller.f_lineno})")
     mutex_exit(kstat_chain_lock)
     return ksp
 

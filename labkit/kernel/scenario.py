@@ -4,6 +4,10 @@ Thread R is the 32-bit monitoring agent: ioctl(13, KSTAT_IOC_READ, 0x80475e8) on
 the header kstat (kid 0), with a buffer big enough for every kstat. Thread W is zone_create
 making a new zone's zone_zfs kstat. The small scenario has a handful of kstats, for stepping by
 hand; the seed scenario has 5698 visible headers, as the seed's dump does (ks_ndata = 0x1642).
+
+`writers=2` adds thread X, a second zone_create running at the same time (zone 8): a fix right for
+one concurrent install only must fail there, so the grader explores both. The course steps through
+the one-writer scenario.
 """
 
 from labkit.errors import LabkitError
@@ -12,11 +16,12 @@ from labkit.kernel.context import booting
 from labkit.kernel.kstat import BootKstat, Kernel, Kstat, ekstat_addr
 from labkit.kernel.kstat_drv import UserKstat, _sys_sysenter_post_swapgs
 from labkit.kernel.memory import ALLOCATORS
-from labkit.kernel.layout import (DATAMODEL_ILP32, FREAD, KSTAT_FLAG_VAR_SIZE,
+from labkit.kernel.layout import (DATAMODEL_ILP32, FREAD, GLOBAL_ZONEID, KSTAT_FLAG_INVALID,
+                                  KSTAT_FLAG_VAR_SIZE,
                                   KSTAT_FLAG_VIRTUAL, KSTAT_IOC_READ, KSTAT_TYPE_NAMED,
                                   KSTAT_TYPE_RAW, SIZEOF_KSTAT_T)
 from labkit.kernel.variants import resolve_variant
-from labkit.kernel.zone import ZONE_CREATE, sys_syscall
+from labkit.kernel.zone import ZONE_CREATE, sys_syscall, zone_kstat_install
 from labkit.sched import SimThread
 
 SMALL_KSTATS = 3
@@ -28,6 +33,13 @@ AGENT_ARG = 0x080475E8          # the user address of the agent's kstat_t (a 32-
 KSTAT_DEV = 0x200000000         # major 2, minor 0 with 32 minor bits
 NEW_ZONEID = 7
 NEW_ZONE_NAME = "z7-builder"
+#: The second writer (writers=2): thread X, installing zone 8's zone_zfs kstat at the same time.
+#: Modelling choice: X's kstat_create ran before the reader started (so it is INVALID in the chain
+#: from the start) and X runs only kstat_install. Both writers then clear INVALID between R's two
+#: passes in some schedule, which is what a fix right for one concurrent install only misses, and
+#: the search stays small (with X's create and zone_add too it has some 60,000 executions).
+SECOND_ZONEID, SECOND_ZONE_NAME = 8, "z8-builder"
+MAX_WRITERS = 2
 
 _BOOT_MODULES = ("cpu_info", "cpu", "zfs", "sd", "e1000g", "ip", "tcp", "udp", "vmem", "unix")
 
@@ -35,7 +47,8 @@ _BOOT_MODULES = ("cpu_info", "cpu", "zfs", "sd", "e1000g", "ip", "tcp", "udp", "
 class ReadResult:
     """What the reader got back: the header kstat's numbers and the headers themselves."""
 
-    def __init__(self, error: int, chain_id: int, user: UserKstat):
+    def __init__(self, error: int, chain_id: int, user: UserKstat, facts: dict | None = None):
+        self._facts = facts or {}
         self.error = error
         self.chain_id = chain_id
         self.ndata = user.ks_ndata
@@ -60,6 +73,10 @@ class ReadResult:
     def zero_filled(self) -> int:
         """Records the count promised but the copy never wrote (left zero by kmem_zalloc)."""
         return sum(1 for r in self.records if r is None)
+
+    def facts(self) -> dict:
+        """What happened in the run, as plain data (see Kernel: recorded for the grader)."""
+        return dict(self._facts)
 
     def signature(self):
         return (self.error, self.ndata, tuple(None if r is None else r.kid for r in self.records))
@@ -106,11 +123,45 @@ class _Instance:
 
         self.threads = [SimThread("R", reader, symbols.THREADS["R"], k),
                         SimThread("W", writer, symbols.THREADS["W"], k)]
+        if scenario.writers == 2:
+            second = self._second_kstat(k)
+            self.threads.append(SimThread("X", lambda: zone_kstat_install(second),
+                                          symbols.THREADS["W"] + 0x1000, k))
         k.threads = {t.name: t for t in self.threads}
+
+    @staticmethod
+    def _second_kstat(k) -> Kstat:
+        """Zone 8's zone_zfs kstat as kstat_create_zone and kstat_zone_add left it: INVALID, in the
+        chain, visible in the global zone; kstat_install not yet run."""
+        kid = k.kstat_chain_id
+        k.kstat_chain_id += 1
+        ksp = Kstat(k.ekstat_addr(kid), kid, "zone_zfs", SECOND_ZONEID, SECOND_ZONE_NAME, "zone_zfs",
+                    KSTAT_TYPE_NAMED, KSTAT_FLAG_VIRTUAL | KSTAT_FLAG_INVALID, SECOND_ZONEID)
+        ksp.ks_ndata = 6
+        ksp.e_zones = (SECOND_ZONEID, GLOBAL_ZONEID)
+        k.avl_bykid.nodes.append(ksp)
+        k.new_kstats.append(ksp)
+        return ksp
 
     def result(self) -> ReadResult:
         error, chain_id = self._error if self._error else (None, None)
-        return ReadResult(error, chain_id, self.user)
+        return ReadResult(error, chain_id, self.user, self._facts())
+
+    def _facts(self) -> dict:
+        k = self.kernel
+        owner = k.chain_lock.owner
+        return {
+            "new_kids": [n.ks_kid for n in k.new_kstats],
+            "installs_returned": list(k.installs_returned),
+            "invalid_cleared": [list(x) for x in k.invalid_cleared[:8]],
+            "uninstalled_copies": sorted(set(k.uninstalled_copies)),
+            "visible_at_snapshot": k.visible_at_snapshot,
+            "not_visible_at_end": [n.ks_kid for n in k.new_kstats if n.ks_kid in k.installs_returned
+                                   and (n._flags & KSTAT_FLAG_INVALID or not n.installed)],
+            "holds_left": [[n.ks_kid, n.e_owner.name, k.hold_sites.get(n.ks_kid, "?")]
+                           for n in k.avl_bykid.nodes if n.e_owner is not None],
+            "lock_held_by": owner.name if owner is not None else None,
+        }
 
 
 class _BootImage:
@@ -132,10 +183,12 @@ class _BootImage:
 class Scenario:
     """A program for the scheduler: the kstat reader against zone_create, on one kernel variant."""
 
-    thread_names = ("R", "W")
-
     def __init__(self, kstats: int = SMALL_KSTATS, fix="none", *, allocator: str | None = None,
-                 user_bufsize: int | None = None):
+                 user_bufsize: int | None = None, writers: int = 1):
+        if isinstance(writers, bool) or not isinstance(writers, int) or not 1 <= writers <= MAX_WRITERS:
+            raise LabkitError(f"writers must be 1 or {MAX_WRITERS} (concurrent zone_create threads), not {writers!r}")
+        self.writers = writers
+        self.thread_names = ("R", "W", "X")[:writers + 1]
         if isinstance(kstats, bool) or not isinstance(kstats, int):
             raise LabkitError(f"kstats must be a whole number, not {kstats!r}")
         if not 1 <= kstats <= MAX_KSTATS:
@@ -149,8 +202,8 @@ class Scenario:
             raise LabkitError(f"unknown allocator {allocator!r}; accepted: "
                               + ", ".join(repr(a) for a in ALLOCATORS))
         self.allocator = allocator
-        # By default the agent's buffer has room for every kstat, the new one included.
-        self.user_bufsize = (kstats + 1) * SIZEOF_KSTAT_T if user_bufsize is None else user_bufsize
+        # By default the agent's buffer has room for every kstat, the new ones included.
+        self.user_bufsize = (kstats + writers) * SIZEOF_KSTAT_T if user_bufsize is None else user_bufsize
         self._boot = None
 
     def boot_image(self) -> _BootImage:
@@ -175,11 +228,16 @@ class Scenario:
         return _Instance(self)
 
     def describe(self) -> dict:
-        return {"fix": self.fix, "kstats": self.kstats}
+        out = {"fix": self.fix, "kstats": self.kstats}
+        if self.writers != 1:
+            out["writers"] = self.writers
+        return out
 
     def replay_command(self, schedule: str) -> str:
         fix = self.variant.source or self.fix
-        return f"labkit replay --fix {fix} --kstats {self.kstats} '{schedule}'"
+        writers = f" --writers {self.writers}" if self.writers != 1 else ""
+        return f"labkit replay --fix {fix} --kstats {self.kstats}{writers} '{schedule}'"
 
     def __repr__(self):
-        return f"Scenario(kstats={self.kstats}, fix={self.fix!r}, allocator={self.allocator!r})"
+        writers = f", writers={self.writers}" if self.writers != 1 else ""
+        return f"Scenario(kstats={self.kstats}, fix={self.fix!r}, allocator={self.allocator!r}{writers})"

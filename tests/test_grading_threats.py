@@ -1,0 +1,304 @@
+"""The grader's threat model (labkit/grading/threat_model.py), line by line, against hostile
+submissions: each attack loses exactly the points of the check it attacks, with the reason.
+
+A test of guarantee X is named test_X_...; test_every_guarantee_is_tested fails if one has none.
+The sandbox tests run as root here (PID namespace, cgroup, own uid); test_not_root_* run a check as
+an unprivileged user to show the fallback (subreaper, memory watcher) too."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from labkit.answer_values import AnswerError, normalise
+from labkit.grading import sandbox, threat_model
+from labkit.grading.base import Ctx
+from labkit.grading.exercises import CHECKS
+from labkit.grading.grader import grade
+from labkit.grading.hidden import load_hidden
+from labkit.grading.runner import Job, judge_report, run_job, run_jobs
+from labkit.learner_code import LearnerCodeError, load
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data" / "grading"
+ROOT_MODE = sandbox.has_pid_namespaces()
+needs_root = pytest.mark.skipif(not ROOT_MODE, reason="the root sandbox needs root and PID namespaces")
+
+
+def run(name, submission):
+    return run_job(Job(CHECKS.get(name), Path(submission)))
+
+
+def one_file(tmp_path, src: Path, name: str) -> Path:
+    shutil.copy(src, tmp_path / name)
+    return tmp_path
+
+
+@pytest.fixture
+def small(monkeypatch):
+    monkeypatch.setenv("LABKIT_GRADE_SCALES", "small")
+
+
+def _alive(marker: str) -> list[int]:
+    out = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if marker in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
+                    out.append(int(pid))
+            except OSError:
+                pass
+    return out
+
+
+def test_every_guarantee_is_tested():
+    names = [n for n in globals() if n.startswith("test_")]
+    for g in threat_model.GUARANTEES:
+        assert any(n.startswith(f"test_{g.id}_") for n in names), f"no test of {g.id}"
+
+
+# -- it cannot raise any score ---------------------------------------------------------------------
+
+def test_score_forged_file_result_json_and_exit_earn_nothing(tmp_path):
+    r = run("fix_a_sim", one_file(tmp_path, DATA / "hostile_sim" / "writes_result.py", "fix_a_sim.py"))
+    assert r.score == 0 and r.points == 15 and "import" in str(r), str(r)
+
+
+def test_score_exit_code_and_output_decide_nothing():
+    check = CHECKS.get("fix_a_sim")
+    for raw, code in [(b"", 0), (b"not json", 0), (json.dumps({"kind": "observed", "check": "other",
+                                                                "data": {}}).encode(), 0)]:
+        r = judge_report(check, raw, code, False, 10, False, "")
+        assert r.score == 0 and r.status == "error", str(r)
+
+
+def test_score_clamped_to_the_checks_points():
+    check = load_hidden(DATA / "hidden" / "instructor.py").get("hidden_sizeof")
+    forged = {"kind": "parts", "check": check.name, "parts": [[True, 1000.0, False]], "lines": []}
+    r = judge_report(check, json.dumps(forged).encode(), 0, False, 10, False, "")
+    assert r.score == 0 and r.status == "error", str(r)  # a part above the check's points is refused
+    ok = {"kind": "parts", "check": check.name, "parts": [[True, check.points, False]] * 5, "lines": []}
+    r = judge_report(check, json.dumps(ok).encode(), 0, False, 10, False, "")
+    assert r.score == check.points, str(r)  # many parts add up to at most the check's points
+    ctx = Ctx(CHECKS.get("find_schedule"))
+    ctx.part(True, 1e9)
+    assert ctx.finish().score == 10
+
+
+def test_score_clamped_report_total_never_exceeds_the_maximum(tmp_path):
+    one_file(tmp_path, DATA / "hostile_sim" / "writes_result.py", "fix_a_sim.py")
+    report = grade(tmp_path)
+    assert 0 <= report.score <= report.max_score
+
+
+def test_judge_not_patchable_patching_the_judge_is_refused(tmp_path):
+    r = run("fix_a_sim", one_file(tmp_path, DATA / "hostile_sim" / "patches_judge.py", "fix_a_sim.py"))
+    assert r.score == 0 and "importing labkit.grading.sim_checks is not allowed" not in str(r)
+    assert "import" in str(r) and "line 2" in str(r), str(r)
+
+
+@pytest.mark.parametrize("case, words", [
+    ("dunder_escape", "starts with '_'"),
+    ("patches_kernel", "assigning .e_owner is not allowed"),
+])
+def test_judge_not_patchable_no_dunders_no_kernel_patches(tmp_path, case, words):
+    r = run("fix_a_sim", one_file(tmp_path, DATA / "hostile_sim" / f"{case}.py", "fix_a_sim.py"))
+    assert r.score == 0 and words in str(r), str(r)
+
+
+@pytest.mark.parametrize("src, words", [
+    ("import os\n", "import (only `from ... import` is allowed)"),
+    ("def f():\n    try:\n        pass\n    except Exception:\n        pass\n", "try/except"),
+    ("x = (1).__class__\n", "starts with '_'"),
+    ("def f(g):\n    return g.gi_frame\n", "not one an exercise may use"),
+    ("def f():\n    yield 1\n", "yield"),
+    ("class A:\n    pass\n", "a class"),
+    ("x = open\n", None),  # a name the builtins do not have: NameError while loading
+])
+def test_judge_not_patchable_allow_list(tmp_path, src, words):
+    p = tmp_path / "fix.py"
+    p.write_text(src)
+    with pytest.raises(LearnerCodeError) as e:
+        load(p, allowed_modules=("labkit.kernel.api",))
+    assert "fix.py" in str(e.value) and (words is None or words in str(e.value)), str(e.value)
+
+
+def test_answers_plain_an_int_that_equals_everything_scores_nothing(tmp_path):
+    r = run("decode_panic", one_file(tmp_path, DATA / "hostile_answers" / "any_int.py", "decode_panic.py"))
+    assert r.score == 0 and "a class is not allowed" in str(r), str(r)
+
+
+def test_answers_plain_normaliser_tests_exact_types():
+    class Any(int):
+        def __eq__(self, other):
+            return True
+    with pytest.raises(AnswerError):
+        normalise("int", Any(5))
+    assert [normalise("int", v) for v in ("0x1642", "5698", "05698", 5698, " 5_698 ")] == [5698] * 5
+    assert normalise("pair", ("2", 0)) == (2, 0) and normalise("name", " kstat_install() ") == "KSTAT_INSTALL"
+    with pytest.raises(AnswerError):
+        normalise("bool", 1)
+
+
+def test_no_builtin_fixes_python_import_is_refused_and_said_why(tmp_path):
+    r = run("fix_a_sim", one_file(tmp_path, DATA / "hostile_sim" / "imports_fix_a.py", "fix_a_sim.py"))
+    assert r.score == 0 and "labkit's built-in fixes" in str(r) and "earn nothing" in str(r), str(r)
+
+
+def test_no_builtin_fixes_c_use_is_refused(tmp_path):
+    r = run("fix_a_c", one_file(tmp_path, DATA / "hostile_c" / "uses_builtin_fix.c", "fix_a.c"))
+    assert r.score == 0 and "labkit's built-in fixes earn nothing" in str(r), str(r)
+
+
+@pytest.mark.parametrize("case, words", [
+    ("constructor", "__attribute__ is not allowed"),
+    ("constructor_section", "__attribute__ is not allowed"),
+    ("pasted_asm", "token pasting"),
+    ("includes_solution", 'only #include "kstat_model.h" and system headers'),
+    ("calls_system", "calls or uses system"),
+    ("leaks_memory", "calls or uses malloc"),
+    ("defines_engine_symbol", "defines r_over"),
+])
+def test_c_static_refuses_code_outside_the_fix(tmp_path, case, words):
+    r = run("fix_a_c", one_file(tmp_path, DATA / "hostile_c" / f"{case}.c", "fix_a.c"))
+    assert r.score == 0 and "refused before it ran" in str(r) and words in str(r), str(r)
+    assert len(str(r)) < 4000  # the compiler's words are cut too
+
+
+# -- it cannot read what it must not -----------------------------------------------------------------
+
+@needs_root
+def test_cannot_read_solutions_grader_or_hidden(tmp_path):
+    hidden_dir = tmp_path / "hidden"
+    hidden_dir.mkdir()
+    shutil.copy(DATA / "escapes" / "escapes.py", hidden_dir / "escapes.py")
+    (hidden_dir / "SECRET_expected_values.py").write_text("# SECRET\n")
+    check = load_hidden(hidden_dir / "escapes.py").get("looks_around")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    r = run_job(Job(check, sub, str(hidden_dir / "escapes.py"), hide=(str(ROOT / "solutions"), str(hidden_dir))))
+    text = " ".join(ln.text for ln in r.lines)
+    assert "uid=0" not in text and re.search(r"uid=\d+", text), text
+    assert "solutions=[]" in text, text  # an empty tmpfs where solutions/ is
+    assert str(hidden_dir) not in text and "pytest" not in text, text  # no grader, no paths, no env
+    assert re.search(r"pids=\['1', '\d+'\]", text), text  # alone in its PID namespace
+
+
+def test_cannot_read_answer_reading_proc_fails(tmp_path):
+    r = run("decode_panic", one_file(tmp_path, DATA / "hostile_answers" / "reads_proc.py", "decode_panic.py"))
+    assert r.score == 0 and "line 6: the attribute .read is not one" in str(r), str(r)
+    assert str(r).count("BAD") == 1, str(r)  # one refusal, said once
+
+
+def test_cannot_read_the_worker_command_line_names_nothing():
+    from labkit.grading import runner
+    src = Path(runner.__file__).read_text()
+    assert 'argv = [sys.executable, "-m", "labkit.grading.worker"]' in src
+
+
+# -- it cannot outlive its check -----------------------------------------------------------------
+
+def test_cannot_outlive_setsid_double_fork(tmp_path):
+    hostile = DATA / "escapes" / "escapes.py"
+    r = run_job(Job(load_hidden(hostile).get("leaves_a_daemon"), tmp_path, str(hostile)))
+    assert r.status == "pass", str(r)
+    for _ in range(50):
+        if not _alive("987.654"):
+            break
+        time.sleep(0.1)
+    assert not _alive("987.654"), "the daemon outlived its check"
+
+
+# -- it cannot take the machine -------------------------------------------------------------------
+
+def test_memory_bounded_native_checks_too(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABKIT_GRADE_MEMORY_MB", "300")
+    hostile = DATA / "escapes" / "escapes.py"
+    check = load_hidden(hostile).get("hogs_memory")
+    assert check.native
+    r = run_job(Job(check, tmp_path, str(hostile)))
+    assert r.score == 0 and "300 MiB" in str(r), str(r)
+
+
+def test_time_bounded_a_loop_costs_only_its_check(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABKIT_GRADE_TIMEOUT", "4")
+    (tmp_path / "find_schedule.py").write_text("def panicking_schedule():\n    while True:\n        pass\n")
+    shutil.copy(ROOT / "solutions" / "why_fix_b_races.py", tmp_path)
+    a, b = run_jobs([Job(CHECKS.get("find_schedule"), tmp_path), Job(CHECKS.get("why_fix_b_races"), tmp_path)])
+    assert a.status == "timeout" and b.status == "pass", (str(a), str(b))
+
+
+def test_output_bounded_a_huge_answer_is_cut(tmp_path):
+    r = run("decode_panic", one_file(tmp_path, DATA / "hostile_answers" / "huge.py", "decode_panic.py"))
+    text = str(r)
+    assert r.score == 0 and len(text) < 6000 and "AAAAAAAAAA" * 30 not in text, text
+    assert "at most 200 are read" in text or "not shown" in text, text
+    assert "ran out of memory" in text, text  # [0] * 10**10 is a MemoryError, said as such
+
+
+def test_output_bounded_lowercase_schedule_gets_a_hint(tmp_path):
+    (tmp_path / "find_schedule.py").write_text("def panicking_schedule():\n    return 'w12 r25 w1 r2'\n")
+    r = run("find_schedule", tmp_path)
+    assert r.score == 0 and "capitals" in str(r), str(r)
+
+
+# -- wrong fixes that passed before ---------------------------------------------------------------
+
+@pytest.mark.parametrize("case, check, reason", [
+    ("count_one_extra", "fix_b_sim", "two writers (W and X): the kernel panicked"),
+    ("copy_at_most_count", "fix_b_sim", "the snapshot dropped kstat"),
+    ("clears_invalid_in_count", "fix_b_sim", "cleared KSTAT_FLAG_INVALID of kstat"),
+    ("never_releases", "fix_a_sim", "is never released with kstat_rele"),
+    ("over_allocates", "fix_b_sim", "the count over-allocates"),
+    ("does_nothing", "fix_a_sim", "still not visible after their kstat_install returned"),
+])
+def test_wrong_fixes_fail_with_the_reason(tmp_path, small, case, check, reason):
+    r = run(check, one_file(tmp_path, DATA / "wrong_sim" / f"{case}.py", f"{check}.py"))
+    assert r.score == 0 and r.points == 15 and reason in str(r), str(r)
+    if case == "never_releases":
+        assert "kstat_install (fix_a_sim.py line" in str(r), str(r)  # where the hold was taken
+
+
+@pytest.mark.parametrize("check", ["fix_a_sim", "fix_b_sim"])
+def test_wrong_fixes_fail_but_solutions_pass_at_small_scale(small, check):
+    r = run(check, ROOT / "solutions")
+    assert r.status == "pass" and r.score == 15, str(r)
+
+
+# -- the non-root fallback --------------------------------------------------------------------------
+
+@needs_root
+def test_cannot_outlive_not_root_subreaper_and_memory_watch(tmp_path):
+    """As an unprivileged user: the same daemon dies, and a memory hog is stopped by the watcher."""
+    import tempfile
+    work = Path(tempfile.mkdtemp(prefix="labkit-test-nonroot-"))
+    shutil.copy(DATA / "escapes" / "escapes.py", work / "escapes.py")
+    os.chmod(work, 0o777)
+    os.chmod(work / "escapes.py", 0o644)
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from labkit.grading.hidden import load_hidden\n"
+        "from labkit.grading.runner import Job, run_job\n"
+        "from labkit.grading import sandbox\n"
+        "assert not sandbox.has_pid_namespaces()\n"
+        "f = Path(sys.argv[1]) / 'escapes.py'\n"
+        "for name in ('leaves_a_daemon', 'hogs_memory'):\n"
+        "    r = run_job(Job(load_hidden(f).get(name), f.parent, str(f)))\n"
+        "    print(name, r.status, r.score, ' '.join(l.text for l in r.lines))\n")
+    env = dict(os.environ, LABKIT_GRADE_MEMORY_MB="300", HOME=str(work))
+    out = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+                          sys.executable, "-c", script, str(work)], capture_output=True, text=True,
+                         env=env, cwd=work, timeout=240)
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines())
+    assert lines["leaves_a_daemon"].startswith("pass"), out.stdout
+    assert "300 MiB" in lines["hogs_memory"], out.stdout
+    time.sleep(0.5)
+    shutil.rmtree(work, ignore_errors=True)
+    assert not _alive("987.654"), "the daemon outlived its check"
