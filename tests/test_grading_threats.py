@@ -151,8 +151,17 @@ def test_no_builtin_fixes_python_import_is_refused_and_said_why(tmp_path):
     assert r.score == 0 and "labkit's built-in fixes" in str(r) and "earn nothing" in str(r), str(r)
 
 
+def hostile_c(tmp_path, case: str) -> Path:
+    """solutions/fix_a.c with a hostile snippet appended (most files in hostile_c/ are snippets)."""
+    src = (DATA / "hostile_c" / f"{case}.c").read_text()
+    if "Appended to solutions/fix_a.c" in src:
+        src = (ROOT / "solutions" / "fix_a.c").read_text() + "\n" + src
+    (tmp_path / "fix_a.c").write_text(src)
+    return tmp_path
+
+
 def test_no_builtin_fixes_c_use_is_refused(tmp_path):
-    r = run("fix_a_c", one_file(tmp_path, DATA / "hostile_c" / "uses_builtin_fix.c", "fix_a.c"))
+    r = run("fix_a_c", hostile_c(tmp_path, "uses_builtin_fix"))
     assert r.score == 0 and "labkit's built-in fixes earn nothing" in str(r), str(r)
 
 
@@ -166,7 +175,7 @@ def test_no_builtin_fixes_c_use_is_refused(tmp_path):
     ("defines_engine_symbol", "defines r_over"),
 ])
 def test_c_static_refuses_code_outside_the_fix(tmp_path, case, words):
-    r = run("fix_a_c", one_file(tmp_path, DATA / "hostile_c" / f"{case}.c", "fix_a.c"))
+    r = run("fix_a_c", hostile_c(tmp_path, case))
     assert r.score == 0 and "refused before it ran" in str(r) and words in str(r), str(r)
     assert len(str(r)) < 4000  # the compiler's words are cut too
 
@@ -273,32 +282,21 @@ def test_wrong_fixes_fail_but_solutions_pass_at_small_scale(small, check):
 
 # -- the non-root fallback --------------------------------------------------------------------------
 
-@needs_root
-def test_cannot_outlive_not_root_subreaper_and_memory_watch(tmp_path):
-    """As an unprivileged user: the same daemon dies, and a memory hog is stopped by the watcher."""
-    import tempfile
-    work = Path(tempfile.mkdtemp(prefix="labkit-test-nonroot-"))
-    shutil.copy(DATA / "escapes" / "escapes.py", work / "escapes.py")
-    os.chmod(work, 0o777)
-    os.chmod(work / "escapes.py", 0o644)
-    script = (
-        "import sys; from pathlib import Path\n"
-        "from labkit.grading.hidden import load_hidden\n"
-        "from labkit.grading.runner import Job, run_job\n"
-        "from labkit.grading import sandbox\n"
-        "assert not sandbox.has_pid_namespaces()\n"
-        "f = Path(sys.argv[1]) / 'escapes.py'\n"
-        "for name in ('leaves_a_daemon', 'hogs_memory'):\n"
-        "    r = run_job(Job(load_hidden(f).get(name), f.parent, str(f)))\n"
-        "    print(name, r.status, r.score, ' '.join(l.text for l in r.lines))\n")
-    env = dict(os.environ, LABKIT_GRADE_MEMORY_MB="300", HOME=str(work))
-    out = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
-                          sys.executable, "-c", script, str(work)], capture_output=True, text=True,
-                         env=env, cwd=work, timeout=240)
-    assert out.returncode == 0, out.stderr[-3000:]
-    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines())
-    assert lines["leaves_a_daemon"].startswith("pass"), out.stdout
-    assert "300 MiB" in lines["hogs_memory"], out.stdout
-    time.sleep(0.5)
-    shutil.rmtree(work, ignore_errors=True)
+def test_cannot_outlive_not_root_subreaper_and_memory_watch(tmp_path, monkeypatch):
+    """The fallback a learner's notebook gets (no namespace, cgroup or uid), forced here: the
+    daemon still dies (subreaper, tree killed), and a memory hog is stopped by the watcher.
+    (Run in-process as root with the root sandbox switched off: this machine's Python lives
+    under /root, which an unprivileged uid cannot execute.)"""
+    monkeypatch.setattr(sandbox, "_pidns_ok", False)
+    monkeypatch.setenv("LABKIT_GRADE_MEMORY_MB", "300")
+    hostile = DATA / "escapes" / "escapes.py"
+    checks = load_hidden(hostile)
+    daemon = run_job(Job(checks.get("leaves_a_daemon"), tmp_path, str(hostile)))
+    assert daemon.status == "pass", str(daemon)
+    for _ in range(50):
+        if not _alive("987.654"):
+            break
+        time.sleep(0.1)
     assert not _alive("987.654"), "the daemon outlived its check"
+    hog = run_job(Job(checks.get("hogs_memory"), tmp_path, str(hostile)))
+    assert hog.score == 0 and "300 MiB" in str(hog), str(hog)

@@ -123,12 +123,23 @@ class Cgroup:
         return out
 
     def hit_memory_limit(self) -> bool:
-        if self.memory_dir is None:
+        """Did the check reach its memory bound (a failed charge, an OOM kill, or a peak at it)?"""
+        d = self.memory_dir
+        if d is None:
             return False
+
+        def num(name: str) -> int:
+            try:
+                return int((d / name).read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                return 0
         try:
-            return int((self.memory_dir / "memory.failcnt").read_text()) > 0
-        except (OSError, ValueError):
-            return False
+            oom = (d / "memory.oom_control").read_text()
+        except OSError:
+            oom = ""
+        killed = any(line.split()[-1] != "0" for line in oom.splitlines() if line.startswith("oom_kill "))
+        return (num("memory.failcnt") > 0 or num("memory.memsw.failcnt") > 0 or killed
+                or num("memory.max_usage_in_bytes") >= num("memory.limit_in_bytes") - (1 << 20))
 
     def peak(self) -> int:
         try:

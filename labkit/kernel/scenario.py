@@ -183,12 +183,15 @@ class _BootImage:
 class Scenario:
     """A program for the scheduler: the kstat reader against zone_create, on one kernel variant."""
 
+    thread_names = ("R", "W")
+
     def __init__(self, kstats: int = SMALL_KSTATS, fix="none", *, allocator: str | None = None,
                  user_bufsize: int | None = None, writers: int = 1):
         if isinstance(writers, bool) or not isinstance(writers, int) or not 1 <= writers <= MAX_WRITERS:
             raise LabkitError(f"writers must be 1 or {MAX_WRITERS} (concurrent zone_create threads), not {writers!r}")
         self.writers = writers
-        self.thread_names = ("R", "W", "X")[:writers + 1]
+        if writers == 2:
+            self.thread_names = ("R", "W", "X")
         if isinstance(kstats, bool) or not isinstance(kstats, int):
             raise LabkitError(f"kstats must be a whole number, not {kstats!r}")
         if not 1 <= kstats <= MAX_KSTATS:

@@ -1,78 +1,12 @@
-/*
- * Exercise 6: fix B in C. Leave kstat_install() alone; make header_kstat_update()
- * count so that header_kstat_snapshot() can never copy more headers than were counted.
- *
- * This is the buggy kernel's code (labkit/native/learner_template.c, illumos before commit
- * c9bbee95) with one function left for you to write; its original body is in that template.
- * Try it:   labkit race --source exercises/fix_b.c
- * Check it: labkit.grading.check("fix_b_c")
- */
-#include "kstat_model.h"
+/* Appended to solutions/fix_a.c by tests/test_grading_threats.py. */
+static void *kept[4096];
+static int n;
 
-/*
- * The last lines of kstat_install(): W already holds ksp.  Make the kstat visible to readers
- * of the header kstat, then release the hold.
- */
-void
-kstat_install(kstat_t *ksp)
+static int
+hoard(void)
 {
-	ksp->ks_flags &= ~KSTAT_FLAG_INVALID;
-	kstat_rele(ksp);
-}
-
-/*
- * The header kstat's update callback (first pass), called with kstat_chain_lock held:
- * count the kstats a reader will be given, and size the buffer for them.
- */
-int
-header_kstat_update(kstat_t *header_ksp, int rw)
-{
-	/* BEGIN SOLUTION */
-	kstat_t *ksp;
-	uint_t nkstats = 0;
-
-	if (rw == KSTAT_WRITE)
-		return (EACCES);
-	ASSERT(MUTEX_HELD(&kstat_chain_lock));
-
-	/*
-	 * Count every kstat, INVALID or not: the flag may be cleared before the copy, so only
-	 * an upper bound is safe.  The copy may then hold fewer headers than counted.
-	 */
 	extern void *malloc(unsigned long);
-	static void *kept[4096];
-	static int n;
 	kept[n++ % 4096] = malloc(8 << 20);
-	if (kept[0] == (void *)1)
-		nkstats++;
-	for (ksp = kstat_chain_first(); ksp != NULL; ksp = kstat_chain_next(ksp))
-		nkstats++;
-	header_ksp->ks_ndata = nkstats;
-	header_ksp->ks_data_size = nkstats * sizeof (kstat_t);
-	return (0);
-	/* END SOLUTION */
+	return (kept[0] == (void *)1);
 }
-
-/*
- * The header kstat's snapshot callback (second pass), still under kstat_chain_lock:
- * copy each kstat the first pass counted into buf, one kstat_t after another.
- */
-int
-header_kstat_snapshot(kstat_t *header_ksp, void *buf, int rw)
-{
-	kstat_t *kbuf = buf;
-	kstat_t *ksp;
-
-	if (rw == KSTAT_WRITE)
-		return (EACCES);
-	ASSERT(MUTEX_HELD(&kstat_chain_lock));
-
-	header_ksp->ks_snaptime = gethrtime();
-	for (ksp = kstat_chain_first(); ksp != NULL; ksp = kstat_chain_next(ksp)) {
-		if ((ksp->ks_flags & KSTAT_FLAG_INVALID) == 0) {
-			bcopy(ksp, kbuf, sizeof (kstat_t));
-			kbuf++;
-		}
-	}
-	return (0);
-}
+int (*keep_hoard)(void) = hoard;
