@@ -20,6 +20,9 @@ is accepted. Only labkit.errors is imported: the widgets and the grader both sit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from labkit.errors import LabkitError
 
 KINDS = ("int", "name", "choice", "bool", "pair", "text")
@@ -52,7 +55,7 @@ def _plain_str(value) -> str:
     return text
 
 
-def parse_int(value) -> int:
+def parse_int(value: object) -> int:
     """A whole number from an exact int or a string of one (see the module docstring)."""
     if type(value) is int:
         return int(value)
@@ -69,7 +72,7 @@ def parse_int(value) -> int:
                               f"or hex like 0x1642") from None
 
 
-def normalise(kind: str, value, choices=None):
+def normalise(kind: str, value: Any, choices: Sequence | None = None) -> Any:
     """`value` as a plain built-in of `kind`; AnswerError (saying what is accepted) otherwise."""
     if kind == "int":
         return parse_int(value)
@@ -105,7 +108,7 @@ def normalise(kind: str, value, choices=None):
     raise LabkitError(f"unknown answer kind {kind!r}; accepted: {', '.join(KINDS)}")
 
 
-def shown(value, limit: int = 80) -> str:
+def shown(value: Any, limit: int = 80) -> str:
     """A learner's value as a report may show it: a plain value's repr, cut to `limit` characters
     (saying so); an object of any other type by its type's name only (its __repr__ is not called)."""
     if type(value) in (int, bool, float, type(None)):

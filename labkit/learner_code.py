@@ -27,6 +27,8 @@ Only labkit.errors is imported here (a low layer: kernel, grading and widgets al
 from __future__ import annotations
 
 import ast
+import os
+from collections.abc import Iterable
 import builtins
 import importlib
 import itertools
@@ -75,13 +77,14 @@ class Refusal:
     what: str
 
 
-def where(path, line: int | None) -> str:
+def where(path: str | os.PathLike, line: int | None) -> str:
     """The one wording of a place in a learner's file: `fix_a_sim.py line 12`."""
     name = Path(path).name
     return f"{name} line {line}" if line else name
 
 
-def check_source(source: str, filename: str, allowed_modules=(), refused_modules=None) -> list[Refusal]:
+def check_source(source: str, filename: str, allowed_modules: Iterable[str] = (),
+                 refused_modules: dict[str, str] | None = None) -> list[Refusal]:
     """Every construct of `source` the allow-list refuses (empty: the file may run).
 
     `refused_modules` maps a module (or a prefix of one) to the reason it is refused, for a
@@ -145,7 +148,7 @@ def _public_copy(modname: str) -> types.ModuleType:
     copy = types.ModuleType(modname)
     for n in names:
         setattr(copy, n, getattr(real, n))
-    copy.__all__ = list(names)
+    copy.__dict__["__all__"] = list(names)
     return copy
 
 
@@ -160,7 +163,8 @@ def _importer(path, allowed_modules):
 _ids = itertools.count()
 
 
-def load(path, *, allowed_modules=(), refused_modules=None, prefix="learner") -> types.ModuleType:
+def load(path: str | os.PathLike, *, allowed_modules: Iterable[str] = (),
+         refused_modules: dict[str, str] | None = None, prefix: str = "learner") -> types.ModuleType:
     """Check, compile and run a learner's file; its module (not in sys.modules).
 
     A refusal, a syntax error or an exception while running its top level is a LearnerCodeError
@@ -176,8 +180,8 @@ def load(path, *, allowed_modules=(), refused_modules=None, prefix="learner") ->
                        refused_modules=refused_modules, prefix=prefix)
 
 
-def load_source(source: str, path, *, allowed_modules=(), refused_modules=None,
-                prefix="learner") -> types.ModuleType:
+def load_source(source: str, path: str | os.PathLike, *, allowed_modules: Iterable[str] = (),
+                refused_modules: dict[str, str] | None = None, prefix: str = "learner") -> types.ModuleType:
     refusals = check_source(source, str(path), allowed_modules, refused_modules)
     if refusals:
         first = refusals[0]
@@ -186,7 +190,7 @@ def load_source(source: str, path, *, allowed_modules=(), refused_modules=None,
     code = compile(source, str(path), "exec", dont_inherit=True)
     module = types.ModuleType(f"_labkit_{prefix}_{Path(path).stem}_{next(_ids)}")
     module.__file__ = str(path)
-    module.__builtins__ = dict(SAFE_BUILTINS, __import__=_importer(path, set(allowed_modules)),
+    vars(module)["__builtins__"] = dict(SAFE_BUILTINS, __import__=_importer(path, set(allowed_modules)),
                                __build_class__=None)
     try:
         exec(code, vars(module))
@@ -197,7 +201,7 @@ def load_source(source: str, path, *, allowed_modules=(), refused_modules=None,
     return module
 
 
-def describe(exc: BaseException, path, verb: str = "raised") -> str:
+def describe(exc: BaseException, path: str | os.PathLike, verb: str = "raised") -> str:
     """`fix_a_sim.py line 12: loading it raised TypeError: ...`: the learner's deepest line in it."""
     name = Path(path).name
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).name == name
@@ -211,7 +215,7 @@ def describe(exc: BaseException, path, verb: str = "raised") -> str:
     return f"{where(path, line)}: {verb} {type(exc).__name__}" + (f": {msg}" if msg else "")
 
 
-def functions(module, names) -> dict:
+def functions(module: types.ModuleType, names: Iterable[str]) -> dict:
     """{name: function} for those of `names` the module defines as functions."""
     out = {}
     for n in names:

@@ -9,6 +9,7 @@ never the answer itself. All numbers come from the illumos source (c9bbee95 and 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from labkit.answer_values import EXPECTED, AnswerError, cut, normalise, shown
 from labkit.grading.base import CheckSet, LearnerError, Missing
@@ -30,7 +31,7 @@ class Question:
 def ask(sub, filename: str, questions: list[Question]) -> dict:
     """In the worker: each question's value, made a plain built-in by the one normaliser
     (labkit.answer_values), so no method of a learner's object runs and only data leaves."""
-    out = {}
+    out: dict[str, dict] = {}
     sub.module(filename)  # a file the loader refuses is one BAD line, not one per question
     for q in questions:
         try:
@@ -53,7 +54,7 @@ def ask(sub, filename: str, questions: list[Question]) -> dict:
     return {"answers": out}
 
 
-def judge(data: dict, ctx, questions: list[Question]) -> None:
+def judge(data: dict, ctx: Any, questions: list[Question]) -> None:
     """In the grader: compare each reported value (normalised again: it is plain data, checked)
     with the expected one. A question not reported scores nothing."""
     answers = data["answers"]

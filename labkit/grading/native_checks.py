@@ -23,6 +23,7 @@ import os
 import re
 import subprocess
 import tempfile
+from typing import Any
 
 from labkit.answer_values import cut
 from labkit.errors import LabkitError
@@ -65,7 +66,7 @@ def _strip_comments_and_strings(src: str) -> str:
     return re.sub(r'"(\\.|[^"\\\n])*"|\'(\\.|[^\'\\\n])*\'', '""', src)
 
 
-def static_check(path) -> list[str]:
+def static_check(path: str) -> list[str]:
     """What the learner's C may not contain or do, in words (empty: it may run)."""
     name = os.path.basename(path)
     try:
@@ -157,7 +158,7 @@ def _race(path, check, forced: bool) -> dict:
     return out
 
 
-def observe_c_fix(sub, check, filename: str) -> dict:
+def observe_c_fix(sub: Any, check: Any, filename: str) -> dict:
     """In the worker: the static check, then (only if it passes) the stress runs and TSan."""
     from labkit.native import tsan
     path = str(sub.file(filename))
@@ -234,7 +235,7 @@ def _describe(race_report) -> str:
                          for a in accesses), 400)
 
 
-def judge_c_fix(data: dict, ctx, filename: str, flag_race_expected: bool) -> None:
+def judge_c_fix(data: dict, ctx: Any, filename: str, flag_race_expected: bool) -> None:
     if data["static"]:
         ctx.part(False, ctx.check.points, required=True,
                  bad="refused before it ran: " + "; ".join(cut(str(p), 1600) for p in data["static"]))

@@ -251,7 +251,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
 REPORT_KINDS = ("observed", "parts", "missing", "learner_error", "error")
 
 
-def judge_report(check: Check, raw: bytes, code, timed_out: bool, timeout: float,
+def judge_report(check: Check, raw: bytes, code: int | None, timed_out: bool, timeout: float,
                  over_memory: bool, stderr: str) -> CheckResult:
     """The verdict, made here from the worker's observations (plain data) and nothing else."""
     ctx = Ctx(check)

@@ -24,6 +24,7 @@ Two modes, chosen by who runs the grader:
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Iterable
 import os
 import signal
 import threading
@@ -196,7 +197,7 @@ def tree(pid: int) -> set[int]:
     return seen
 
 
-def rss(pids) -> int:
+def rss(pids: Iterable[int]) -> int:
     total = 0
     page = os.sysconf("SC_PAGE_SIZE")
     for p in pids:
@@ -230,7 +231,7 @@ def become_subreaper() -> None:
     _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
-def hide_paths(paths) -> list[str]:
+def hide_paths(paths: Iterable[str]) -> list[str]:
     """Mount an empty read-only tmpfs over each path (root, in our own mount namespace)."""
     hidden = []
     for p in paths:
@@ -253,7 +254,7 @@ def _mount(src: str, dst: str, fstype, flags: int, data) -> None:
 _covered: set[str] = set()
 
 
-def expose(paths, stash: str) -> None:
+def expose(paths: Iterable[str], stash: str) -> None:
     """Make each path usable by an unprivileged uid where an ancestor folder is closed to others
     (Python under /root/.pyenv, /root being 0700): in our own mount namespace, the closed ancestor
     is covered by an empty tmpfs (so nothing else in it can be read, such as the grader's home) and

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 from labkit import config
 from labkit.answer_values import cut
@@ -46,7 +47,7 @@ def _variant(sub, filename: str, needs: str) -> Variant:
 
 
 # ---- in the worker: what happened ------------------------------------------------------------
-def observe_execution(outcome, scenario) -> dict:
+def observe_execution(outcome: Any, scenario: Scenario) -> dict:
     """One execution as plain data."""
     obs = {"kind": outcome.kind}
     if outcome.failure is not None and outcome.kind in ("error", "panic"):
@@ -72,8 +73,9 @@ def observe_execution(outcome, scenario) -> dict:
     return obs
 
 
-def explore_scale(scenario) -> dict:
-    start, n, distinct = time.monotonic(), 0, {}
+def explore_scale(scenario: Scenario) -> dict:
+    start, n = time.monotonic(), 0
+    distinct: dict[str, list[Any]] = {}
     # every schedule class, one execution each (the public search: no cap, so it completes)
     for outcome in outcomes(scenario, "dpor", detect_races=False):
         n += 1
@@ -111,7 +113,7 @@ def scales() -> list[tuple[str, list[tuple[int, int]]]]:
     return out
 
 
-def observe_fix(sub, filename: str, needs: str) -> dict:
+def observe_fix(sub: Any, filename: str, needs: str) -> dict:
     variant = _variant(sub, filename, needs)
     return {"scales": [{"label": label, "runs": [explore_scale(Scenario(k, variant, writers=w))
                                                  for k, w in runs]}
@@ -188,7 +190,7 @@ def judge_execution(obs: dict, kstats: int, writers: int) -> str | None:
     return None
 
 
-def judge_fix(data: dict, ctx, points: float) -> None:
+def judge_fix(data: dict, ctx: Any, points: float) -> None:
     runs_by_scale = data["scales"]
     wanted = scales()
     if [s["label"] for s in runs_by_scale] != [label for label, _ in wanted]:
@@ -197,7 +199,8 @@ def judge_fix(data: dict, ctx, points: float) -> None:
     for scale, (label, runs) in zip(runs_by_scale, wanted):
         if len(scale["runs"]) != len(runs):
             raise ValueError("a run is missing")
-        worst, total, secs = None, 0, 0.0
+        worst: tuple[Any, Any, str, Any] | None = None
+        total, secs = 0, 0.0
         for run, (kstats, writers) in zip(scale["runs"], runs):
             if (run["kstats"], run["writers"]) != (kstats, writers):
                 raise ValueError("a run of another scenario")
@@ -220,10 +223,10 @@ def judge_fix(data: dict, ctx, points: float) -> None:
                      f"there, every hold and lock released ({secs:.1f} s)")
         else:
             o, run, problem, _ = worst
-            writers = "two writers (W and X)" if run["writers"] == 2 else "one writer"
+            who = "two writers (W and X)" if run["writers"] == 2 else "one writer"
             detail = "" if o is None else (f"\n            schedule: {cut(str(o['schedule']), 200)}"
                                            f"\n            replay it: {cut(str(o['replay']), 400)}")
-            ctx.part(False, each, required=True, bad=f"{where}, {writers}: {problem}{detail}")
+            ctx.part(False, each, required=True, bad=f"{where}, {who}: {problem}{detail}")
 
 
 @CHECKS.check(points=10, files=("find_schedule.py",), timeout=60,
@@ -254,7 +257,7 @@ def _replayed(scenario, schedule: str) -> dict:
             hint = " (thread names are capitals: R, W; a lowercase 'r' or 'w' is not a thread)"
         raise LearnerError(f"{exc}{hint}") from None
     rec = outcome.panic
-    obs = {"schedule": cut(schedule, 200), "kind": outcome.kind, "replay": outcome.replay_command,
+    obs: dict[str, Any] = {"schedule": cut(schedule, 200), "kind": outcome.kind, "replay": outcome.replay_command,
            "failure": cut(str(outcome.failure or ""), 300)}
     if rec is not None:
         obs["panic"] = {"header_index": rec.header_index, "offset": rec.offset, "counted": rec.counted,
@@ -262,7 +265,7 @@ def _replayed(scenario, schedule: str) -> dict:
     return obs
 
 
-def judge_find_schedule(data: dict, ctx) -> None:
+def judge_find_schedule(data: dict, ctx: Any) -> None:
     schedule = cut(str(data["schedule"]), 200)
     if data["kind"] == "panic" and data.get("panic"):
         p = data["panic"]
@@ -313,7 +316,7 @@ def reconstruct(sub):
     return {"signature": signature(dump), "replay": outcome.replay_command}
 
 
-def judge_reconstruct(data: dict, ctx) -> None:
+def judge_reconstruct(data: dict, ctx: Any) -> None:
     # In the grader: the target is recomputed from the seed (the dump file never held its
     # schedule); the two dumps are compared as plain data (labkit.postmortem.reconstruct).
     from labkit.postmortem.reconstruct import compare, signature, target_dump

@@ -13,6 +13,7 @@ before it loads anything of the learner's.
 from __future__ import annotations
 
 import json
+from typing import Any
 import os
 import sys
 
@@ -20,7 +21,7 @@ import sys
 MAX_JOB = 4 << 20
 
 
-def observe(check, submission_dir, shown_as=None) -> dict:
+def observe(check: Any, submission_dir: str, shown_as: str | None = None) -> dict:
     """Run the check's observing half on the submission; {"kind": ..., ...} as plain data."""
     from labkit.errors import LabkitError
     from labkit.grading.base import Ctx, LearnerError, Missing, Submission
@@ -48,7 +49,7 @@ def observe(check, submission_dir, shown_as=None) -> dict:
         return {"kind": "error", "text": f"{type(exc).__name__}: {str(exc)[:300]}"}
 
 
-def load_check(job: dict):
+def load_check(job: dict) -> Any:
     hidden = job.get("hidden")
     if hidden:
         from labkit.grading.hidden import load_hidden_source
