@@ -21,6 +21,7 @@ int lk_start(long long max_rounds, long long max_ns);
 void lk_poll(struct lk_stats *);
 void lk_stop(void);
 const char *lk_error(void);
+void lk_set_interrupts(int on);
 int lk_fault_reporter(void);
 int lk_schedule(int create_after, int clear_phase, int firewall);
 """

@@ -24,18 +24,21 @@ _one_run = threading.Lock()   # the chain is a C global: one in-process run at a
 
 
 def race(fix=None, *, seconds=None, rounds=None, window_ns=None, seed=0, source=None,
-         progress=None, stop=None, forced=False, timeout=None) -> RaceResult:
+         progress=None, stop=None, forced=False, timeout=None, interrupts=True) -> RaceResult:
     """Run reader R and writer W for `seconds` (default 1) or `rounds` reader rounds.
 
     progress(rounds, overflows, elapsed_s) is called about every 50 ms; setting the
     threading.Event `stop` ends the run early. `source` is a learner's C file (see
     learner_template.c), run in a child process that is killed after `timeout` seconds.
+    interrupts=False turns off the writer's delayed installs (about one in 512 is held up to
+    20 µs between its hold and its clear: the engine's stand-in for an interrupt, a modelling
+    choice), to show what the race does without them.
     """
     variant, label = _args.variant(fix, source)
     window_ns, seed = _args.window(window_ns), _args.seed(seed)
     seconds, rounds = _args.budget(seconds, rounds)
     params = dict(variant=variant, label=label, seconds=seconds, rounds=rounds,
-                  window_ns=window_ns, seed=seed, forced=bool(forced))
+                  window_ns=window_ns, seed=seed, forced=bool(forced), interrupts=bool(interrupts))
     if source is None:
         return run_here(_cbuild.load(), params, progress, stop)
     _cbuild.load(source)   # compile errors surface here, in the caller, as a LabkitError
@@ -50,6 +53,7 @@ def run_here(ffi_lib, p, progress=None, stop=None):
     if not _one_run.acquire(blocking=False):
         raise LabkitError("another native race is running in this process; wait for it or stop it")
     try:
+        lib.lk_set_interrupts(int(p.get("interrupts", True)))   # the delayed installs: a model choice
         if lib.lk_setup(p["variant"].encode(), int(p.get("crash", False)), int(p["forced"]), p["window_ns"], p["seed"],
                         p.get("nkstats", _args.KSTATS)) != 0:
             raise LabkitError(ffi.string(lib.lk_error()).decode())

@@ -228,12 +228,20 @@ install_checks(kstat_t *ksp)
  * interrupt frames).  Without such delays W clears within nanoseconds of releasing the lock, too
  * soon for R to have counted; the seed chooses which installs are delayed and for how long.
  */
+static int irq_off;		/* lk_set_interrupts(0): no delayed installs (kept across lk_setup) */
+
+void
+lk_set_interrupts(int on)
+{
+	irq_off = !on;
+}
+
 static void
 interrupt(void)
 {
 	hrtime_t t, d;
 
-	if (g.forced || g.sched || rng_next() % IRQ_ONE_IN != 0)
+	if (g.forced || g.sched || irq_off || rng_next() % IRQ_ONE_IN != 0)
 		return;
 	d = (hrtime_t)(rng_next() % IRQ_MAX_NS);
 	for (t = gethrtime(); gethrtime() - t < d; )

@@ -84,6 +84,7 @@ int lk_start(long long, long long);
 void lk_poll(struct lk_stats *);
 void lk_stop(void);
 const char *lk_error(void);
+void lk_set_interrupts(int);
 int lk_fault_reporter(void);
 int lk_schedule(int, int, int);
 

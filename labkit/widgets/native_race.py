@@ -26,6 +26,7 @@ Browser hooks (CSS classes): `labkit-native-fix`, `labkit-native-window` (the wi
 
 import contextlib
 import threading
+from typing import TYPE_CHECKING
 
 import ipywidgets as W
 
@@ -33,6 +34,9 @@ from labkit import config, native
 from labkit.native import results as native_results
 from labkit.errors import LabkitError, choice_error
 from labkit.widgets._base import Background, LabWidget, button, escape, reported
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FIXES = ("none", "lock", "count")
 SECONDS = 1.0            # one run: a second, as the course promises
@@ -49,6 +53,7 @@ class NativeRaceWidget(Background, LabWidget):
         self.seconds = seconds
         self.last = {}           # "run" | "crash" | "forced" | "tsan" -> the latest result
         self.runs = []           # RaceResults of the latest repeat()
+        self.sweep_rows: list[dict] = []   # the latest sweep(): rate per window, delays on and off
         self.message = ""
         self.busy = None         # what is running now, if anything
         self._init_background()
@@ -209,6 +214,44 @@ class NativeRaceWidget(Background, LabWidget):
         if not self.runs:
             raise LabkitError("no runs yet: call repeat(n) first")
         return native_results.median_first_overflow(self.runs)
+
+    def sweep(self, windows: tuple[int, ...] | None = None, *, seconds: float = 0.4) -> list[dict]:
+        """The buggy kernel's overflow rate for each window, with and without the delayed
+        installs (labkit.native.sweep); kept for plot_sweep()."""
+        from labkit.native.sweep import WINDOWS_NS, window_sweep
+        with self._task("sweep"):
+            self._progress(0, 1, "measuring each window, with and without the delayed installs ...")
+            self.sweep_rows = window_sweep(WINDOWS_NS if windows is None else windows,
+                                           seconds=seconds, seed=self.seed)
+        self._show_text(self.sweep_text())
+        return self.sweep_rows
+
+    def sweep_text(self) -> str:
+        lines = [f"window_ns  delayed installs  rounds   overflows  per second  rounds per overflow"
+                 f"  (seed {self.seed})"]
+        for r in self.sweep_rows:
+            per = f"{r['rounds'] / r['overflows']:,.0f}" if r["overflows"] else "none seen"
+            lines.append(f"{r['window_ns']:9}  {'on' if r['interrupts'] else 'off':16}  "
+                         f"{r['rounds']:7}  {r['overflows']:9}  {r['overflows_per_s']:10.1f}  {per:>19}")
+        return "\n".join(lines)
+
+    def plot_sweep(self) -> "Figure":
+        """The overflow rate against the window, one line with the delayed installs, one without."""
+        import matplotlib.pyplot as plt
+
+        if not self.sweep_rows:
+            raise LabkitError("nothing measured yet: call sweep() first")
+        fig, ax = plt.subplots(figsize=(8, 3.2))
+        for on, style in ((True, "o-"), (False, "s--")):
+            pts = [(r["window_ns"] / 1000, r["overflows_per_s"]) for r in self.sweep_rows
+                   if r["interrupts"] == on]
+            ax.plot(*zip(*pts), style, label="with delayed installs" if on else "without")
+        ax.set_xlabel("window (µs) added to R's allocate-and-zero step")
+        ax.set_ylabel("overflows per second")
+        ax.set_title(f"buggy kernel, detect mode, this machine (seed {self.seed})")
+        ax.legend()
+        fig.tight_layout()
+        return fig
 
     @staticmethod
     def c_source() -> str:
