@@ -117,7 +117,7 @@ def bcopy(src: Kstat, dst: int, size: int) -> None:
 # ---- the framework ---------------------------------------------------------------------------
 def kstat_create_zone(module, instance, name, ks_class, ks_type, ks_ndata, ks_flags, zoneid):
     k = kernel()
-    point("alloc", k.memory.cache("ekstat_t"), "kmem_alloc(sizeof (ekstat_t))", depth=1)
+    point("alloc", k.memory.cache("ekstat_t"), "vmem_alloc(kstat_arena, sizeof (ekstat_t))", depth=1)
     mutex_enter(kstat_chain_lock)
     kid = k.kstat_chain_id
     k.kstat_chain_id += 1

@@ -64,7 +64,7 @@ class SchedulerWidget(LabWidget):
         return self._act(self.stepper.reset)
 
     def follow(self, schedule: str) -> "SchedulerWidget":
-        """Apply a schedule string ("W12 R25 W1 R") from where the run is now."""
+        """Apply a schedule string ("R5 W9 R") from where the run is now."""
         return self._act(lambda: self.stepper.follow(schedule))
 
     def open_in_mdb(self):
@@ -155,7 +155,7 @@ class SchedulerWidget(LabWidget):
         reset.on_click(lambda _: self.reset())
         self._schedule = W.Text(description="schedule", layout=W.Layout(width="420px"))
         self._schedule.add_class("labkit-sched-schedule")
-        self._follow_in = W.Text(placeholder="e.g. W12 R25 W1 R", layout=W.Layout(width="200px"))
+        self._follow_in = W.Text(placeholder="e.g. R5 W9 R", layout=W.Layout(width="200px"))
         self._follow_in.add_class("labkit-sched-follow-input")
         follow = button("Follow", "labkit-sched-follow", tooltip="apply this schedule from here")
         follow.on_click(lambda _: self.follow(self._follow_in.value))
