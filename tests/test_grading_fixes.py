@@ -117,6 +117,7 @@ def splice(base: str, snippet: str) -> str:
     ("does_not_compile", "fix_a_c", "fail", "fix_a.c"),
     ("count_in_snapshot", "fix_b_c", "fail", "overflowed its buffer"),
     ("skips_copy", "fix_b_c", "fail", "fewer headers than it counted"),
+    ("copies_invalid", "fix_b_c", "fail", "still marked INVALID (illumos 4246)"),
 ])
 def test_wrong_c_fix_loses_its_points(tmp_path, case, check, status, reason):
     filename = "fix_a.c" if check == "fix_a_c" else "fix_b.c"

@@ -202,6 +202,12 @@ def _judge_stress(ctx, r: dict, name: str, shown: str, forced: bool, points: flo
         return ctx.part(False, points, required=True,
                         bad=f"{what}: the reader's copy overflowed its buffer {overflows} times in "
                             f"{rounds} rounds (first in round {first}){again}")
+    invalid = int(r.get("invalid_copies", 0))
+    if invalid:
+        return ctx.part(False, points, required=True,
+                        bad=f"{what}: in {invalid} of {rounds} rounds the reader's copy held a kstat still "
+                            f"marked INVALID (illumos 4246): the copy must give a reader installed kstats "
+                            f"only{again}")
     if installs == 0 or rounds == 0:
         return ctx.part(False, points, required=True,
                         bad=f"{what}: no progress ({rounds} reader rounds, {installs} kstats "

@@ -81,8 +81,9 @@ LIMITS = (
     "Without root (a learner's own labkit.grading.check() in a notebook) learner code runs as the "
     "learner: it could read what the learner can (no hidden checks are on a learner's machine), "
     "and memory is bounded only at the watcher's pace (every 50 ms) for native checks.",
-    "The C checks still run one writer and judge by the engine's counts (overflows, short rounds); "
-    "two concurrent writers, hold balance and inspecting the copied headers are checked in the "
+    "The C checks still run one writer and judge by the engine's counts (overflows, short rounds, "
+    "copied headers still marked INVALID: by their flag bits, since the C's stores cannot be "
+    "watched as the simulator's are); two concurrent writers and hold balance are checked in the "
     "simulator only.",
     "Two concurrent writers are explored at the small scale only (at the seed scale it would take "
     "about 9,000 executions of a second each); the seed scale runs one writer.",

@@ -11,13 +11,14 @@ only under `kstat_chain_lock` or by their owner, so plain attributes keep the si
 """
 
 import operator
+import os
 import sys
 
 from labkit.kernel import symbols
 from labkit.kernel.context import kernel
 from labkit.kernel.layout import KSTAT_FLAG_INVALID, KSTAT_T_FIELDS, GLOBAL_ZONEID
 from labkit.kernel.memory import KernelMemory
-from labkit.sched import CondVar, Mutex, current_thread, point
+from labkit.sched import CondVar, Mutex, SimThread, current_thread, point
 
 
 _FIELD_NAMES = tuple(f for f, *_ in KSTAT_T_FIELDS)
@@ -66,7 +67,7 @@ class Kstat:
     """One kstat (an ekstat_t). Field names are the C member names."""
 
     __slots__ = tuple(f for f, *_ in KSTAT_T_FIELDS if f != "ks_flags") + (
-        "_flags", "addr", "e_owner", "_cv", "e_zones", "e_size", "label", "sched_key",
+        "_flags", "addr", "_owner", "_cv", "e_zones", "e_size", "label", "sched_key",
         "flags_what", "copy_what", "image",     # image: a BootKstat's boot image (see below)
         "installed")   # made visible by its own kstat_install (the grader's record, not a kstat_t member)
 
@@ -95,7 +96,7 @@ class Kstat:
         self.ks_private = 0
         self.ks_snapshot = None
         self.ks_lock = None        # a Mutex or None
-        self.e_owner = None        # the thread holding this kstat (kstat_hold)
+        self._owner = None         # e_owner: the thread holding this kstat (kstat_hold)
         self._cv = None            # e_cv, made on first use (few kstats are ever waited for)
         self.e_zones = (zoneid,)   # the zones it is visible in (kstat_zone_add links one more)
         self.e_size = 0
@@ -112,6 +113,22 @@ class Kstat:
         return self._cv
 
     @property
+    def e_owner(self) -> "SimThread | None":
+        return self._owner
+
+    @e_owner.setter
+    def e_owner(self, thread: "SimThread | None") -> None:
+        # The grader's record of where a hold was taken: the first caller outside kstat_hold_bykid.
+        if thread is not None:
+            f = sys._getframe(1)
+            while f is not None and f.f_code.co_name in ("__setattr__", "kstat_hold_bykid"):
+                f = f.f_back
+            if f is not None:
+                kernel().hold_sites[self.ks_kid] = (f"{f.f_code.co_name} ({os.path.basename(f.f_code.co_filename)} "
+                                                    f"line {f.f_lineno})")
+        self._owner = thread
+
+    @property
     def ks_flags(self) -> int:
         point("read", self, self.flags_what, depth=2)
         return self._flags
@@ -120,17 +137,25 @@ class Kstat:
     def ks_flags(self, value: int) -> None:
         point("write", self, self.flags_what, depth=2)
         if self._flags & KSTAT_FLAG_INVALID and not value & KSTAT_FLAG_INVALID:
-            self._made_valid(sys._getframe(1).f_code.co_name)
+            self._made_valid(sys._getframe(1))
         self._flags = value
 
-    def _made_valid(self, function: str) -> None:
-        """KSTAT_FLAG_INVALID is being cleared: by this kstat's own kstat_install (it is now
-        installed), or by anyone else (recorded: readers would see a kstat nobody installed)."""
+    def _made_valid(self, caller) -> None:
+        """KSTAT_FLAG_INVALID is being cleared: by this kstat's own kstat_install, run by a writer
+        (it is now installed), or by anyone else (recorded: readers would see a kstat nobody
+        installed). Found on the Python stack, so kernel code needs no bookkeeping lines."""
         k, t = kernel(), current_thread()
-        if t is not None and k.installing.get(self.ks_kid) is t:
+        f = caller
+        while f is not None:
+            code = f.f_code
+            if code.co_name == "kstat_install" and code.co_argcount >= 1 \
+                    and f.f_locals.get(code.co_varnames[0]) is self:
+                break
+            f = f.f_back
+        if f is not None and t is not None and t.name not in k.reader_names:
             self.installed = True
         else:
-            k.invalid_cleared.append((self.ks_kid, t.name if t else "boot", function))
+            k.invalid_cleared.append((self.ks_kid, t.name if t else "boot", caller.f_code.co_name))
 
     def fields(self) -> dict:
         """Every kstat_t member's value, read plainly (no scheduling): for dumps and displays."""
@@ -138,6 +163,8 @@ class Kstat:
 
     def copy(self) -> KstatCopy:
         """The members as bcopy copies them (read plainly: bcopy's own point covers the read)."""
+        if not self.installed:  # the grader's record: copied before its kstat_install made it visible
+            kernel().uninstalled_copies.append(self.ks_kid)
         return KstatCopy(_get_fields(self))
 
     def __repr__(self):
@@ -207,9 +234,7 @@ class Kernel:
         self.console: list[str] = []     # cmn_err's messages (kstat_fr.cmn_err)
         self.threads = {}                  # name -> SimThread, for the dump
         # What happened, recorded for the grader (judged after the run, never from flag bits):
-        self.new_kstats = []               # kstats created during the run, in creation order
-        self.installing = {}               # kid -> the thread inside kstat_install(that kstat)
-        self.installs_returned = []        # kids whose kstat_install has returned
+        self.reader_names = ("R",)         # threads that read the chain (never install)
         self.invalid_cleared = []          # (kid, thread, function): INVALID cleared elsewhere
         self.uninstalled_copies = []       # kids bcopy copied before they were installed
         self.hold_sites = {}               # kid -> where its current hold was taken

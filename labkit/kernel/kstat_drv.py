@@ -92,7 +92,6 @@ def read_kstat_data(rvalp, user_ksp: int, flag: int):
         return _out(ksp, ENOMEM)
     point("alloc", k.memory, f"kmem_zalloc({kbufsize + 1:#x}, KM_NOSLEEP)", depth=1)
     kbuf = k.memory.kmem_zalloc(kbufsize + 1)      # the reader keeps the lock all along
-    k.visible_at_snapshot = [n.ks_kid for n in k.new_kstats if n.installed and not n._flags & KSTAT_FLAG_INVALID]
     error = ksp.ks_snapshot(ksp, kbuf.addr, KSTAT_READ)   # header_kstat_snapshot: the copy
     user.ks_ndata = ksp.ks_ndata
     user.ks_data_size = ksp.ks_data_size

@@ -13,6 +13,7 @@ CDEF = """
 struct lk_stats {
     long long rounds, overflows, first_overflow_round, first_overflow_ns;
     long long short_rounds, installs, forced_timeouts, elapsed_ns;
+    long long invalid_copies;
     int done, error;
 };
 int lk_setup(const char *variant, int crash, int forced, long long window_ns,

@@ -97,7 +97,7 @@ def _result(s, p):
         time_to_first_overflow_s=s.first_overflow_ns / 1e9 if found else None,
         rounds_per_s=round(s.rounds / elapsed, 1) if elapsed > 0 else 0.0,
         seed=p["seed"], window_ns=p["window_ns"], seconds=round(elapsed, 4),
-        short_rounds=s.short_rounds, installs=s.installs, forced=p["forced"],
+        short_rounds=s.short_rounds, installs=s.installs, invalid_copies=s.invalid_copies, forced=p["forced"],
         source=p.get("source"))
 
 

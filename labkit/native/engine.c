@@ -182,7 +182,7 @@ reader(void *arg)
 		if (kbuf != NULL) {
 			if (g.forced || (g.sched && g.sched_clear == CLEAR_BETWEEN))
 				forced_wait(&g.w_at_lock, round);
-			r_over = r_copied = 0;
+			r_over = r_copied = r_invalid = 0;
 			r_size = size + 1;
 			r_round = round;
 			r_kbuf = kbuf;
@@ -199,8 +199,11 @@ reader(void *arg)
 		while (gethrtime() - t < g.window_ns)
 			__builtin_ia32_pause();	/* copying out 1 MiB takes as long as zeroing it */
 		kbuf_free(kbuf);
-		if (kbuf != NULL)
+		if (kbuf != NULL) {
 			note_round(round, r_over, r_copied, r_ndata);
+			if (r_invalid)
+				ADD(&g.invalid_copies, 1);
+		}
 		STORE(&g.r_done, round);
 	}
 	t_end = gethrtime();
@@ -395,6 +398,7 @@ lk_poll(struct lk_stats *s)
 	s->first_overflow_ns = LOAD(&g.first_ns);
 	s->short_rounds = LOAD(&g.short_rounds);
 	s->installs = LOAD(&g.installs);
+	s->invalid_copies = LOAD(&g.invalid_copies);
 	s->forced_timeouts = LOAD(&g.timeouts);
 	s->elapsed_ns = (s->done ? t_end : gethrtime()) - g.t0;
 	s->error = LOAD(&g.error);

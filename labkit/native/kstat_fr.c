@@ -25,7 +25,7 @@ __thread int lk_self;
 char lk_errbuf[512];
 unsigned char *volatile r_kbuf;
 volatile size_t r_size;
-long long r_over, r_copied;
+long long r_over, r_copied, r_invalid;
 static ekstat_t *chain_head, *chain_tail;
 int chain_len;
 static kid_t kstat_chain_id;
@@ -166,6 +166,9 @@ lk_bcopy(const void *src, void *dst, size_t len)
 		} else {
 			memcpy(dst, src, len);
 			r_copied++;
+			/* the grader's record: a header a reader must never get (illumos 4246) */
+			if (((const kstat_t *)src)->ks_flags & KSTAT_FLAG_INVALID)
+				r_invalid++;
 		}
 	} else {
 		/* crash: forward and unchecked, so the first byte past the buffer faults */

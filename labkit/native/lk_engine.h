@@ -46,6 +46,7 @@ struct lk_run {
 	/* shared between threads: atomics only */
 	int stop, done, error;
 	long long rounds, overflows, first_round, first_ns, short_rounds, installs, timeouts;
+	long long invalid_copies;	/* rounds whose copy held a header still marked INVALID */
 	long long w_held, r_counted, w_at_lock, w_installing;
 	/* schedule mode (lk_schedule): one round that follows a simulator schedule's order */
 	int sched, sched_create_after, sched_clear, sched_firewall;
@@ -63,6 +64,7 @@ extern char lk_errbuf[512];
 extern unsigned char *volatile r_kbuf;
 extern volatile size_t r_size;
 extern long long r_over, r_copied;	/* this round: copies refused (detect), copies done */
+extern long long r_invalid;		/* this round: copies of a kstat still marked INVALID */
 extern volatile long long r_ndata, r_round;
 extern unsigned char *volatile guard;	/* crash mode: the first byte of the guard page */
 
@@ -77,6 +79,7 @@ kid_t lk_chain_id(void);
 struct lk_stats {
 	long long rounds, overflows, first_overflow_round, first_overflow_ns;
 	long long short_rounds, installs, forced_timeouts, elapsed_ns;
+	long long invalid_copies;
 	int done, error;
 };
 int lk_setup(const char *, int, int, long long, unsigned long long, int);

@@ -28,6 +28,7 @@ class RaceResult:
     seconds: float = 0.0
     short_rounds: int = 0       # rounds that copied fewer headers than counted (fix B's zero tail)
     installs: int = 0           # kstats the writer installed meanwhile
+    invalid_copies: int = 0     # rounds whose copy held a header still marked INVALID (illumos 4246)
     forced: bool = False
     source: str | None = None
     outcome: str = "ok"         # ok | crash | hang | error (the last three: a learner's C misbehaved)
