@@ -212,6 +212,14 @@ def test_explorer_run_is_the_command_line_run(strategy, seed, executions, capsys
     assert widget["executions"] == (executions or widget["executions"]) and widget["seed"] == seed
 
 
+@pytest.mark.parametrize("typed", ["5698", "05698", "0x1642", " 5_698 ", "5,698"])
+def test_a_question_reads_a_number_as_the_grader_does(typed, answers_file):
+    """One normaliser of answers: what the widget accepts, the grader accepts, and alike."""
+    from labkit.answer_values import normalise
+    q = Question("t-same", "How many?", 5698, kind="int")
+    assert q.answer_with(typed)["correct"] and normalise("int", typed) == 5698
+
+
 def test_explorer_fix_a_has_no_failure():
     r = ExplorerWidget(fix="lock").run("dpor")
     assert r.exhaustive and r.shortest_failing is None and set(r.outcomes) == {"ok"}

@@ -19,6 +19,7 @@ labkit.widgets.answer_store.load(). Full details in labkit/widgets/answer_store.
 
 import ipywidgets as W
 
+from labkit.answer_values import normalise
 from labkit.errors import LabkitError, choice_error
 from labkit.widgets import answer_store as store
 from labkit.widgets._base import LabWidget, button, escape
@@ -41,11 +42,11 @@ class Question(LabWidget):
                 raise LabkitError(f"question {qid!r}: the answer {answer!r} is not one of its choices")
             answer = str(answer)
         elif kind == "int":
-            answer = answer if isinstance(answer, int) else _parse_int(answer)
+            answer = normalise("int", answer)
         else:
             accepted = [answer] if isinstance(answer, str) else list(answer)
             answer = accepted[0]
-            self._accepted = {_norm(a) for a in accepted}
+            self._accepted = {normalise("text", a) for a in accepted}
         self.qid, self.prompt, self.kind = qid, prompt, kind
         self.choices, self.explanation = choices, explanation
         self._answer = answer
@@ -127,16 +128,11 @@ class Question(LabWidget):
 
     # ---- checking -----------------------------------------------------------------------
     def _parse(self, value):
+        # the one normaliser of answers (labkit.answer_values), as the grader reads them
         if self.kind == "choice":
-            text = str(value).strip()
-            for c in self.choices:
-                if text == c or text.casefold() == c.casefold():
-                    return c
-            raise LabkitError(f"{value!r} is not one of the choices: {', '.join(self.choices)}")
+            return normalise("choice", value if isinstance(value, str) else str(value), self.choices)
         if self.kind == "int":
-            if isinstance(value, bool):
-                raise LabkitError(f"{value!r} is not a whole number")
-            return value if isinstance(value, int) else _parse_int(value)
+            return normalise("int", value)
         text = str(value).strip()
         if not text:
             raise LabkitError("type an answer first")
@@ -144,7 +140,7 @@ class Question(LabWidget):
 
     def _is_correct(self, parsed) -> bool:
         if self.kind == "text":
-            return _norm(parsed) in self._accepted
+            return normalise("text", parsed) in self._accepted
         return parsed == self._answer
 
     def __repr__(self):
@@ -162,24 +158,8 @@ class Question(LabWidget):
         return "\n".join(lines)
 
 
-def _parse_int(value) -> int:
-    text = str(value).strip().replace("_", "").replace(",", "").replace(" ", "")
-    try:
-        return int(text, 0)
-    except ValueError:
-        try:
-            return int(text, 10)     # "0010": int(.., 0) refuses leading zeros
-        except ValueError:
-            raise LabkitError(f"{str(value)!r} is not a whole number; type digits like 5698 "
-                              "or hex like 0x1642") from None
-
-
 def _show(value) -> str:
     return f"{value} ({value:#x})" if isinstance(value, int) and abs(value) >= 16 else str(value)
-
-
-def _norm(text) -> str:
-    return " ".join(str(text).split()).casefold()
 
 
 def ask(qid: str) -> Question:
