@@ -282,14 +282,14 @@ def judge_find_schedule(data: dict, ctx: Any) -> None:
 @CHECKS.check(points=15, files=("fix_a_sim.py",), timeout=240, cost=60,
               judge=lambda data, ctx: judge_fix(data, ctx, 15))
 def fix_a_sim(sub):
-    """Fix A in the simulator: clear the flag under kstat_chain_lock"""
+    """Fix A in the simulator: a reader's copy never holds more than it counted, in any schedule"""
     return observe_fix(sub, "fix_a_sim.py", "kstat_install")
 
 
 @CHECKS.check(points=15, files=("fix_b_sim.py",), timeout=240, cost=50,
               judge=lambda data, ctx: judge_fix(data, ctx, 15))
 def fix_b_sim(sub):
-    """Fix B in the simulator: count every kstat in the first pass"""
+    """Fix B in the simulator: the count is never short of the copy, in any schedule"""
     return observe_fix(sub, "fix_b_sim.py", "header_kstat_update")
 
 
