@@ -198,5 +198,13 @@ def _busy(fn):
     return ""
 
 
-def test_execution_stop_is_public_for_choosers():
-    assert Execution.stop is Execution._stop or Execution._stop == Execution.stop
+def test_execution_stop_is_the_one_way_to_end_a_run():
+    """Choosers and searches end a run with Execution.stop(); the old private alias is gone."""
+    import pathlib
+    import re
+    assert not hasattr(Execution, "_stop")
+    sched = pathlib.Path(Execution.__module__.replace(".", "/")).parent
+    root = pathlib.Path(__file__).resolve().parent.parent
+    callers = sorted(str(p.relative_to(root)) for p in (root / sched).rglob("*.py")
+                     if re.search(r"\bexe\w*\._stop\(", p.read_text()))
+    assert callers == []

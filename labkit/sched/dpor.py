@@ -166,7 +166,7 @@ class _DporChooser(Chooser):
             cands = [t for t in enabled if t.index not in st.sleep]
             if not cands:
                 self.search.pruned += 1
-                exe._stop("pruned")        # sleep-set blocked (optimal DPOR never gets here)
+                exe.stop("pruned")        # sleep-set blocked (optimal DPOR never gets here)
             running = exe.running
             t = running if running in cands else cands[0]
             node = _Node(st.pending[t.index])
@@ -175,7 +175,7 @@ class _DporChooser(Chooser):
         t = exe.threads[st.current.ev.p]
         if t not in enabled:               # a wakeup sequence that cannot be followed
             self.search.pruned += 1
-            exe._stop("pruned")
+            exe.stop("pruned")
         return t
 
     def _new_state(self, exe, i, enabled):

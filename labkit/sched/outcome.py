@@ -12,7 +12,7 @@ OUTCOME_KINDS = ("ok", "panic", "error", "deadlock", "hang")
 #: the LabkitError it carries).
 STOP_KINDS = ("pruned", "invalid")
 
-#: Every kind Execution._stop accepts: the one list the engine checks against.
+#: Every kind Execution.stop accepts: the one list the engine checks against.
 ALL_KINDS = OUTCOME_KINDS + STOP_KINDS
 
 

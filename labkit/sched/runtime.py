@@ -387,8 +387,6 @@ class Execution:
         self.main.switch()
         raise AssertionError("a stopped execution was resumed")  # pragma: no cover
 
-    _stop = stop    # the old name, until every chooser says stop() (dpor.py is issue 13's)
-
 
 _SCHED_DIR = __file__.rsplit("/", 1)[0]
 
