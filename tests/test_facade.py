@@ -31,6 +31,7 @@ SCHED_PUBLIC = {
     "Outcome", "ExploreResult", "OUTCOME_KINDS", "Race", "ThreadView",
     "Schedule", "parse_schedule", "format_schedule",
     "point", "Mutex", "CondVar", "MUTEX_WAITERS", "SimThread", "Failure", "current_thread",
+    "Recipe", "recipe_text",
 }
 
 

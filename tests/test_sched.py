@@ -4,7 +4,7 @@ enumeration of every interleaving finds, schedules replay exactly, and bad input
 import pytest
 
 from labkit.errors import LabkitError
-from labkit.sched import (Mutex, Schedule, SimThread, Stepper, explore, format_schedule, parse_schedule,
+from labkit.sched import (Mutex, Recipe, Schedule, SimThread, Stepper, explore, format_schedule, parse_schedule,
                           point, replay)
 
 
@@ -60,8 +60,8 @@ class Litmus:
     def describe(self):
         return {"litmus": self.name}
 
-    def replay_command(self, s):
-        return f"litmus {s}"
+    def recipe(self, s):
+        return Recipe(s, call=f"litmus_{self.name}()")
 
 
 def rd(s, cell, who, key):

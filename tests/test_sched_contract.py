@@ -8,7 +8,7 @@ import pytest
 
 from labkit.errors import LabkitError
 from labkit.kernel import Scenario
-from labkit.sched import (OUTCOME_KINDS, Failure, Mutex, Outcome, Progress, SimThread, exclusive,
+from labkit.sched import (OUTCOME_KINDS, Failure, Mutex, Outcome, Progress, Recipe, SimThread, exclusive,
                           explore, outcomes, point, replay)
 from labkit.sched.outcome import ALL_KINDS, STOP_KINDS
 from labkit.sched.program import run_once
@@ -17,7 +17,7 @@ from labkit.sched.runtime import Chooser, Execution, default_choice
 
 @pytest.mark.parametrize("kind", ALL_KINDS + ("something new",))
 def test_summary_never_raises(kind):
-    out = Outcome(kind=kind, schedule="R1", steps=1, preemptions=0, replay_command="x",
+    out = Outcome(kind=kind, schedule="R1", steps=1, preemptions=0, recipe=Recipe("R1"),
                   failure=ValueError("why"))
     assert out.summary() and str(out)
 
@@ -62,8 +62,8 @@ class _Prog:
     def describe(self):
         return {}
 
-    def replay_command(self, s):
-        return s
+    def recipe(self, s):
+        return Recipe(s)
 
 
 def test_an_unknown_stop_kind_is_refused():

@@ -22,6 +22,7 @@ from labkit import config
 from labkit.errors import LabkitError, choice_error
 from labkit.kernel.scenario import SMALL_KSTATS, Scenario
 from labkit.sched.outcome import Outcome
+from labkit.sched.recipe import recipe_text
 from labkit.sched.program import run_once
 from labkit.sched.runtime import Chooser
 
@@ -83,7 +84,7 @@ class Practice:
 
     @property
     def replay_command(self) -> str:
-        return Scenario(self.kstats, self.fix).replay_command(self.schedule)
+        return recipe_text(Scenario(self.kstats, self.fix).recipe(self.schedule))
 
     @property
     def qid(self) -> str:

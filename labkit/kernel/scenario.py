@@ -22,7 +22,7 @@ from labkit.kernel.layout import (DATAMODEL_ILP32, FREAD, GLOBAL_ZONEID, KSTAT_F
                                   KSTAT_TYPE_RAW, SIZEOF_KSTAT_T)
 from labkit.kernel.variants import resolve_variant
 from labkit.kernel.zone import ZONE_CREATE, sys_syscall, zone_kstat_install
-from labkit.sched import SimThread
+from labkit.sched import Recipe, SimThread
 
 SMALL_KSTATS = 3
 SEED_KSTATS = 5698
@@ -250,10 +250,9 @@ class Scenario:
             out["writers"] = self.writers
         return out
 
-    def replay_command(self, schedule: str) -> str:
-        fix = self.variant.source or self.fix
-        writers = f" --writers {self.writers}" if self.writers != 1 else ""
-        return f"labkit replay --fix {fix} --kstats {self.kstats}{writers} '{schedule}'"
+    def recipe(self, schedule: str) -> Recipe:
+        writers = (("writers", self.writers),) if self.writers != 1 else ()
+        return Recipe(schedule, (("fix", self.variant.source or self.fix), ("kstats", self.kstats)) + writers)
 
     def __repr__(self):
         writers = f", writers={self.writers}" if self.writers != 1 else ""

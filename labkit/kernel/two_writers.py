@@ -9,7 +9,7 @@ scenario may replace it.)
 from labkit.kernel import symbols
 from labkit.kernel.scenario import NEW_ZONEID, SMALL_KSTATS, Scenario, _Instance
 from labkit.kernel.zone import ZONE_CREATE, sys_syscall
-from labkit.sched import SimThread
+from labkit.sched import Recipe, SimThread
 
 SECOND_ZONEID = NEW_ZONEID + 1
 SECOND_ZONE_NAME = f"z{SECOND_ZONEID}-builder"
@@ -41,10 +41,10 @@ class TwoWriters(Scenario):
     def describe(self) -> dict:
         return {**super().describe(), "writers": 2}
 
-    def replay_command(self, schedule: str) -> str:
+    def recipe(self, schedule: str) -> Recipe:
+        # `labkit replay --writers 2` runs Scenario's second writer, not this one: a Python line
         fix = self.variant.source or self.fix
-        return (f"python -c \"from labkit.kernel.two_writers import TwoWriters; from labkit.sched "
-                f"import replay; print(replay(TwoWriters({self.kstats}, {fix!r}), {schedule!r}))\"")
+        return Recipe(schedule, call=f"TwoWriters({self.kstats}, {fix!r})", module=__name__)
 
     def __repr__(self):
         return super().__repr__().replace("Scenario(", "TwoWriters(", 1)

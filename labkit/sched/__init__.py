@@ -16,12 +16,13 @@ What a program's code uses (the kernel is such a program):
     point(kind, obj, what)            announce a shared access (kernel code calls this, learners never do)
     Mutex, CondVar, MUTEX_WAITERS     adaptive mutex with an owner word; condition variable
     SimThread, Failure, current_thread
+    Recipe, recipe_text               what reproduces a run (program.recipe(schedule)), and its one spelling
 
-A program is anything with thread_names, instantiate(), describe() and replay_command()
+A program is anything with thread_names, instantiate(), describe() and recipe()
 (program.Program); the kernel's Scenario is the one the course uses.
 
 Layout: runtime.py (executions, threads, scheduling points, the lock), sync.py (who may
-proceed), schedule.py, outcome.py (the kinds an execution can end with), program.py (running a
+proceed), schedule.py, outcome.py (the kinds an execution can end with), recipe.py, program.py (running a
 program once), replay.py, stepper.py, explore.py (the searches, their hooks), dpor.py (the
 optimal search), traces.py (its brute-force oracle), benchprograms.py (classic DPOR
 benchmarks), quiet.py, hb.py; strategies/ holds only the choosers (one small file each). The engine's own
@@ -31,6 +32,7 @@ names (Execution, Chooser, run_once, stack_of, RaceDetector) are imported from t
 from labkit.sched.explore import STRATEGIES, Progress, explore, outcomes
 from labkit.sched.hb import Race
 from labkit.sched.outcome import OUTCOME_KINDS, ExploreResult, Outcome
+from labkit.sched.recipe import Recipe, recipe_text
 from labkit.sched.replay import replay
 from labkit.sched.runtime import Failure, SimThread, current_thread, exclusive, point
 from labkit.sched.schedule import Schedule, format_schedule, parse_schedule
@@ -42,4 +44,5 @@ __all__ = [
     "Outcome", "ExploreResult", "OUTCOME_KINDS", "Race", "ThreadView",
     "Schedule", "parse_schedule", "format_schedule",
     "point", "Mutex", "CondVar", "MUTEX_WAITERS", "SimThread", "Failure", "current_thread",
+    "Recipe", "recipe_text",
 ]

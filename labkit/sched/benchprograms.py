@@ -14,6 +14,7 @@ is one write step (it reads and may write the cell atomically). Every program's 
 final memory and what each thread saw.
 """
 
+from labkit.sched.recipe import Recipe
 from labkit.sched.runtime import SimThread, point
 from labkit.sched.sync import Mutex
 
@@ -106,8 +107,8 @@ class BenchProgram:
     def describe(self) -> dict:
         return {"program": f"{self.name}({self.n})"}
 
-    def replay_command(self, schedule: str) -> str:
-        return f"replay {self.name}({self.n}) '{schedule}'"
+    def recipe(self, schedule: str) -> Recipe:
+        return Recipe(schedule, call=f"{self.name}({self.n})")
 
     def __repr__(self):
         return f"{self.name}({self.n})"

@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 from typing import Any
 
+from labkit.sched.recipe import Recipe, recipe_text
+
 #: How an execution can end, and what each means. An Outcome's kind is always one of these.
 OUTCOME_KINDS = ("ok", "panic", "error", "deadlock", "hang")
 
@@ -24,17 +26,22 @@ def failure_rank(outcome: "Outcome") -> tuple[int, int]:
 
 @dataclass
 class Outcome:
-    """One execution's end. `schedule` replays it exactly; `replay_command` says how."""
+    """One execution's end. `schedule` replays it exactly; `recipe` says how (replay_command spells it)."""
 
     kind: str                     # one of OUTCOME_KINDS
     schedule: str
     steps: int
     preemptions: int
-    replay_command: str
+    recipe: Recipe
     failure: object = None        # the Failure (its .record: e.g. a PanicRecord) or the exception
     races: list = field(default_factory=list)
     result: object = None         # what the program reports after the run (e.g. the reader's copy)
     program: dict = field(default_factory=dict)
+
+    @property
+    def replay_command(self) -> str:
+        """The command that reproduces this run, as a reader types it."""
+        return recipe_text(self.recipe)
 
     @property
     def failed(self) -> bool:

@@ -5,7 +5,7 @@ A program (the kernel's Scenario is one) builds fresh state for every execution:
     program.thread_names  -> the threads' one-letter names, in order
     program.instantiate() -> an object with `.threads` (SimThreads) and `.result()`
     program.describe()    -> a small dict echoed in every result (e.g. fix, kstats)
-    program.replay_command(schedule) -> the shell command that replays a schedule
+    program.recipe(schedule) -> the Recipe that reproduces a schedule (recipe.py spells it)
 """
 
 from collections.abc import Callable, Sequence
@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from labkit.sched.hb import RaceDetector
 from labkit.sched.outcome import Outcome
+from labkit.sched.recipe import Recipe
 from labkit.sched.runtime import Chooser, Execution
 from labkit.sched.schedule import format_schedule, preemptions
 
@@ -27,7 +28,7 @@ class Program(Protocol):
 
     def describe(self) -> dict: ...
 
-    def replay_command(self, schedule: str) -> str: ...
+    def recipe(self, schedule: str) -> Recipe: ...
 
 
 def outcome_of(program: Program, exe: Execution, detector: RaceDetector | None,
@@ -42,7 +43,7 @@ def outcome_of(program: Program, exe: Execution, detector: RaceDetector | None,
         schedule=schedule,
         steps=exe.steps,
         preemptions=preemptions(exe.trace, exe.enabled_at),
-        replay_command=program.replay_command(schedule),
+        recipe=program.recipe(schedule),
         failure=exe.failure,
         races=list(detector.races) if detector is not None else [],
         result=result,

@@ -25,7 +25,7 @@ import ipywidgets as W
 from labkit.errors import LabkitError
 from labkit.kernel import SMALL_KSTATS, Scenario
 from labkit.kernel.state import code_only, kernel_frame, reader_text, state_view
-from labkit.sched import Stepper
+from labkit.sched import Stepper, recipe_text
 from labkit.widgets._base import (LabWidget, button, error_html, escape, reported, simulator,
                                   unexpected)
 from labkit.widgets.dump_actions import DumpActions
@@ -105,7 +105,7 @@ class SchedulerWidget(LabWidget):
 
     @property
     def replay_command(self) -> str:
-        return self.program.replay_command(self.schedule)
+        return recipe_text(self.program.recipe(self.schedule))
 
     def _act(self, fn) -> "SchedulerWidget":
         self.message = ""
