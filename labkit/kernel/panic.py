@@ -7,9 +7,13 @@ frozen kernel itself (kstats, the chain lock, memory).
 """
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from labkit.kernel import symbols
 from labkit.sched import Failure
+
+if TYPE_CHECKING:                  # kstat.py raises panics: the type only, for the hint
+    from labkit.kernel.kstat import Kernel
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ class PanicRecord:
     registers: dict = field(default_factory=dict)
     panic_thread: str = ""
     threads: list = field(default_factory=list)
-    kernel: object = None
+    kernel: "Kernel | None" = None
     trap: str = ""
 
     @property

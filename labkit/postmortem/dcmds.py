@@ -6,14 +6,22 @@ debugger could show. Where our output leaves out what the model does not have (a
 table, CPU structures), the illumos note says so.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from labkit.kernel.layout import KSTAT_T_FIELDS, SIZEOF_KSTAT32_T, SIZEOF_KSTAT_T
 from labkit.kernel.panic import Frame
 from labkit.postmortem import ksyms
-from labkit.postmortem.dump import THREAD_NAMES, DumpFault, kstat_members
+from labkit.postmortem.dump import THREAD_NAMES, Dump, DumpFault, kstat_members
 from labkit.postmortem.mdbfmt import addr_symbol, hexval, stack_text
 from labkit.sched import MUTEX_WAITERS
+
+if TYPE_CHECKING:                     # mdb.py imports this module: the type only, for the hints
+    from labkit.postmortem.mdb import Mdb
+
+#: What a dcmd returns: its text, or its text and the addresses it hands on down a pipe (`|`).
+DcmdOutput = str | tuple[str, list[int]]
 
 MUTEX_OWNER_BITS = 0x7        # MUTEX_OWNER() masks the low bits off the owner word
 
@@ -48,15 +56,15 @@ class Dcmd:
     name: str
     usage: str
     help: str
-    fn: object
+    fn: Callable[["Mdb", int | None, list[str]], DcmdOutput]
     note: str = SAME
     real: str = ""                 # the illumos command, if it differs
 
-    def run(self, mdb, addr, args):
+    def run(self, mdb: "Mdb", addr: int | None, args: list[str]) -> tuple[str, list[int]]:
         out = self.fn(mdb, addr, args)
         return out if isinstance(out, tuple) else (out, [])
 
-    def illumos(self, line, args):
+    def illumos(self, line: str, args: list[str]) -> Illumos:
         return Illumos(self.real or line, self.note)
 
 
@@ -76,7 +84,7 @@ def _needs(addr, what):
 
 
 # ---- the panic ------------------------------------------------------------------------
-def status(mdb, addr, args):
+def status(mdb: "Mdb", addr: int | None, args: list[str]) -> DcmdOutput:
     d = mdb.dump
     what = {"panic": "panic message:", "deadlock": "dump taken of a deadlocked system (no panic):",
             "hang": "dump taken of a hung system (no panic):"}[d.kind]
@@ -102,7 +110,7 @@ def _panicking(d):
     return d.panic_thread
 
 
-def registers_text(d) -> str:
+def registers_text(d: Dump) -> str:
     lines = []
     for name in ("rdi", "rsi", "rdx", "rip", "cr2"):
         if name in d.registers:
@@ -117,7 +125,7 @@ def _module_frame(f) -> str:
     return f"{f.fp:016x} {mod}:{f.function}+{f.offset:x} ()"
 
 
-def msgbuf(mdb, addr, args):
+def msgbuf(mdb: "Mdb", addr: int | None, args: list[str]) -> DcmdOutput:
     d = mdb.dump
     if d.panic_thread is None:
         return "\n".join([f"NOTICE: {d.message}", "", "dumping to /dev/zvol/dsk/zones/dump, "
@@ -136,7 +144,7 @@ def msgbuf(mdb, addr, args):
     return "\n".join(lines)
 
 
-def panicinfo(mdb, addr, args):
+def panicinfo(mdb: "Mdb", addr: int | None, args: list[str]) -> DcmdOutput:
     d = mdb.dump
     t = _panicking(d)
     rows = [("cpu", f"{d.cpu_of(t)}"), ("thread", f"{t.addr:x}"), ("message", d.message)]
@@ -153,7 +161,7 @@ def _thread_at(mdb, addr):
     return t
 
 
-def stack(mdb, addr, args):
+def stack(mdb: "Mdb", addr: int | None, args: list[str]) -> DcmdOutput:
     t = _panicking(mdb.dump) if addr is None else _thread_at(mdb, addr)
     return stack_text(_shown(t), args=True)
 
@@ -164,7 +172,7 @@ def _shown(t):
             for f in t.stack]
 
 
-def findstack(mdb, addr, args):
+def findstack(mdb: "Mdb", addr: int | None, args: list[str]) -> DcmdOutput:
     opts, _ = _options(args, "v")
     t = _thread_at(mdb, _needs(addr, "::findstack"))
     head = f"stack pointer for thread {t.addr:x}: {t.sp:x}"
@@ -178,7 +186,7 @@ def _what(t) -> str:
             "blocked": "blocked", "on cpu": "running"}.get(t.state, t.state)
 
 
-def threadlist(mdb, addr, args):
+def threadlist(mdb: "Mdb", addr: int | None, args: list[str]) -> DcmdOutput:
     opts, _ = _options(args, "v")
     d = mdb.dump
     lines = [f"{'ADDR':>16} {'STATE':<9} {'CPU':>3} CMD/WCHAN"]
@@ -191,7 +199,7 @@ def threadlist(mdb, addr, args):
     return "\n".join(lines), [t.addr for t in d.threads]
 
 
-def cpuinfo(mdb, addr, args):
+def cpuinfo(mdb: "Mdb", addr: int | None, args: list[str]) -> DcmdOutput:
     d = mdb.dump
     lines = [f"{'ID':>3} {'THREAD':<16} {'STATE':<9} PROC"]
     for t in sorted(d.threads, key=lambda x: (d.cpu_of(x) is None, d.cpu_of(x) or 0)):
@@ -201,7 +209,7 @@ def cpuinfo(mdb, addr, args):
 
 
 # ---- locks ----------------------------------------------------------------------------
-def mutex(mdb, addr, args):
+def mutex(mdb: "Mdb", addr: int | None, args: list[str]) -> DcmdOutput:
     d = mdb.dump
     lock = ksyms.lookup("kstat_chain_lock")
     addr = lock if addr is None else addr
@@ -266,7 +274,7 @@ def _value(ctype, v) -> str:
     return hexval(v)
 
 
-def print_(mdb, addr, args):
+def print_(mdb: "Mdb", addr: int | None, args: list[str]) -> DcmdOutput:
     opts, rest = _options(args, "t")
     name, members = _type(rest, "::print")
     if name not in MEMBER_TYPES:
@@ -288,12 +296,12 @@ def _typed(ctype: str) -> str:
     return ctype if ctype.endswith("*") else ctype + " "
 
 
-def sizeof(mdb, addr, args):
+def sizeof(mdb: "Mdb", addr: int | None, args: list[str]) -> DcmdOutput:
     name, _ = _type(args, "::sizeof")
     return f"sizeof ({name}) = {TYPES[name]:#x}"
 
 
-def offsetof(mdb, addr, args):
+def offsetof(mdb: "Mdb", addr: int | None, args: list[str]) -> DcmdOutput:
     name, rest = _type(args, "::offsetof")
     if len(rest) != 1:
         raise MdbError("::offsetof requires a type and one member name")
@@ -303,7 +311,7 @@ def offsetof(mdb, addr, args):
     return f"offsetof ({name}, {f[0]}) = {f[1]:#x}, sizeof (...->{f[0]}) = {f[2]:#x}"
 
 
-def walk(mdb, addr, args):
+def walk(mdb: "Mdb", addr: int | None, args: list[str]) -> DcmdOutput:
     if len(args) != 1:
         raise MdbError("::walk requires a walker name (kstat or thread)")
     d = mdb.dump
@@ -314,7 +322,7 @@ def walk(mdb, addr, args):
     return "\n".join(f"{a:x}" for a in addrs), addrs
 
 
-def whatis(mdb, addr, args):
+def whatis(mdb: "Mdb", addr: int | None, args: list[str]) -> DcmdOutput:
     targets = [mdb.evaluate(a) for a in args] if args else [_needs(addr, "::whatis")]
     return "\n".join(_whatis_one(mdb.dump, a) for a in targets)
 
@@ -351,11 +359,11 @@ def _whatis_one(d, a) -> str:
     return f"{a:x} is unknown"
 
 
-def dcmds_(mdb, addr, args):
+def dcmds_(mdb: "Mdb", addr: int | None, args: list[str]) -> DcmdOutput:
     return "\n".join(f"{d.usage:<38} - {d.help}" for d in DCMDS.values())
 
 
-def quit_(mdb, addr, args):
+def quit_(mdb: "Mdb", addr: int | None, args: list[str]) -> DcmdOutput:
     return ""
 
 

@@ -11,6 +11,7 @@ seed_dump("seed" | "small") replays the course's golden panicking schedule once 
 """
 
 import bisect
+import os
 import struct
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,9 +19,11 @@ from functools import lru_cache
 from labkit.errors import LabkitError
 from labkit.kernel import SEED_KSTATS, SMALL_KSTATS, Scenario, symbols
 from labkit.kernel.layout import KSTAT_T_FIELDS, PAGESIZE, SIZEOF_KSTAT_T
-from labkit.kernel.panic import PanicRecord
+from labkit.kernel.kstat import Kernel
+from labkit.kernel.panic import PanicRecord, ThreadRecord
 from labkit.kernel.stacks import capture_threads
-from labkit.sched import replay
+from labkit.sched import Outcome, replay
+from labkit.sched.program import Program
 
 #: The golden schedules: W creates its kstat and takes the hold, R counts and allocates, W
 #: clears INVALID (and then spins on the lock R holds), R copies one header too many.
@@ -135,12 +138,13 @@ class Dump:
         self._starts = [r[0] for r in self._regions]
 
     @classmethod
-    def of_record(cls, record, *, kind: str = "panic", scenario: str = "", schedule: str = "",
+    def of_record(cls, record: PanicRecord | None, *, kind: str = "panic", scenario: str = "",
+                  schedule: str | None = "",
                   program: dict | None = None, steps: int = 0) -> "Dump":
         """The dump of a PanicRecord (for a deadlock or a hang: the record of the stopped kernel)."""
-        if record is None or getattr(record, "kernel", None) is None:
+        k: Kernel | None = getattr(record, "kernel", None)
+        if record is None or k is None:
             raise LabkitError("a dump needs a panic record from the simulated kernel")
-        k = record.kernel
         a = k.memory.allocation_for(record.kbuf) if record.kbuf is not None else None
         return cls(
             kind=kind, message=record.message, trap=record.trap, fault_addr=record.fault_addr,
@@ -158,7 +162,7 @@ class Dump:
         """(address, bytes) of each header the copy wrote into the buffer."""
         return list(self._stores)
 
-    def save(self, path) -> None:
+    def save(self, path: str | os.PathLike) -> None:
         """Write the dump to a file (the format is documented in labkit.postmortem.dumpfile)."""
         from labkit.postmortem import dumpfile
         dumpfile.save(self, path)
@@ -195,27 +199,27 @@ class Dump:
         return struct.unpack("<Q", self.read(addr, 8))[0]
 
     # ---- symbols and objects -----------------------------------------------------------
-    def thread(self, addr: int):
+    def thread(self, addr: int) -> ThreadRecord | None:
         """The thread whose kthread_t is at addr, or None."""
         return next((t for t in self.threads if t.addr == addr), None)
 
-    def thread_named(self, name: str):
+    def thread_named(self, name: str) -> ThreadRecord:
         t = next((t for t in self.threads if t.name == name), None)
         if t is None:
             raise LabkitError(f"this dump has no thread {name!r}; it has "
                               + ", ".join(x.name for x in self.threads))
         return t
 
-    def kstat(self, addr: int):
+    def kstat(self, addr: int) -> KstatImage | None:
         return next((s for s in self.kstats if s.addr == addr), None)
 
-    def kstat_containing(self, addr: int):
+    def kstat_containing(self, addr: int) -> KstatImage | None:
         i = bisect.bisect_right(self._starts, addr) - 1
         if i >= 0 and addr < self._regions[i][1]:
             return next((s for s in self.kstats if s.addr == self._regions[i][0]), None)
         return None
 
-    def stack_owner(self, addr: int):
+    def stack_owner(self, addr: int) -> ThreadRecord | None:
         """The thread whose kernel stack holds addr, or None."""
         for t in self.threads:
             base = symbols.KTHREAD_STACKS.get(t.name)
@@ -223,7 +227,7 @@ class Dump:
                 return t
         return None
 
-    def cpu_of(self, t) -> int | None:
+    def cpu_of(self, t: ThreadRecord) -> int | None:
         """Each running thread had a CPU of its own: the panicking one is cpu0 (as the panic
         message says), the others follow in thread order; threads off CPU have none."""
         running = [x for x in self.threads if x.state in ("panicked", "on cpu", "spinning")]
@@ -244,7 +248,7 @@ _STUCK = {"deadlock": "deadlock: every thread is waiting (dump taken of the stop
           "hang": "hang: still running after {steps} steps (dump taken of the running kernel)"}
 
 
-def stopped_record(kernel, kind: str, steps: int) -> PanicRecord:
+def stopped_record(kernel: Kernel, kind: str, steps: int) -> PanicRecord:
     """The record of a kernel that did not panic but stopped (a deadlock) or never ends (a hang):
     every thread's stack where it is now. Called while the execution's threads still exist."""
     rec = PanicRecord(message=_STUCK[kind].format(steps=steps), kernel=kernel)
@@ -252,7 +256,8 @@ def stopped_record(kernel, kind: str, steps: int) -> PanicRecord:
     return rec
 
 
-def replay_dump(program, schedule: str, *, budget=None, hide_schedule: bool = False):
+def replay_dump(program: Program, schedule: str, *, budget: int | None = None,
+                hide_schedule: bool = False) -> tuple[Outcome, Dump | None]:
     """Replay `schedule` on `program` (a kernel Scenario) and return (outcome, Dump or None).
 
     Any run that ends in a panic, a deadlock or a hang has a dump; one that ends well has none.
@@ -274,13 +279,13 @@ def replay_dump(program, schedule: str, *, budget=None, hide_schedule: bool = Fa
         program=program.describe(), steps=outcome.steps)
 
 
-def _scenario_name(program) -> str:
+def _scenario_name(program: Program) -> str:
     d = program.describe()
-    names = {SMALL_KSTATS: "small", SEED_KSTATS: "seed"}
+    names: dict[int | None, str] = {SMALL_KSTATS: "small", SEED_KSTATS: "seed"}
     return names.get(d.get("kstats"), "")
 
 
-def dump_from_outcome(outcome, *, scenario: str = "", hide_schedule: bool = False) -> Dump:
+def dump_from_outcome(outcome: Outcome, *, scenario: str = "", hide_schedule: bool = False) -> Dump:
     """The dump of a panicking Outcome (for a deadlock or a hang, use replay_dump);
     hide_schedule as for replay_dump."""
     if outcome.kind != "panic" or outcome.panic is None:

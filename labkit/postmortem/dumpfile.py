@@ -90,7 +90,7 @@ def to_data(d: Dump) -> dict:
     }
 
 
-def save(d: Dump, path) -> None:
+def save(d: Dump, path: str | os.PathLike) -> None:
     if not isinstance(d, Dump):
         raise LabkitError(f"only a Dump can be saved as a dump file, not {type(d).__name__}")
     text = json.dumps(to_data(d), separators=(",", ":"))
@@ -159,7 +159,7 @@ def _short(v) -> str:
     return r if len(r) <= 40 else r[:37] + "..."
 
 
-def load(path) -> Dump:
+def load(path: str | os.PathLike) -> Dump:
     """Read a dump file; DumpFileError (a LabkitError) says clearly why one cannot be read."""
     where = os.fspath(path)
     try:

@@ -58,7 +58,7 @@ def _command(lines: list[str]) -> tuple[str, list[str]]:
 
 def _join_wrapped(lines: list[str]) -> list[str]:
     """mdb wraps a frame's long argument list at 80 columns: glue the pieces back together."""
-    out = []
+    out: list[str] = []
     for line in lines:
         if not line.strip():
             continue
@@ -91,7 +91,7 @@ class Member:
     ctype: str = ""     # only with ::print -t
 
     @property
-    def value(self):
+    def value(self) -> int | str:
         """An int for numbers, a str for char arrays and for symbol names."""
         if self.raw.startswith("["):
             return self.raw.strip("[] ").strip('"')

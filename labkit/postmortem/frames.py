@@ -7,6 +7,7 @@ separates what the source code shows from what we conclude (see the reference no
 Two functions are on the stacks but absent from the frame-pointer walk; MISSING says why.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from labkit.errors import LabkitError
@@ -209,7 +210,7 @@ def explain_frame(frame: Frame) -> FrameExplanation:
     return FrameExplanation(frame, note, args, hides)
 
 
-def explain_stack(frames) -> list[FrameExplanation]:
+def explain_stack(frames: Sequence[Frame]) -> list[FrameExplanation]:
     if not frames:
         raise LabkitError("an empty stack has nothing to explain")
     return [explain_frame(f) for f in frames]

@@ -13,7 +13,7 @@ DATA_SIZES = {"kstat_chain_lock": 8, "kstat_chain_id": 4, "kstat_avl_bykid": 0x2
               "kstat_avl_byname": 0x28, "header_kstat": symbols.EKSTAT_STRIDE}
 
 
-def symbol_at(addr: int):
+def symbol_at(addr: int) -> tuple[str, int, str] | None:
     """(name, offset, "text" | "data") for an address inside a kernel symbol, else None."""
     for name, (start, size) in symbols.FUNCTION_TABLE.items():
         if start <= addr < start + size:

@@ -9,6 +9,7 @@ learner can move on to the real tool. The dcmds themselves live in dcmds.py.
 """
 
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from labkit.errors import LabkitError
@@ -74,7 +75,7 @@ class Mdb:
         self.history.append(result)
         return result
 
-    def transcript(self, commands) -> str:
+    def transcript(self, commands: Iterable[str]) -> str:
         """Run each command and lay the session out as it reads at mdb's prompt."""
         parts = []
         for c in commands:
@@ -89,6 +90,7 @@ class Mdb:
             first = self._single(left.strip())
             outs = [self._single(right.strip(), addr).text for addr in first.addresses]
             later = self._single(right.strip(), 0, dry=True)
+            assert first.illumos is not None and later.illumos is not None   # _single always says
             return MdbResult(line, "\n".join(o for o in outs if o),
                              illumos=Illumos(f"{first.illumos.command} | {later.illumos.command}",
                                              first.illumos.note))

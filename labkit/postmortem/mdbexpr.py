@@ -8,6 +8,7 @@ address (`*kstat_chain_lock` is the lock's owner word). Arithmetic is on 64-bit 
 """
 
 import re
+from collections.abc import Callable
 
 MASK = 2**64 - 1
 
@@ -91,7 +92,7 @@ class Evaluator:
         return number(tok, self.resolve)
 
 
-def number(tok: str, resolve) -> int:
+def number(tok: str, resolve: Callable[[str], int]) -> int:
     low = tok.lower()
     for prefix, base in (("0x", 16), ("0t", 10), ("0o", 8), ("0i", 2)):
         if low.startswith(prefix) and len(low) > 2:

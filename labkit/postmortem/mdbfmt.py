@@ -6,6 +6,8 @@ must give back the seed's text byte for byte, which pins these rules to the real
 columns between arguments, `/K` values starting in column 32).
 """
 
+from collections.abc import Iterable
+
 from labkit.kernel.panic import Frame
 from labkit.postmortem.ksyms import symbol_at
 
@@ -37,7 +39,7 @@ def frame_lines(frame: Frame, *, args: bool = True, indent: str = "") -> list[st
     return lines
 
 
-def stack_text(frames, *, args: bool = True, indent: str = "") -> str:
+def stack_text(frames: Iterable[Frame], *, args: bool = True, indent: str = "") -> str:
     return "\n".join(line for f in frames for line in frame_lines(f, args=args, indent=indent))
 
 

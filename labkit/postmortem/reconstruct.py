@@ -14,6 +14,7 @@ each thread in the same place (its state and its stack's functions). Times and a
 the learner's own making are not compared.
 """
 
+import os
 import random
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,7 +22,7 @@ from functools import lru_cache
 from labkit import config
 from labkit.errors import LabkitError
 from labkit.kernel import Scenario
-from labkit.postmortem.dump import kstat_members, replay_dump
+from labkit.postmortem.dump import Dump, kstat_members, replay_dump
 from labkit.sched import replay
 
 KSTATS = range(3, 13)        # the kernels a target may have (the header kstat included)
@@ -29,7 +30,7 @@ W_PREFIX = 12                # W creates its kstat (INVALID, in the chain) and h
 
 
 @lru_cache(maxsize=16)
-def target(seed: int):
+def target(seed: int) -> tuple[Scenario, str]:
     """The hidden run for a seed: a number of kstats, and a schedule in which R has counted and
     W clears INVALID before R's copy reaches W's kstat (so the copy overflows)."""
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -49,18 +50,20 @@ def target(seed: int):
     return program, f"W{W_PREFIX} R{rng.choice(panicking)} W1 R"
 
 
-def target_dump(seed=None):
+def target_dump(seed: int | None = None) -> Dump:
     program, schedule = target(config.SEED if seed is None else seed)
-    return replay_dump(program, schedule, hide_schedule=True)[1]
+    dump = replay_dump(program, schedule, hide_schedule=True)[1]
+    assert dump is not None, "a target's schedule panics (target() chose it so)"
+    return dump
 
 
-def exercise_dump(path="reconstruct.dump", seed=None) -> str:
+def exercise_dump(path: str | os.PathLike = "reconstruct.dump", seed: int | None = None) -> str:
     """Write the exercise's dump to path (the schedule is not in it); returns the path."""
     target_dump(seed).save(path)
     return str(path)
 
 
-def signature(dump) -> dict:
+def signature(dump: Dump | None) -> dict:
     """The parts of a dump the exercise compares, as plain data (None: the run left no dump)."""
     if dump is None:
         return {"kind": "ok"}
