@@ -6,13 +6,18 @@ mutex_enter(&kstat_chain_lock) is `mutex_enter(kstat_chain_lock)`, where `kstat_
 stands for "this kernel's chain lock" wherever it is used.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from labkit.errors import LabkitError
 from labkit.sched import current_thread
 
-_booting = []     # kernels being set up outside any execution (boot-time kstat creation)
+if TYPE_CHECKING:                 # kstat.py finds its kernel here: the type only
+    from labkit.kernel.kstat import Kernel
+
+_booting: "list[Kernel]" = []     # kernels being set up outside any execution (boot-time kstat creation)
 
 
-def kernel():
+def kernel() -> "Kernel":
     t = current_thread()
     if t is not None and t.context is not None:
         return t.context
@@ -29,7 +34,7 @@ class _KernelGlobal:
         self.name = name
         self.attr = attr
 
-    def resolve(self):
+    def resolve(self) -> Any:
         return getattr(kernel(), self.attr)
 
     def __repr__(self):
@@ -40,19 +45,19 @@ kstat_chain_lock = _KernelGlobal("kstat_chain_lock", "chain_lock")
 kstat_avl_bykid = _KernelGlobal("kstat_avl_bykid", "avl_bykid")
 
 
-def resolve(obj):
+def resolve(obj: object) -> Any:
     return obj.resolve() if isinstance(obj, _KernelGlobal) else obj
 
 
 class booting:
     """Context manager: kernel functions called inside run against `k` (used at boot)."""
 
-    def __init__(self, k):
+    def __init__(self, k: "Kernel"):
         self.k = k
 
-    def __enter__(self):
+    def __enter__(self) -> "Kernel":
         _booting.append(self.k)
         return self.k
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         _booting.pop()

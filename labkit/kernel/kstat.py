@@ -13,12 +13,19 @@ only under `kstat_chain_lock` or by their owner, so plain attributes keep the si
 import operator
 import os
 import sys
+from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import TYPE_CHECKING, Any, cast
 
 from labkit.kernel import symbols
 from labkit.kernel.context import kernel
 from labkit.kernel.layout import KSTAT_FLAG_INVALID, KSTAT_T_FIELDS, GLOBAL_ZONEID
 from labkit.kernel.memory import KernelMemory
 from labkit.sched import CondVar, Mutex, SimThread, current_thread, point
+
+if TYPE_CHECKING:                 # panic.py names the Kernel in its record: the types only
+    from labkit.kernel.panic import PanicRecord
+    from labkit.kernel.scenario import _BootImage
 
 
 _FIELD_NAMES = tuple(f for f, *_ in KSTAT_T_FIELDS)
@@ -37,14 +44,14 @@ class KstatCopy(tuple):
 
     __slots__ = ()
 
-    def get(self, name, default=None):
+    def get(self, name: str, default: Any = None) -> Any:
         i = _FIELD_INDEX.get(name)
         return default if i is None else self[i]
 
-    def keys(self):
+    def keys(self) -> tuple[str, ...]:
         return _FIELD_NAMES
 
-    def items(self):
+    def items(self) -> Iterator[tuple[str, Any]]:
         return zip(_FIELD_NAMES, self)
 
     @property
@@ -70,6 +77,7 @@ class Kstat:
         "_flags", "addr", "_owner", "_cv", "e_zones", "e_size", "label", "sched_key",
         "flags_what", "copy_what", "image",     # image: a BootKstat's boot image (see below)
         "installed")   # made visible by its own kstat_install (the grader's record, not a kstat_t member)
+    image: "_BootImage"     # a BootKstat's only
 
     def __init__(self, addr: int, kid: int, module: str, instance: int, name: str, ks_class: str,
                  ks_type: int, flags: int, zoneid: int = GLOBAL_ZONEID):
@@ -92,13 +100,13 @@ class Kstat:
         self.ks_ndata = 0
         self.ks_data_size = 0
         self.ks_snaptime = 0
-        self.ks_update = None      # a function (shown by name, as mdb shows symbols)
+        self.ks_update: Callable[..., Any] | None = None   # a function (shown by name, as mdb shows symbols)
         self.ks_private = 0
-        self.ks_snapshot = None
-        self.ks_lock = None        # a Mutex or None
-        self._owner = None         # e_owner: the thread holding this kstat (kstat_hold)
-        self._cv = None            # e_cv, made on first use (few kstats are ever waited for)
-        self.e_zones = (zoneid,)   # the zones it is visible in (kstat_zone_add links one more)
+        self.ks_snapshot: Callable[..., Any] | None = None
+        self.ks_lock: Mutex | None = None
+        self._owner: SimThread | None = None   # e_owner: the thread holding this kstat (kstat_hold)
+        self._cv: CondVar | None = None        # e_cv, made on first use (few kstats are ever waited for)
+        self.e_zones: tuple[int, ...] = (zoneid,)   # the zones it is visible in (kstat_zone_add links one more)
         self.e_size = 0
         self.label = f"kstat {kid} ({module}:{instance}:{name})"
         # What its scheduling points say they touch, made once: they are read on every access.
@@ -120,7 +128,7 @@ class Kstat:
     def e_owner(self, thread: "SimThread | None") -> None:
         # The grader's record of where a hold was taken: the first caller outside kstat_hold_bykid.
         if thread is not None:
-            f = sys._getframe(1)
+            f: FrameType | None = sys._getframe(1)
             while f is not None and f.f_code.co_name in ("__setattr__", "kstat_hold_bykid"):
                 f = f.f_back
             if f is not None:
@@ -140,12 +148,12 @@ class Kstat:
             self._made_valid(sys._getframe(1))
         self._flags = value
 
-    def _made_valid(self, caller) -> None:
+    def _made_valid(self, caller: FrameType) -> None:
         """KSTAT_FLAG_INVALID is being cleared: by this kstat's own kstat_install, run by a writer
         (it is now installed), or by anyone else (recorded: readers would see a kstat nobody
         installed). Found on the Python stack, so kernel code needs no bookkeeping lines."""
         k, t = kernel(), current_thread()
-        f = caller
+        f: FrameType | None = caller
         while f is not None:
             code = f.f_code
             if code.co_name == "kstat_install" and code.co_argcount >= 1 \
@@ -182,14 +190,14 @@ class BootKstat(Kstat):
     __slots__ = ()
 
     @classmethod
-    def of(cls, ksp: Kstat, image) -> "BootKstat":
+    def of(cls, ksp: Kstat, image: "_BootImage") -> "BootKstat":
         """Make a built Kstat a boot kstat of `image` (same layout: only its class changes, so
         building one costs no more than a Kstat)."""
         ksp.image = image
         ksp.__class__ = cls
-        return ksp
+        return cast(BootKstat, ksp)     # mypy cannot follow a __class__ assignment
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
         self.image.dirty = True
 
@@ -210,7 +218,7 @@ class AvlTree:
         point("write", self, f"{self.name} (remove kid {ksp.ks_kid})", depth=2)
         self.nodes.remove(ksp)
 
-    def find(self, kid: int):
+    def find(self, kid: int) -> Kstat | None:
         point("read", self, f"{self.name} (find kid {kid})", depth=2)
         for k in self.nodes:
             if k.ks_kid == kid:
@@ -221,24 +229,30 @@ class AvlTree:
 class Kernel:
     """All the state of one simulated kernel; kernel functions reach it through `kernel()`."""
 
+    # set by the scenario that boots it (scenario._Instance): the reader's open file, its vnode,
+    # and the user memory its ioctl argument points into
+    files: dict[int, dict[str, int]]
+    # the function a variant may replace (zone and driver code call it through here)
+    kstat_install: Callable[..., Any]
+    vnodes: dict[int, int]
+    user_memory: dict[int, Any]
+
     def __init__(self, allocator: str = "firewall"):
         self.memory = KernelMemory(allocator)
         self.chain_lock = Mutex("kstat_chain_lock", symbols.DATA["kstat_chain_lock"])
         self.avl_bykid = AvlTree("kstat_avl_bykid")
         self.kstat_chain_id = 0
-        self.header_ksp = None
+        self.header_ksp: Kstat | None = None
         self.hrtime = 0x4D8AC8CE00000      # gethrtime(): advances a little on every call
-        # The functions a variant may replace; zone and driver code call them through here.
-        self.kstat_install = None
-        self.panic_record = None
+        self.panic_record: "PanicRecord | None" = None
         self.console: list[str] = []     # cmn_err's messages (kstat_fr.cmn_err)
-        self.threads = {}                  # name -> SimThread, for the dump
+        self.threads: dict[str, SimThread] = {}   # name -> SimThread, for the dump
         # What happened, recorded for the grader (judged after the run, never from flag bits):
         self.reader_names = ("R",)         # threads that read the chain (never install)
-        self.invalid_cleared = []          # (kid, thread, function): INVALID cleared elsewhere
-        self.uninstalled_copies = []       # kids bcopy copied before they were installed
-        self.hold_sites = {}               # kid -> where its current hold was taken
-        self.visible_at_snapshot = None    # new kids installed when the copy pass began
+        self.invalid_cleared: list[tuple[int, str, str]] = []   # (kid, thread, function): INVALID cleared elsewhere
+        self.uninstalled_copies: list[int] = []   # kids bcopy copied before they were installed
+        self.hold_sites: dict[int, str] = {}      # kid -> where its current hold was taken
+        self.visible_at_snapshot: list[int] | None = None   # new kids installed when the copy pass began
 
     def gethrtime(self) -> int:
         self.hrtime += 0x1F3
@@ -247,7 +261,7 @@ class Kernel:
     def ekstat_addr(self, kid: int) -> int:
         return ekstat_addr(kid)
 
-    def kstat_at(self, addr: int):
+    def kstat_at(self, addr: int) -> Kstat | None:
         """The kstat whose kstat_t starts at addr (for mdb), or None."""
         for k in self.avl_bykid.nodes:
             if k.addr == addr:

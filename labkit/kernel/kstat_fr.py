@@ -76,7 +76,7 @@ def delay(ticks: int) -> None:
     point("read", delay, f"delay({ticks})", depth=2)
 
 
-_walk_labels = {}   # tree name -> ["kstat_avl_bykid (walk step 0)", ...], made once per process
+_walk_labels: dict = {}   # tree name -> ["kstat_avl_bykid (walk step 0)", ...], made once per process
 
 
 def avl_walk(tree):

@@ -82,7 +82,7 @@ KMEM_OVERSIZE_THRESHOLD = 128 * 1024
 NBITSMINOR = 32
 
 
-def field(name: str):
+def field(name: str) -> tuple[int, int, str]:
     """(offset, size, ctype) of a kstat_t member."""
     for f, off, size, ctype in KSTAT_T_FIELDS:
         if f == name:

@@ -22,6 +22,7 @@ Memory holds no bytes: a store records what was copied where (a snapshot of a ks
 which is all the model needs to hand the reader its headers.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from labkit.kernel.layout import KMEM_OVERSIZE_THRESHOLD, PAGESIZE, SIZEOF_KSTAT_T
@@ -70,6 +71,7 @@ class KernelMemory:
     _next_big: int = OVERSIZE_ARENA
     _next_small: int = SMALL_HEAP
     caches: dict = field(default_factory=dict)
+    before_zalloc: Callable[[], None] | None = None   # the grader's record, kept out of kernel code (scenario.py)
     sched_key = ("kmem", "arena")      # the same allocator in every execution (sched/quiet.py)
 
     def cache(self, ctype: str) -> KmemCache:
@@ -81,6 +83,8 @@ class KernelMemory:
         return c
 
     def kmem_zalloc(self, size: int) -> Allocation:
+        if self.before_zalloc is not None:
+            self.before_zalloc()
         if self.allocator == "redzone" or size > KMEM_OVERSIZE_THRESHOLD:
             mapped = roundup(size, PAGESIZE)
             start = self._next_big
@@ -96,7 +100,7 @@ class KernelMemory:
         self.allocations.append(a)
         return a
 
-    def first_unmapped(self, addr: int, length: int, alloc) -> int | None:
+    def first_unmapped(self, addr: int, length: int, alloc: Allocation | None) -> int | None:
         """The first byte of [addr, addr+length) that is not mapped, or None.
 
         Only guarded allocations can fault; an unguarded overflow lands in a neighbour.
@@ -110,7 +114,7 @@ class KernelMemory:
             return max(addr, alloc.map_end)
         return None
 
-    def allocation_for(self, addr: int):
+    def allocation_for(self, addr: int) -> Allocation | None:
         """The allocation addr lies in, or whose guard page it lies in (None if neither)."""
         for a in reversed(self.allocations):
             if a.map_start <= addr < a.map_end + (PAGESIZE if a.guarded else 0):

@@ -7,7 +7,7 @@ frozen kernel itself (kstats, the chain lock, memory).
 """
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from labkit.kernel import symbols
 from labkit.sched import Failure
@@ -86,7 +86,7 @@ class PanicRecord:
         return "\n".join(lines)
 
     def to_json(self) -> dict:
-        out = {"message": self.message, "panic_thread": self.panic_thread,
+        out: dict[str, Any] = {"message": self.message, "panic_thread": self.panic_thread,
                "stack": [f"{f.function}+{f.offset:#x}" for f in self.thread(self.panic_thread).stack]
                if self.panic_thread else []}
         for k in ("fault_addr", "kbuf", "kbuf_size", "mapped_size", "offset", "header_index",

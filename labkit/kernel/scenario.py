@@ -10,6 +10,9 @@ one concurrent install only must fail there, so the grader explores both. The co
 the one-writer scenario.
 """
 
+import os
+from typing import Any
+
 from labkit.errors import LabkitError
 from labkit.kernel import symbols
 from labkit.kernel.context import booting
@@ -20,7 +23,7 @@ from labkit.kernel.layout import (DATAMODEL_ILP32, FREAD, GLOBAL_ZONEID, KSTAT_F
                                   KSTAT_FLAG_VAR_SIZE,
                                   KSTAT_FLAG_VIRTUAL, KSTAT_IOC_READ, KSTAT_TYPE_NAMED,
                                   KSTAT_TYPE_RAW, SIZEOF_KSTAT_T)
-from labkit.kernel.variants import resolve_variant
+from labkit.kernel.variants import Variant, resolve_variant
 from labkit.kernel.zone import ZONE_CREATE, sys_syscall, zone_kstat_install
 from labkit.sched import Recipe, SimThread
 
@@ -47,7 +50,7 @@ _BOOT_MODULES = ("cpu_info", "cpu", "zfs", "sd", "e1000g", "ip", "tcp", "udp", "
 class ReadResult:
     """What the reader got back: the header kstat's numbers and the headers themselves."""
 
-    def __init__(self, error: int, chain_id: int, user: UserKstat, facts: dict | None = None):
+    def __init__(self, error: int | None, chain_id: int | None, user: UserKstat, facts: dict | None = None):
         self._facts = facts or {}
         self.error = error
         self.chain_id = chain_id
@@ -55,7 +58,7 @@ class ReadResult:
         self.data_size = user.ks_data_size
         self.record_size = user.record_size
         self.records = user.data           # bcopy's KstatCopy per header, None where none was copied
-        self._headers = None
+        self._headers: list | None = None
 
     @property
     def headers(self) -> list:
@@ -78,7 +81,7 @@ class ReadResult:
         """What happened in the run, as plain data (see Kernel: recorded for the grader)."""
         return dict(self._facts)
 
-    def signature(self):
+    def signature(self) -> tuple:
         return (self.error, self.ndata, tuple(None if r is None else r.kid for r in self.records))
 
     def to_json(self) -> dict:
@@ -128,10 +131,10 @@ class _Instance:
             self.threads.append(SimThread("X", lambda: zone_kstat_install(second),
                                           symbols.THREADS["W"] + 0x1000, k))
         k.threads = {t.name: t for t in self.threads}
-        k.memory.kmem_zalloc = self._note_snapshot_start(k.memory.kmem_zalloc)
+        k.memory.before_zalloc = self._note_snapshot_start
 
     @staticmethod
-    def _second_kstat(k) -> Kstat:
+    def _second_kstat(k: Kernel) -> Kstat:
         """Zone 8's zone_zfs kstat as kstat_create_zone and kstat_zone_add left it: INVALID, in the
         chain, visible in the global zone; kstat_install not yet run."""
         kid = k.kstat_chain_id
@@ -147,15 +150,13 @@ class _Instance:
         """The kstats made during the run (kids from scenario.kstats up; the chain is kid-ordered)."""
         return self.kernel.avl_bykid.nodes[self.scenario.kstats:]
 
-    def _note_snapshot_start(self, zalloc):
-        """kbuf's allocation, which read_kstat_data makes just before the copy pass (still under the
-        lock, with no scheduling point in between): the grader's record of the new kstats installed
-        by then, each of which the copy must give the reader. Kept out of the kernel's own code."""
-        def kmem_zalloc(size):
-            self.kernel.visible_at_snapshot = [n.ks_kid for n in self._new_kstats()
-                                               if n.installed and not n._flags & KSTAT_FLAG_INVALID]
-            return zalloc(size)
-        return kmem_zalloc
+    def _note_snapshot_start(self) -> None:
+        """Called before every kmem_zalloc, kbuf's among them, which read_kstat_data makes just
+        before the copy pass (still under the lock, with no scheduling point in between): the
+        grader's record of the new kstats installed by then, each of which the copy must give the
+        reader. Kept out of the kernel's own code."""
+        self.kernel.visible_at_snapshot = [n.ks_kid for n in self._new_kstats()
+                                           if n.installed and not n._flags & KSTAT_FLAG_INVALID]
 
     def result(self) -> ReadResult:
         error, chain_id = self._error if self._error else (None, None)
@@ -186,7 +187,7 @@ class _BootImage:
 
     def __init__(self, kstats: int):
         self.dirty = False
-        self.kstats = []
+        self.kstats: list[Kstat] = []
         for kid in range(1, kstats):
             mod = _BOOT_MODULES[kid % len(_BOOT_MODULES)]
             ks = Kstat(ekstat_addr(kid), kid, mod, kid // len(_BOOT_MODULES), f"{mod}{kid}", "misc",
@@ -197,9 +198,9 @@ class _BootImage:
 class Scenario:
     """A program for the scheduler: the kstat reader against zone_create, on one kernel variant."""
 
-    thread_names = ("R", "W")
+    thread_names: tuple[str, ...] = ("R", "W")
 
-    def __init__(self, kstats: int = SMALL_KSTATS, fix="none", *, allocator: str | None = None,
+    def __init__(self, kstats: int = SMALL_KSTATS, fix: "str | os.PathLike[str] | Variant" = "none", *, allocator: str | None = None,
                  user_bufsize: int | None = None, writers: int = 1):
         if isinstance(writers, bool) or not isinstance(writers, int) or not 1 <= writers <= MAX_WRITERS:
             raise LabkitError(f"writers must be 1 or {MAX_WRITERS} (concurrent zone_create threads), not {writers!r}")
@@ -221,7 +222,7 @@ class Scenario:
         self.allocator = allocator
         # By default the agent's buffer has room for every kstat, the new ones included.
         self.user_bufsize = (kstats + writers) * SIZEOF_KSTAT_T if user_bufsize is None else user_bufsize
-        self._boot = None
+        self._boot: _BootImage | None = None
 
     def boot_image(self) -> _BootImage:
         """The boot kstats for the next execution: the last ones, unless an execution wrote them."""
@@ -230,18 +231,18 @@ class Scenario:
         return self._boot
 
     @classmethod
-    def small(cls, fix="none", **kw) -> "Scenario":
+    def small(cls, fix: "str | os.PathLike[str] | Variant" = "none", **kw: Any) -> "Scenario":
         return cls(SMALL_KSTATS, fix, **kw)
 
     @classmethod
-    def seed(cls, fix="none", **kw) -> "Scenario":
+    def seed(cls, fix: "str | os.PathLike[str] | Variant" = "none", **kw: Any) -> "Scenario":
         return cls(SEED_KSTATS, fix, **kw)
 
     @property
     def fix(self) -> str:
         return self.variant.name
 
-    def instantiate(self):
+    def instantiate(self) -> _Instance:
         return _Instance(self)
 
     def describe(self) -> dict:

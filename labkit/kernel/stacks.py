@@ -11,9 +11,15 @@ frame-pointer walk does are modelled, because the seed's stacks show them:
 """
 
 import sys
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from labkit.kernel import symbols
 from labkit.kernel.panic import Frame, KernelPanic, PanicRecord, ThreadRecord, offset_in
+
+if TYPE_CHECKING:                 # kstat_fr.py panics through here: the types only
+    from labkit.kernel.kstat import Kernel, Kstat
+    from labkit.kernel.memory import Allocation
 
 FRAMELESS = {"bcopy"}      # leaf routines that do not push a frame
 _NOT_SHOWN = {"mutex_enter", "mutex_exit", "cv_wait"}   # modelled below by their slow paths
@@ -48,7 +54,7 @@ def _frames(thread_name: str, chain, top=()):
     return [Frame(base + 0x40 * (i - n), fn, offset_in(fn), args) for i, (fn, args) in enumerate(names)]
 
 
-def capture_threads(k, rec: PanicRecord, panicking_frame=None) -> None:
+def capture_threads(k: "Kernel", rec: PanicRecord, panicking_frame: FrameType | None = None) -> None:
     """Fill rec.threads with every thread's state and stack at this moment."""
     from labkit.sched import current_thread
 
@@ -64,7 +70,7 @@ def capture_threads(k, rec: PanicRecord, panicking_frame=None) -> None:
                      "finished": "finished"}[t.state]
         true_chain = [fn for fn, _ in chain]
         shown = [(fn, a) for fn, a in chain if fn not in _NOT_SHOWN]
-        top = ()
+        top: tuple[tuple[str, tuple], ...] = ()
         if state == "panicked" and shown and shown[0][0] in FRAMELESS and len(shown) > 1:
             shown = [shown[0]] + shown[2:]          # the frameless leaf hides its caller
         elif state == "spinning":
@@ -79,9 +85,10 @@ def capture_threads(k, rec: PanicRecord, panicking_frame=None) -> None:
             sp=(frames[0].fp - 0x30) if frames else 0))
 
 
-def page_fault(k, fault_addr: int, src, dst: int, size: int, alloc) -> None:
+def page_fault(k: "Kernel", fault_addr: int, src: "Kstat", dst: int, size: int, alloc: "Allocation | None") -> None:
     """A store to an unmapped page in kernel mode: trap, and panic."""
     hdr = k.header_ksp
+    assert hdr is not None and alloc is not None   # a fault in the copy: into kbuf, by the header kstat's read
     rec = PanicRecord(
         message=f"BAD TRAP: type=e (#pf Page fault) rp={symbols.KTHREAD_STACKS['R'] + 0x2960:x} "
                 f"addr={fault_addr:x}",

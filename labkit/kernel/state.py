@@ -16,9 +16,15 @@ lines of Python each, and the line shown is the caller's, the one that calls the
 """
 
 import inspect
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from labkit.kernel.layout import KSTAT_FLAG_INVALID, SIZEOF_KSTAT_T
+
+if TYPE_CHECKING:
+    from labkit.kernel.kstat import Kernel
+    from labkit.sched import SimThread
 
 # The C primitives and helpers modelled in Python (kstat_fr.py's first section): a thread paused
 # inside one is shown on the line of kernel code that called it.
@@ -27,7 +33,7 @@ PLUMBING = frozenset(("mutex_enter", "mutex_exit", "MUTEX_HELD", "cv_wait", "cv_
                       "sizeof", "panic", "ASSERT", "ks_flags", "insert", "find", "remove"))
 
 
-def code_only(line: str):
+def code_only(line: str) -> str | None:
     """A source line without its comment; None for a line that is only a comment or a docstring.
     (The model's comments explain the model, and would give the learner's puzzles away.)"""
     stripped = line.strip()
@@ -115,7 +121,7 @@ def reader_text(r: ReaderState) -> str:
     return "; ".join(parts)
 
 
-def state_view(k, threads) -> KernelState:
+def state_view(k: "Kernel", threads: "Iterable[SimThread]") -> KernelState:
     """The shared state that matters to the race, read plainly from kernel `k`."""
     chain = tuple(ChainEntry(ks.ks_kid, f"{ks.ks_module}:{ks.ks_instance}:{ks.ks_name}",
                              bool(ks._flags & KSTAT_FLAG_INVALID),
@@ -170,7 +176,7 @@ def _source(code):
     return got
 
 
-def kernel_frame(t) -> CodeView | None:
+def kernel_frame(t: "SimThread") -> CodeView | None:
     """The kernel function paused thread `t` is in, with the line of kernel code it is on."""
     frames = [f for f in _frames(t) if f.f_code.co_name not in PLUMBING
               and "/labkit/sched/" not in f.f_code.co_filename

@@ -72,7 +72,7 @@ THREADS = {"R": 0xFFFFFF0A1C2E3B40, "W": 0xFFFFFF0A1D5F0C20}
 KTHREAD_STACKS = {"R": 0xFFFFFF01F4A10000, "W": 0xFFFFFF0204C20000}
 
 
-def symbol_at(addr: int):
+def symbol_at(addr: int) -> tuple[str, int] | None:
     """(name, offset) of the text or data symbol containing addr, or None."""
     for name, (start, size) in FUNCTION_TABLE.items():
         if start <= addr < start + size:

@@ -20,14 +20,14 @@ _X_THREAD = symbols.THREADS["W"] + (symbols.THREADS["W"] - symbols.THREADS["R"])
 class TwoWriters(Scenario):
     """Scenario with a second writer X; schedules name R, W and X."""
 
-    thread_names = ("R", "W", "X")  # type: ignore[assignment]  # Scenario's is a pair
+    thread_names = ("R", "W", "X")
 
     def __init__(self, kstats: int = SMALL_KSTATS, fix="none", **kw):
         super().__init__(kstats, fix, **kw)
         if "user_bufsize" not in kw:          # room for both new kstats in the caller's buffer
             self.user_bufsize += self.user_bufsize // (kstats + 1)
 
-    def instantiate(self):
+    def instantiate(self) -> _Instance:
         inst = _Instance(self)
 
         def second_writer():

@@ -153,7 +153,7 @@ class Dump:
             chain_lock_word=k.chain_lock.owner_word, chain_id=k.kstat_chain_id, hrtime=k.hrtime,
             kstats=[KstatImage(ks.addr, ks.ks_kid, f"{ks.ks_module}:{ks.ks_instance}:{ks.ks_name}",
                                kstat_bytes(ks.fields())) for ks in k.avl_bykid.nodes],
-            kbuf=a and Buffer(a.addr, a.size, a.map_start, a.map_end, a.arena),
+            kbuf=None if a is None else Buffer(a.addr, a.size, a.map_start, a.map_end, a.arena),
             stores=[(addr, kstat_bytes(f)) for addr, f in k.memory.stores.items()],
             program=program, scenario=scenario, schedule=schedule, steps=steps)
 
