@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.metadata as metadata
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -112,9 +113,9 @@ def _source_tarball(repo: Path, out: Path) -> Path:
     return path
 
 
-def build(output, hidden=None, visibility: dict[str, str] | None = None,
+def build(output: str | os.PathLike, hidden: str | os.PathLike | None = None, visibility: dict[str, str] | None = None,
           hidden_visibility: str = "after_published", participation_points: float = 0.0,
-          repo=None) -> Built:
+          repo: str | os.PathLike | None = None) -> Built:
     from labkit.grading.hidden import hidden_files, load_hidden
 
     repo = Path(repo).resolve() if repo else repository_root()

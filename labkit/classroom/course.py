@@ -79,7 +79,7 @@ class CourseCopy:
         return "\n".join(out)
 
 
-def copy_course(dest, source=None) -> CourseCopy:
+def copy_course(dest: str | os.PathLike, source: str | os.PathLike | None = None) -> CourseCopy:
     """Copy the notebooks, the exercises and the README into `dest`, keeping what is there."""
     src = course_source(source)
     dest = Path(dest).expanduser().resolve()
@@ -122,7 +122,7 @@ def course_files(src: Path) -> list[str]:
 _QUESTION = re.compile(r"""\b(?:Question|ask)\(\s*(?:qid\s*=\s*)?["']([^"']+)["']""")
 
 
-def question_ids(notebooks) -> list[str]:
+def question_ids(notebooks: str | os.PathLike) -> list[str]:
     """The ids of the Question widgets asked in the notebooks, in course order."""
     ids: list[str] = []
     for nb in sorted(Path(notebooks).glob("*.ipynb")):

@@ -18,6 +18,7 @@ import shutil
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 
 from labkit.errors import LabkitError
@@ -115,7 +116,7 @@ def failure(message: str) -> dict:
                        "max_score": 0, "visibility": "visible", "output": message}]}
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m labkit.classroom.gradescope",
                                  description="Grade a Gradescope submission; always write results.json.")
     ap.add_argument("--root", type=Path, default=Path("/autograder"),

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from labkit import config
-from labkit.grading.model import CheckResult
+from labkit.grading.model import CheckResult, Report
 
 NAME = "participation"
 MAX_BYTES = 4 << 20  # a real answers file is a few KiB; a bigger one is not read
@@ -82,8 +82,8 @@ def course_questions() -> list[str] | None:
         return None
 
 
-def add_participation(report, submission: Path, questions: list[str] | None, points: float = 0.0,
-                      always: bool = False):
+def add_participation(report: Report, submission: Path, questions: list[str] | None, points: float = 0.0,
+                      always: bool = False) -> Report:
     """Append the participation result to a grading Report (once): when the submission has an
     answers file, when it is worth points, or `always`."""
     if not (always or points or (Path(submission) / config.ANSWERS_NAME).is_file()):

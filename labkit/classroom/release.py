@@ -12,7 +12,9 @@ exercise replaced with a stub), and for the text of any hidden-check file it is 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +45,7 @@ class Release:
         return "\n".join(out)
 
 
-def make_release(out, repo=None, hidden=None) -> Release:
+def make_release(out: str | os.PathLike, repo: str | os.PathLike | None = None, hidden: str | os.PathLike | None = None) -> Release:
     from labkit.grading.authoring import author
 
     repo = Path(repo).resolve() if repo else repository_root()
@@ -132,7 +134,7 @@ def _text_of(p: Path) -> str:
     return raw
 
 
-def find_leaks(out: Path, solutions: Path, exercises: Path, hidden_files=()) -> list[str]:
+def find_leaks(out: Path, solutions: Path, exercises: Path, hidden_files: Iterable[Path] = ()) -> list[str]:
     """Everything in `out` that comes from solutions/ or from a hidden-check file."""
     leaks = [f"{p.relative_to(out)}: a solutions path" for p in out.rglob("*")
              if "solutions" in p.relative_to(out).parts]

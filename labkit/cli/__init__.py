@@ -8,6 +8,8 @@ import argparse
 import importlib
 import json
 import sys
+from collections.abc import Sequence
+from typing import Protocol
 
 from labkit.errors import LabkitError
 
@@ -44,11 +46,17 @@ def version() -> str:
         return "(not installed)"
 
 
+class Reportable(Protocol):
+    """What a command prints: a result object for people (str) that also says itself as JSON."""
+
+    def to_json(self) -> dict: ...
+
+
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
-def emit(result, as_json: bool) -> None:
+def emit(result: Reportable, as_json: bool) -> None:
     """Print a result object for people, or as one JSON object."""
     if as_json:
         print(json.dumps(result.to_json(), sort_keys=True))
@@ -56,7 +64,7 @@ def emit(result, as_json: bool) -> None:
         print(result)
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

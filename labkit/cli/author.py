@@ -1,5 +1,6 @@
 """`labkit author [--check]`: regenerate exercises/ from solutions/, or check that it is up to date."""
 
+import argparse
 from pathlib import Path
 
 from labkit.cli import add_json_flag, emit
@@ -11,7 +12,7 @@ def _root() -> Path:
     return repo if (repo / "solutions").is_dir() else Path.cwd()
 
 
-def register(subparsers) -> None:
+def register(subparsers: "argparse._SubParsersAction") -> None:
     p = subparsers.add_parser("author", help="generate exercises/ from solutions/ (instructors)",
                               description="Write exercises/ from solutions/: every solution region "
                               "becomes a stub that fails clearly. With --check, write nothing and "
@@ -23,7 +24,7 @@ def register(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from labkit.grading.authoring import author
     root = _root()
     result = author(args.solutions or root / "solutions", args.exercises or root / "exercises", args.check)

@@ -1,11 +1,12 @@
 """`labkit autograder build`, `labkit release` and `labkit course`: running a class (labkit.classroom)."""
 
+import argparse
 from pathlib import Path
 
 from labkit.cli import add_json_flag, emit
 
 
-def register(subparsers) -> None:
+def register(subparsers: "argparse._SubParsersAction") -> None:
     p = subparsers.add_parser("autograder", help="the Gradescope autograder (instructors)",
                               description="Make the zip to upload as a Gradescope autograder.")
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)

@@ -1,5 +1,6 @@
 """`labkit grade`: grade a submission (a folder laid out like exercises/) or a folder of them."""
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from labkit.cli import add_json_flag
 FORMATS = ["text", "json", "gradescope", "csv"]
 
 
-def register(subparsers) -> None:
+def register(subparsers: "argparse._SubParsersAction") -> None:
     p = subparsers.add_parser("grade", help="grade exercises (one submission, or a folder of them)",
                               description="Run every exercise's check on a submission, each isolated "
                               "in its own process, and report points per check and a total. The "
@@ -40,7 +41,7 @@ def register(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from labkit.errors import LabkitError
     try:
         return _run(args)

@@ -1,5 +1,6 @@
 """`labkit lab`: start JupyterLab on the course, headless-friendly (no browser is opened)."""
 
+import argparse
 import os
 import subprocess
 import sys
@@ -8,7 +9,7 @@ from pathlib import Path
 from labkit.errors import LabkitError
 
 
-def register(subparsers):
+def register(subparsers: "argparse._SubParsersAction") -> None:
     p = subparsers.add_parser("lab", help="start JupyterLab on the course notebooks (learners on their own)",
                               description="Start JupyterLab on the course, without opening a browser; "
                               "it prints the address to open. (On a JupyterHub, use the hub's JupyterLab "

@@ -6,11 +6,16 @@ the prompt, so a piped session reads like a transcript. mdb's own error answers 
 (in --json mode into the one JSON object); if any command failed the exit status is 2.
 """
 
+import argparse
+import os
 import sys
 
 from labkit.cli import add_json_flag, emit
 from labkit.errors import LabkitError
 from labkit.postmortem import GOLDEN, Mdb, load_dump, replay_dump, seed_dump
+from labkit.postmortem.mdb import MdbResult
+from labkit.sched import Outcome
+from labkit.sched.program import Program
 
 
 class Session:
@@ -32,7 +37,7 @@ class Session:
         return "\n".join(r.text for r in self.results if r.ok and r.text)
 
 
-def register(subparsers):
+def register(subparsers: "argparse._SubParsersAction") -> None:
     p = subparsers.add_parser("mdb", help="run mdb commands against a simulated crash dump")
     p.add_argument("--scenario", default=None, choices=sorted(GOLDEN),
                    help="seed: the seed's 5698 headers (default); small: a handful of kstats")
@@ -62,7 +67,7 @@ def _run(args):
     return 0 if session.ok else 2
 
 
-def write_dump(program, schedule: str, path):
+def write_dump(program: Program, schedule: str, path: str | os.PathLike) -> Outcome:
     """Replay a schedule and write the dump of its panic, deadlock or hang to path (for
     `labkit replay --dump`); a run that ends well has no dump, and says so."""
     outcome, dump = replay_dump(program, schedule)
@@ -83,7 +88,7 @@ def _show(result) -> None:
 
 def _repl(mdb, *, quiet: bool) -> list:
     echo = not sys.stdin.isatty()
-    results = []
+    results: list[MdbResult] = []
     while True:
         if not quiet:
             print("> ", end="", flush=True)

@@ -21,7 +21,7 @@ def _common(p, window=True):
     add_json_flag(p)
 
 
-def register(subparsers):
+def register(subparsers: "argparse._SubParsersAction") -> None:
     p = subparsers.add_parser("race", help="run the race on real threads, overflows counted, never performed")
     _common(p)
     p.add_argument("--seconds", type=float, default=None, metavar="S", help="run this long (default 1)")

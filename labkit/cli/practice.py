@@ -2,13 +2,14 @@
 
 Prints the schedule and the choices; `--reveal` adds the answer and the replay command."""
 
+import argparse
 import json
 
 from labkit.cli import add_json_flag
 from labkit.kernel.practice import PRACTICE_FIXES, practice
 
 
-def register(subparsers):
+def register(subparsers: "argparse._SubParsersAction") -> None:
     p = subparsers.add_parser("practice", help="a seeded schedule to predict the outcome of")
     p.add_argument("--seed", type=int, default=None, help="which exercise (default 0)")
     p.add_argument("--fix", default="none", choices=PRACTICE_FIXES,

@@ -2,10 +2,12 @@
 exercises passed, read from the answers file (labkit.config.ANSWERS_FILE: LABKIT_ANSWERS, else the
 course's exercises/answers.json, else ~/.labkit/answers.json)."""
 
+import argparse
+
 from labkit.cli import add_json_flag, emit
 
 
-def register(subparsers):
+def register(subparsers: "argparse._SubParsersAction") -> None:
     p = subparsers.add_parser("progress", help="questions answered, levels and exercises passed")
     p.add_argument("--file", default=None, help="the answers file (default: $LABKIT_ANSWERS, else the "
                                                  "course's exercises/answers.json, else ~/.labkit/answers.json)")

@@ -14,6 +14,8 @@ is one write step (it reads and may write the cell atomically). Every program's 
 final memory and what each thread saw.
 """
 
+from collections.abc import Callable
+
 from labkit.sched.recipe import Recipe
 from labkit.sched.runtime import SimThread, point
 from labkit.sched.sync import Mutex
@@ -56,12 +58,15 @@ class _Result:
 
 
 class _Instance:
-    def __init__(self, program):
-        self.cells = {}
-        self.locks = {}
-        self.seen = {}
-        self.threads = [SimThread(name, (lambda body=body: body(self)))
+    def __init__(self, program: "BenchProgram"):
+        self.cells: dict[str, Cell] = {}
+        self.locks: dict[str, Mutex] = {}
+        self.seen: dict[str, int] = {}
+        self.threads = [SimThread(name, self._runner(body))
                         for name, body in zip(program.thread_names, program.bodies())]
+
+    def _runner(self, body: "Body") -> Callable[[], None]:
+        return lambda: body(self)
 
     def cell(self, name: str) -> Cell:
         c = self.cells.get(name)
@@ -80,6 +85,10 @@ class _Instance:
                         tuple(sorted(self.seen.items()))))
 
 
+#: A thread's body: a function of the execution's instance (its cells, locks and what it saw).
+Body = Callable[[_Instance], None]
+
+
 class BenchProgram:
     """A program for the scheduler made of thread bodies, each a function of the instance."""
 
@@ -93,15 +102,15 @@ class BenchProgram:
     def threads(self) -> int:
         return self.n
 
-    def bodies(self) -> list:
+    def bodies(self) -> list[Body]:
         raise NotImplementedError
 
-    def instantiate(self):
+    def instantiate(self) -> _Instance:
         inst = _Instance(self)
         self.setup(inst)
         return inst
 
-    def setup(self, inst) -> None:
+    def setup(self, inst: _Instance) -> None:
         """Create the cells and locks every execution starts with (before any thread runs)."""
 
     def describe(self) -> dict:
@@ -115,13 +124,13 @@ class BenchProgram:
 
 
 class ReadersWriter(BenchProgram):
-    def threads(self):
+    def threads(self) -> int:
         return self.n + 1
 
-    def setup(self, inst):
+    def setup(self, inst: _Instance) -> None:
         inst.cell("x")
 
-    def bodies(self):
+    def bodies(self) -> list[Body]:
         def writer(s):
             store(s.cells["x"], 1)
 
@@ -133,14 +142,14 @@ class ReadersWriter(BenchProgram):
 
 
 class LastZero(BenchProgram):
-    def threads(self):
+    def threads(self) -> int:
         return self.n + 1
 
-    def setup(self, inst):
+    def setup(self, inst: _Instance) -> None:
         for i in range(self.n + 1):
             inst.cell(f"array[{i}]")
 
-    def bodies(self):
+    def bodies(self) -> list[Body]:
         n = self.n
 
         def finder(s):
@@ -160,11 +169,11 @@ class Indexer(BenchProgram):
     SIZE = 8
     MESSAGES = 2
 
-    def setup(self, inst):
+    def setup(self, inst: _Instance) -> None:
         for h in range(self.SIZE):
             inst.cell(f"table[{h}]")
 
-    def bodies(self):
+    def bodies(self) -> list[Body]:
         def inserter(tid):
             def body(s):
                 for w in range(self.MESSAGES):
@@ -177,11 +186,11 @@ class Indexer(BenchProgram):
 
 
 class LockedCounter(BenchProgram):
-    def setup(self, inst):
+    def setup(self, inst: _Instance) -> None:
         inst.cell("x")
         inst.lock("m")
 
-    def bodies(self):
+    def bodies(self) -> list[Body]:
         def body(s):
             m = s.locks["m"]
             m.enter()
@@ -191,12 +200,12 @@ class LockedCounter(BenchProgram):
 
 
 class Philosophers(BenchProgram):
-    def setup(self, inst):
+    def setup(self, inst: _Instance) -> None:
         for i in range(self.n):
             inst.lock(f"fork{i}")
             inst.cell(f"meals{i}")
 
-    def bodies(self):
+    def bodies(self) -> list[Body]:
         n = self.n
 
         def phil(i):

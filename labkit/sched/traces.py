@@ -10,10 +10,12 @@ at least one write. Each prefix costs one execution replayed from the start: fea
 small scales (a few thousand prefixes), not at the seed's.
 """
 
+from typing import Any
+
 from labkit.errors import LabkitError
 from labkit.sched.dpor import key_of
 from labkit.sched.explore import signature
-from labkit.sched.program import outcome_of
+from labkit.sched.program import Program, outcome_of
 from labkit.sched.runtime import WRITE_KINDS, Chooser, Execution
 
 
@@ -23,7 +25,7 @@ class _Prefix(Chooser):
     def __init__(self, prefix):
         self.prefix = prefix
         self.steps = []           # (thread, key, write) per decision
-        self.enabled = None
+        self.enabled: list[tuple[int, str, Any]] | None = None
 
     def choose(self, exe, enabled):
         i = exe.decisions
@@ -39,8 +41,9 @@ class _Prefix(Chooser):
 def _clocks(steps, nthreads):
     """Vector clock of each step, and what the next step of each kind would join."""
     vc = [[0] * nthreads for _ in range(nthreads)]
-    clocks = []
-    last_write, reads = {}, {}
+    clocks: list[tuple[int, ...]] = []
+    last_write: dict[Any, int] = {}
+    reads: dict[Any, dict[int, int]] = {}
     for (p, key, write) in steps:
         c = vc[p]
         deps = []
@@ -64,18 +67,18 @@ def _clocks(steps, nthreads):
 
 
 def _name(steps, clocks, nthreads) -> tuple:
-    per = [[] for _ in range(nthreads)]
+    per: list[list[tuple[int, ...]]] = [[] for _ in range(nthreads)]
     for (p, _, _), c in zip(steps, clocks):
         per[p].append(c)
     return tuple(tuple(x) for x in per)
 
 
-def enumerate_traces(program, *, limit: int = 200_000, budget=None) -> dict:
+def enumerate_traces(program: Program, *, limit: int = 200_000, budget: int | None = None) -> dict:
     """Every maximal trace of the program: canonical name -> outcome signature.
 
     Raises LabkitError past `limit` prefixes (the brute force is not feasible there)."""
     nthreads = len(program.thread_names)
-    todo = [[]]
+    todo: list[list[int]] = [[]]
     seen = {_name([], [], nthreads)}
     maximal = {}
     runs = 0
@@ -99,6 +102,7 @@ def enumerate_traces(program, *, limit: int = 200_000, budget=None) -> dict:
         if ended:
             maximal[_name(steps, clocks, nthreads)] = signature(outcome)
             continue
+        assert chooser.enabled is not None     # a run that has not ended paused at its prefix's end
         for (p, kind, key) in chooser.enabled:
             more = steps + [(p, key, kind in WRITE_KINDS)]
             name = _name(more, _clocks(more, nthreads), nthreads)
@@ -108,7 +112,7 @@ def enumerate_traces(program, *, limit: int = 200_000, budget=None) -> dict:
     return maximal
 
 
-def count_traces(program, **kw) -> tuple[int, set]:
+def count_traces(program: Program, **kw: Any) -> tuple[int, set]:
     """(number of maximal traces, the set of their outcome signatures)."""
     traces = enumerate_traces(program, **kw)
     return len(traces), set(traces.values())
