@@ -42,7 +42,8 @@ __all__ = ["race", "crash", "forced", "tsan", "RaceResult", "CrashResult", "Tsan
 TEMPLATE = _os.path.join(_os.path.dirname(__file__), "learner_template.c")
 
 
-def forced(fix=None, *, source=None, rounds=20, crash=False):
+def forced(fix: str | None = None, *, source: "str | _os.PathLike | None" = None, rounds: int = 20,
+           crash: bool = False) -> RaceResult | CrashResult:
     """Impose the losing interleaving on every round: R counts, W clears, R copies.
 
     Hooks in the C make R wait after its count pass until W, inside kstat_install, has reached

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+from typing import Any
 
 from labkit import config
 from labkit.errors import LabkitError
@@ -22,7 +23,7 @@ from labkit.native import _build
 
 NATIVE_DIR = _build.HERE
 TSAN_FLAGS = ["-fsanitize=thread", "-g", "-O1"]
-_loaded = {}
+_loaded: dict[str, Any] = {}   # module name -> the loaded cffi module
 
 
 def cache_dir() -> str:

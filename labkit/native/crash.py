@@ -23,8 +23,10 @@ _FAULT = re.compile(r"labkit-fault signo=(\d+) addr=0x([0-9a-f]+) kbuf=0x([0-9a-
                     r"size=0x([0-9a-f]+) ndata=(\d+) guard=0x([0-9a-f]+) round=(\d+)")
 
 
-def crash(fix=None, *, window_ns=None, seed=0, source=None, forced=False, seconds=None,
-          timeout=None, schedule=None, kstats=None, dump=None) -> CrashResult:
+def crash(fix: str | None = None, *, window_ns: int | None = None, seed: int = 0,
+          source: str | os.PathLike | None = None, forced: bool = False, seconds: float | None = None,
+          timeout: float | None = None, schedule: str | None = None, kstats: int | None = None,
+          dump: str | os.PathLike | None = None) -> CrashResult:
     """Run the race until the overflow faults on the guard page, or for `seconds` (default 3).
 
     With schedule="W12 R25 W1 R" and kstats=N, one round follows that simulator schedule instead
@@ -54,7 +56,7 @@ def crash(fix=None, *, window_ns=None, seed=0, source=None, forced=False, second
     return parse(proc.returncode, proc.stdout, proc.stderr, base)
 
 
-def parse(code, stdout, stderr, base):
+def parse(code: int, stdout: str, stderr: str, base: dict) -> CrashResult:
     for line in stdout.splitlines():
         if line.startswith("error "):
             raise LabkitError(json.loads(line[6:]))

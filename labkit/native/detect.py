@@ -14,17 +14,23 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from labkit.errors import LabkitError
 from labkit.native import _args, _cbuild
 from labkit.native.results import RaceResult
 
 POLL_S = 0.05
+#: progress(rounds, overflows, elapsed_s), called about every POLL_S seconds
+Progress = Callable[[int, int, float], None]
 _one_run = threading.Lock()   # the chain is a C global: one in-process run at a time
 
 
-def race(fix=None, *, seconds=None, rounds=None, window_ns=None, seed=0, source=None,
-         progress=None, stop=None, forced=False, timeout=None, interrupts=True) -> RaceResult:
+def race(fix: str | None = None, *, seconds: float | None = None, rounds: int | None = None,
+         window_ns: int | None = None, seed: int = 0, source: str | os.PathLike | None = None,
+         progress: Progress | None = None, stop: threading.Event | None = None, forced: bool = False,
+         timeout: float | None = None, interrupts: bool = True) -> RaceResult:
     """Run reader R and writer W for `seconds` (default 1) or `rounds` reader rounds.
 
     progress(rounds, overflows, elapsed_s) is called about every 50 ms; setting the
@@ -48,7 +54,8 @@ def race(fix=None, *, seconds=None, rounds=None, window_ns=None, seed=0, source=
     return _run_child(params, progress, stop, timeout)
 
 
-def run_here(ffi_lib, p, progress=None, stop=None):
+def run_here(ffi_lib: tuple[Any, Any], p: dict, progress: Progress | None = None,
+             stop: threading.Event | None = None) -> RaceResult:
     ffi, lib = ffi_lib
     if not _one_run.acquire(blocking=False):
         raise LabkitError("another native race is running in this process; wait for it or stop it")

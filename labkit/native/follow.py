@@ -34,6 +34,7 @@ from labkit.kernel.layout import PAGESIZE, SIZEOF_KSTAT_T
 from labkit.kernel.panic import Frame, ThreadRecord
 from labkit.native import _args, _cbuild
 from labkit.native.crash import parse
+from labkit.native.results import CrashResult
 from labkit.postmortem.dump import Buffer, Dump, KstatImage, kstat_members
 from labkit.sched.program import run_once
 from labkit.sched.schedule import parse_schedule
@@ -108,7 +109,8 @@ def plan(schedule: str, kstats: int, fix: str = "none") -> dict:
                           "offset": rec.offset if rec else None}}
 
 
-def crash_following(schedule: str, *, kstats: int, fix=None, dump=None, timeout=60.0):
+def crash_following(schedule: str, *, kstats: int, fix: str | None = None, dump: str | os.PathLike | None = None,
+                    timeout: float = 60.0) -> CrashResult:
     """Crash mode, one round, in the schedule's order. Returns a CrashResult with .plan, and on a
     crash .dump (a Dump), written to the file `dump` when given."""
     fix = "none" if fix is None else fix
@@ -145,7 +147,7 @@ def _order(pl) -> str:
 
 
 # ---- the native dump ---------------------------------------------------------------------
-def native_dump(stdout: str, stderr: str, r, pl) -> Dump:
+def native_dump(stdout: str, stderr: str, r: CrashResult, pl: dict) -> Dump:
     lines = {}
     kstats, stacks = [], {}
     for line in stderr.splitlines():
@@ -164,7 +166,7 @@ def native_dump(stdout: str, stderr: str, r, pl) -> Dump:
             stacks[who] = [int(x, 16) for x in pcs]
         elif tag in ("labkit-regs", "labkit-kbuf"):
             lines[tag] = rest
-    maps = next((json.loads(x[5:]) for x in stdout.splitlines() if x.startswith("maps ")), [])
+    maps: list = next((json.loads(x[5:]) for x in stdout.splitlines() if x.startswith("maps ")), [])
     regs = dict(kv.split("=", 1) for kv in lines.get("labkit-regs", "").split())
     copied = bytes.fromhex(lines.get("labkit-kbuf", "").strip())
     threads = []
@@ -177,6 +179,7 @@ def native_dump(stdout: str, stderr: str, r, pl) -> Dump:
             description="its native stack (return addresses in the C model, real threads)"))
     owner = regs.get("owner", "-")
     word = symbols.THREADS.get(owner, 0) | (1 if owner != "-" and threads[1].state == "blocked" else 0)
+    assert r.counted is not None and r.kbuf is not None and r.guard is not None   # a crash in the copy says them
     size = r.counted * SIZEOF_KSTAT_T + 1           # kmem_zalloc(ks_data_size + 1)
     kbuf = Buffer(r.kbuf, size, r.guard - roundup(size, PAGESIZE), r.guard,
                   "mmap (native)")

@@ -7,6 +7,10 @@ seed, because a run you cannot describe is a run you cannot repeat.
 """
 
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from labkit.postmortem.dump import Dump
 
 KSTAT_SIZE = 184
 
@@ -34,7 +38,7 @@ class RaceResult:
     outcome: str = "ok"         # ok | crash | hang | error (the last three: a learner's C misbehaved)
     detail: str = ""
 
-    def to_json(self):
+    def to_json(self) -> dict:
         return asdict(self)
 
     def __str__(self):
@@ -83,7 +87,11 @@ class CrashResult:
     agrees: bool | None = None        # same outcome, header index and offset as the simulator
     dump_file: str | None = None
 
-    def to_json(self):
+    def __post_init__(self) -> None:
+        # crash(schedule=...)'s dump of the crash: an attribute, not a field (to_json leaves it out)
+        self.dump: "Dump | None" = None
+
+    def to_json(self) -> dict:
         return asdict(self)
 
     def __str__(self):
@@ -134,10 +142,10 @@ class TsanResult:
     detail: str = ""
 
     @property
-    def clean(self):
+    def clean(self) -> bool:
         return not self.races and not self.hang and self.exit_code == 0
 
-    def to_json(self):
+    def to_json(self) -> dict:
         return {**asdict(self), "clean": self.clean}
 
     def __str__(self):

@@ -29,7 +29,8 @@ FIELDS = [(0x00, "ks_crtime"), (0x08, "ks_next"), (0x10, "ks_kid"), (0x14, "ks_m
           (0xa8, "ks_snapshot"), (0xb0, "ks_lock"), (0xb8, None)]
 
 
-def tsan(fix=None, *, source=None, seconds=TSAN_SECONDS, timeout=120) -> TsanResult:
+def tsan(fix: str | None = None, *, source: str | os.PathLike | None = None, seconds: float = TSAN_SECONDS,
+         timeout: float = 120) -> TsanResult:
     """Run the race under ThreadSanitizer and return the data races it reports."""
     variant, label = _args.variant(fix, source)
     seconds, _ = _args.budget(seconds, None)
@@ -73,7 +74,7 @@ def _access(block, m, heap_base):
                 file=ours[0][1], line=ours[0][2], field=_field(addr, heap_base))
 
 
-def parse(stderr):
+def parse(stderr: str) -> list[dict]:
     races, seen = [], set()
     for block in stderr.split("WARNING: ThreadSanitizer: ")[1:]:
         if not block.startswith("data race"):
