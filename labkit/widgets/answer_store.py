@@ -48,7 +48,7 @@ def load(file: str | None = None) -> list[dict]:
     return list(data.get("answers", [])) if isinstance(data, dict) else []
 
 
-def record(qid: str, answer, correct: bool, *, revealed_before: bool = False,
+def record(qid: str, answer: object, correct: bool, *, revealed_before: bool = False,
            file: str | None = None) -> dict:
     """Append one answer and return its record. The record is on disk when this returns."""
     file = file or path()

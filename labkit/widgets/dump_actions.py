@@ -8,11 +8,17 @@ ended well has no dump, and says so. CSS classes for the browser tests: labkit-d
 labkit-dump-save, labkit-dump-file, labkit-dump-message, labkit-dump-console.
 """
 
+from typing import TYPE_CHECKING
+
 import ipywidgets as W
 
 from labkit.errors import LabkitError
-from labkit.postmortem import replay_dump
+from labkit.postmortem import Dump, replay_dump
+
 from labkit.widgets._base import button, error_html, escape, simulator
+
+if TYPE_CHECKING:                 # imported on first use (open_in_mdb): here the type only
+    from labkit.widgets.mdb_console import MdbConsole
 
 DEFAULT_FILE = "my-run.dump"
 
@@ -35,7 +41,7 @@ class DumpActions:
         self.widget = W.VBox([W.HBox([self._open, self._save, self._file]), self._message,
                               self._console_box])
 
-    def dump(self):
+    def dump(self) -> Dump:
         """The Dump of the run as it is now (LabkitError if it has not ended in a panic,
         deadlock or hang)."""
         schedule = self._schedule()
@@ -51,7 +57,7 @@ class DumpActions:
                               "hang leaves a crash dump")
         return d
 
-    def open_in_mdb(self):
+    def open_in_mdb(self) -> "MdbConsole | None":
         """An MdbConsole on this run's dump, shown below the buttons; returns it (or None)."""
         from labkit.widgets.mdb_console import MdbConsole
         try:
@@ -62,7 +68,7 @@ class DumpActions:
         self._say("")
         return self.console
 
-    def save(self, path: str = DEFAULT_FILE):
+    def save(self, path: str = DEFAULT_FILE) -> str | None:
         """Write this run's dump to path; returns the path (or None, with the reason shown)."""
         try:
             if not isinstance(path, str) or not path.strip():

@@ -8,9 +8,14 @@ made by hand, not for seed-scale runs of 100,000 steps.
 """
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from labkit.errors import LabkitError
 from labkit.sched import Stepper, parse_schedule
+from labkit.sched.program import Program
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: Beyond this many steps a per-step picture is unreadable (and slow to trace).
 MAX_STEPS = 2_000
@@ -25,7 +30,7 @@ class TraceStep:
     access: str
 
 
-def trace(program, schedule: str):
+def trace(program: Program, schedule: str) -> tuple[list[TraceStep], Stepper]:
     """(steps, outcome) of the run that follows `schedule` on `program`."""
     names = parse_schedule(schedule, program.thread_names).names() if schedule else []
     if len(names) > MAX_STEPS:
@@ -42,7 +47,7 @@ def trace(program, schedule: str):
     return steps, s
 
 
-def plot_lanes(program, schedule: str, *, title: str = ""):
+def plot_lanes(program: Program, schedule: str, *, title: str = "") -> "Figure":
     """A matplotlib Figure of the interleaving: each step a box in its thread's lane, coloured
     by the function it ran in (so the count pass, the allocation and the copy stand out), with
     the race detector's warnings and the panic marked."""
@@ -51,8 +56,9 @@ def plot_lanes(program, schedule: str, *, title: str = ""):
     steps, stepper = trace(program, schedule)
     names = list(program.thread_names)
     fig, ax = plt.subplots(figsize=(10, 1.4 + 0.6 * len(names)))
-    palette = plt.get_cmap("tab20").colors
-    colors = {}
+    cmap = plt.get_cmap("tab20")
+    palette = [cmap(i) for i in range(cmap.N)]     # its 20 colours, as RGBA
+    colors: dict[str, object] = {}
     for st in steps:
         color = colors.setdefault(st.function, palette[len(colors) % len(palette)])
         ax.broken_barh([(st.number - 1, 1)], (names.index(st.thread) - 0.3, 0.6),
@@ -61,11 +67,12 @@ def plot_lanes(program, schedule: str, *, title: str = ""):
         s = race.second
         ax.plot([s.step - 0.5], [names.index(s.thread) - 0.45], marker="v", color="red",
                 markersize=9, linestyle="none", label="data race: " + _short(s.what))
-    if stepper.done and stepper.outcome.kind != "ok":
-        rec = stepper.outcome.panic
+    outcome = stepper.outcome
+    if stepper.done and outcome is not None and outcome.kind != "ok":
+        rec = outcome.panic
         who = rec.panic_thread if rec is not None else steps[-1].thread if steps else names[0]
         ax.plot([len(steps) + 0.3], [names.index(who)], marker="X", color="black", markersize=12,
-                linestyle="none", label=stepper.outcome.kind)
+                linestyle="none", label=outcome.kind)
     ax.set_yticks(range(len(names)), names)
     ax.set_ylim(len(names) - 0.4, -0.8)
     ax.set_xlim(0, max(1, len(steps)) + 1)

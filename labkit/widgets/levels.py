@@ -26,7 +26,7 @@ from labkit.errors import LabkitError, choice_error
 from labkit.kernel import Scenario, load_variant
 from labkit.kernel.two_writers import TwoWriters
 from labkit.kernel.wrong_fixes import path as wrong_fix
-from labkit.sched import explore
+from labkit.sched import ExploreResult, explore
 from labkit.widgets import answer_store as store
 from labkit.widgets._base import LabWidget, button, error_html, escape, simulator, unexpected
 from labkit.widgets.question import ask
@@ -115,7 +115,7 @@ LEVELS = (
 )
 
 
-def find_level(which) -> Level:
+def find_level(which: int | str) -> Level:
     for lv in LEVELS:
         if which in (lv.number, lv.key, lv.qid):
             return lv
@@ -149,7 +149,7 @@ class LevelWidget(LabWidget):
         self._show()
         return self.level.hints[self.hints_shown - 1]
 
-    def prove(self):
+    def prove(self) -> ExploreResult | None:
         """Level 5: the exhaustive search over every schedule (after at least one try)."""
         self.message = ""
         if not self.level.prove:

@@ -13,6 +13,7 @@ from labkit.errors import LabkitError
 import os
 
 from labkit.postmortem import Dump, Mdb, load_dump, seed_dump
+from labkit.postmortem.mdb import MdbResult
 from labkit.widgets._base import LabWidget, button, escape, reported
 
 MAX_LINES = 60          # lines of one output shown in the live view and the repr
@@ -32,7 +33,7 @@ class MdbConsole(LabWidget):
             self.run(c)
 
     @classmethod
-    def reconstruct_exercise(cls, path: str = "reconstruct.dump", *, seed=None) -> "MdbConsole":
+    def reconstruct_exercise(cls, path: str = "reconstruct.dump", *, seed: int | None = None) -> "MdbConsole":
         """Write the dump of exercise 8 (reconstruct) to path and open it: made by a schedule the
         seed chose (default labkit.config.SEED, which an instructor may set), never stored."""
         from labkit.postmortem.reconstruct import exercise_dump
@@ -43,12 +44,12 @@ class MdbConsole(LabWidget):
         return self.mdb.history
 
     @property
-    def last(self):
+    def last(self) -> MdbResult | None:
         return self.history[-1] if self.history else None
 
     # ---- the API the text box and buttons call -------------------------------------------
     @reported
-    def run(self, command: str):
+    def run(self, command: str) -> MdbResult | None:
         if not isinstance(command, str) or not command.strip():
             raise LabkitError("type an mdb command first, for example ::status or $c")
         result = self.mdb.run(command.strip())
@@ -132,7 +133,7 @@ class MdbConsole(LabWidget):
                 lines.append(f"[on illumos: {r.illumos.command}  ({r.illumos.note})]")
         return "\n".join(lines)
 
-    def display(self):
+    def display(self) -> W.VBox:
         """The live ipywidgets container."""
         return self.widget
 

@@ -26,7 +26,7 @@ Browser hooks (CSS classes): `labkit-native-fix`, `labkit-native-window` (the wi
 
 import contextlib
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
 
@@ -61,7 +61,8 @@ class NativeRaceWidget(Background, LabWidget):
 
     # ---- the API the buttons use ----------------------------------------------------------
     @reported
-    def run(self, *, seconds=None, window_ns=None, seed=None, stop_at_first=False):
+    def run(self, *, seconds: float | None = None, window_ns: int | None = None, seed: int | None = None,
+            stop_at_first: bool = False) -> "native_results.RaceResult | None":
         """One detect-mode run; Stop (or stop_at_first and an overflow) ends it early."""
         seconds = self.seconds if seconds is None else seconds
         with self._task("run"):
@@ -71,7 +72,8 @@ class NativeRaceWidget(Background, LabWidget):
         return self._show(res)
 
     @reported
-    def repeat(self, n: int = 10, *, seconds=None, window_ns=None):
+    def repeat(self, n: int = 10, *, seconds: float | None = None,
+               window_ns: int | None = None) -> "list[native_results.RaceResult] | None":
         """n runs with seeds seed..seed+n-1, each ending at its first overflow (or after `seconds`)."""
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 1000:
             raise LabkitError(f"repeats must be a whole number from 1 to 1000, not {n!r}")
@@ -89,7 +91,7 @@ class NativeRaceWidget(Background, LabWidget):
         return list(self.runs)
 
     @reported
-    def crash(self, *, window_ns=None, seed=None):
+    def crash(self, *, window_ns: int | None = None, seed: int | None = None) -> "native_results.CrashResult | None":
         """The overflow as a real page fault, in a child process: its fault address."""
         with self._task("crash"):
             self._progress(0, 1, "running in a child process ...")
@@ -100,7 +102,7 @@ class NativeRaceWidget(Background, LabWidget):
         return self._show(res)
 
     @reported
-    def forced(self, rounds: int = 20):
+    def forced(self, rounds: int = 20) -> "native_results.RaceResult | native_results.CrashResult | None":
         """Impose count -> W clears -> copy on every round (deterministic, detect mode)."""
         with self._task("forced"):
             res = native.forced(self._fix(), source=self.source, rounds=rounds)
@@ -108,7 +110,7 @@ class NativeRaceWidget(Background, LabWidget):
         return self._show(res)
 
     @reported
-    def tsan(self, seconds: float = 0.5):
+    def tsan(self, seconds: float = 0.5) -> "native_results.TsanResult | None":
         """ThreadSanitizer's report on the same C (built and run in a child)."""
         with self._task("tsan"):
             self._progress(0, 1, "ThreadSanitizer: building and running in a child ...")
@@ -118,7 +120,7 @@ class NativeRaceWidget(Background, LabWidget):
         return self._show(res)
 
     @reported
-    def start(self, what: str = "run", **kw) -> threading.Thread:
+    def start(self, what: str = "run", **kw: Any) -> threading.Thread:
         """Any of run, repeat, crash, forced, tsan, in a background thread (what buttons do)."""
         if what not in ("run", "repeat", "crash", "forced", "tsan"):
             raise choice_error("action", what, ("run", "repeat", "crash", "forced", "tsan"))
@@ -128,7 +130,7 @@ class NativeRaceWidget(Background, LabWidget):
         return self._launch(lambda: getattr(self, what)(**kw))
 
     @reported
-    def plot(self):
+    def plot(self) -> "Figure | None":
         """Time to the first overflow over the repeated runs; runs without one shown at the limit."""
         import matplotlib.pyplot as plt
 

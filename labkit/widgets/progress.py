@@ -15,6 +15,7 @@ practice prediction (labkit.widgets.practice); every other qid is a notebook que
 answer had been revealed.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from labkit.widgets import answer_store as store
@@ -74,7 +75,7 @@ class Progress:
         return "<pre class='labkit-progress'>" + escape(str(self)) + "</pre>"
 
 
-def progress(file: str | None = None, *, exercises=()) -> Progress:
+def progress(file: str | None = None, *, exercises: Iterable[str] = ()) -> Progress:
     """The learner's progress; `exercises` names exercises to list even if never checked."""
     records = store.load(file)
     by_qid: dict[str, list[dict]] = {}

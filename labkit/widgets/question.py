@@ -50,8 +50,8 @@ class Question(LabWidget):
         self.qid, self.prompt, self.kind = qid, prompt, kind
         self.choices, self.explanation = choices, explanation
         self._answer = answer
-        self.given = None          # the learner's latest answer (parsed), None before any
-        self.correct = None
+        self.given: object = None  # the learner's latest answer (parsed), None before any
+        self.correct: bool | None = None
         self.revealed = False
         self.records: list[dict] = []
         self._build()
@@ -61,7 +61,7 @@ class Question(LabWidget):
     def answered(self) -> bool:
         return self.given is not None
 
-    def answer_with(self, value) -> dict:
+    def answer_with(self, value: object) -> dict:
         """Check and record an answer; returns the record written to the answers file."""
         parsed = self._parse(value)
         correct = self._is_correct(parsed)
@@ -193,7 +193,7 @@ class Prediction(Question):
                          explanation=explanation)
         self._answer = None
         self._why = explanation
-        self.measured = None
+        self.measured: float | None = None
 
     def settle(self, value: float, how: str) -> str:
         """Set the right answer from a measured value; returns the choice it falls in."""

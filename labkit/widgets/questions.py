@@ -5,8 +5,10 @@ shown source: a notebook cell says only `ask("02-index")`, and the widget record
 answer before it reveals the one below (see question.py).
 """
 
+from typing import Any
 
-QUESTIONS = {
+
+QUESTIONS: dict[str, dict[str, Any]] = {
     '00-try': dict(
         prompt='Practice: the number 0x1642 in decimal is?',
         answer=0x1642,

@@ -20,16 +20,23 @@ schedule string), `labkit-sched-follow-input` + `labkit-sched-follow`, `labkit-s
 `labkit-sched-message` (refusals).
 """
 
+from typing import TYPE_CHECKING
+
 import ipywidgets as W
 
 from labkit.errors import LabkitError
 from labkit.kernel import SMALL_KSTATS, Scenario
-from labkit.kernel.state import code_only, kernel_frame, reader_text, state_view
-from labkit.sched import Stepper, recipe_text
+from labkit.kernel.state import CodeView, KernelState, code_only, kernel_frame, reader_text, state_view
+from labkit.sched import Outcome, Race, Stepper, recipe_text
 from labkit.widgets._base import (LabWidget, button, error_html, escape, reported, simulator,
                                   unexpected)
 from labkit.widgets.dump_actions import DumpActions
 from labkit.widgets.lanes import plot_lanes
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from labkit.widgets.mdb_console import MdbConsole
 
 STATE_COLORS = {"runnable": "#2a7", "spinning": "#c80", "blocked": "#b33", "finished": "#888"}
 
@@ -67,16 +74,16 @@ class SchedulerWidget(LabWidget):
         """Apply a schedule string ("R5 W9 R") from where the run is now."""
         return self._act(lambda: self.stepper.follow(schedule))
 
-    def open_in_mdb(self):
+    def open_in_mdb(self) -> "MdbConsole | None":
         """An MdbConsole on the crash dump of this run's panic, deadlock or hang."""
         return self.dumps.open_in_mdb()
 
-    def save_dump(self, path: str = "my-run.dump"):
+    def save_dump(self, path: str = "my-run.dump") -> str | None:
         """Write the crash dump of this run's end to path (for labkit mdb --dump path)."""
         return self.dumps.save(path)
 
     @reported
-    def plot(self):
+    def plot(self) -> "Figure | None":
         """The lanes of the steps taken so far, as a matplotlib figure."""
         with simulator():
             return plot_lanes(self.program, self.schedule,
@@ -87,11 +94,11 @@ class SchedulerWidget(LabWidget):
         return self.stepper.schedule
 
     @property
-    def outcome(self):
+    def outcome(self) -> Outcome | None:
         return self.stepper.outcome
 
     @property
-    def races(self):
+    def races(self) -> list[Race]:
         return self.stepper.races
 
     def code_views(self) -> dict:
@@ -99,7 +106,7 @@ class SchedulerWidget(LabWidget):
         once it has finished."""
         return {t.name: (None if t.finished else kernel_frame(t)) for t in self.stepper.exe.threads}
 
-    def kernel_state(self):
+    def kernel_state(self) -> KernelState:
         """The shared state that matters (labkit.kernel.state.KernelState), read now."""
         return state_view(self.stepper.instance.kernel, self.stepper.exe.threads)
 
@@ -252,7 +259,7 @@ def _lane_html(view, code) -> str:
             f"<small>in {escape(callers)}</small>" + code_html(code))
 
 
-def code_html(code) -> str:
+def code_html(code: CodeView) -> str:
     """A kernel function's source with its current line marked (▶, highlighted)."""
     rows = []
     for i, text in enumerate(code.source):

@@ -9,7 +9,8 @@ frame marked and its explanation, so a static page or nbval reads the same as th
 import ipywidgets as W
 
 from labkit.errors import LabkitError
-from labkit.postmortem import explain_stack, seed_evidence
+from labkit.postmortem import Dump, explain_stack, seed_evidence
+from labkit.postmortem.frames import FrameExplanation
 from labkit.postmortem.mdbfmt import frame_lines
 from labkit.widgets._base import LabWidget, button, escape, reported
 
@@ -31,7 +32,7 @@ class StackExplorer(LabWidget):
                    title=f"the seed's racing thread {ev.racing_thread.thread:x}")
 
     @classmethod
-    def from_dump(cls, dump, thread: str = "R") -> "StackExplorer":
+    def from_dump(cls, dump: Dump, thread: str = "R") -> "StackExplorer":
         """A thread's stack in a simulated dump (thread "R", the reader, or "W", the writer)."""
         t = next((t for t in dump.threads if t.name == thread), None)
         if t is None or not t.stack:
@@ -41,7 +42,7 @@ class StackExplorer(LabWidget):
 
     # ---- the API the buttons call --------------------------------------------------------
     @reported
-    def select(self, frame):
+    def select(self, frame: int | str) -> FrameExplanation | None:
         """Select a frame by its index (0 = innermost) or by its function name."""
         self.selected = self._index(frame)
         self._show()
@@ -113,6 +114,6 @@ class StackExplorer(LabWidget):
             lines.append(str(self.explanations[self.selected]))
         return "\n".join(lines)
 
-    def display(self):
+    def display(self) -> W.VBox:
         """The live ipywidgets container."""
         return self.widget
