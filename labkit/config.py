@@ -192,6 +192,11 @@ def native_cache() -> str:
         os.path.expanduser("~"), ".cache", "labkit", "native")
 
 
+def native_engine() -> str | None:
+    """LABKIT_NATIVE_ENGINE: a folder of prebuilt engine objects (the grader's, for its checks)."""
+    return _text_env("LABKIT_NATIVE_ENGINE")
+
+
 # The grader's settings are read on every use (not once at import), so a test, a notebook or an
 # instructor's script can change them for the next check; the grader passes them to its workers.
 

@@ -50,6 +50,13 @@ class Check:
     # without one (an instructor's hidden check) scores itself in the worker with ctx.part(); the
     # grader then re-adds and clamps the parts it reports.
     judge: Callable | None = None
+    # A check that observes independent things (the simulator's scales and writer counts) can be
+    # split: parts() gives [(part, cost)], the part a JSON value. fn(sub, part) observes one part,
+    # fn(sub, None) the whole check; when the runner splits it (runner.units_of), each part runs as
+    # a worker of its own, in parallel, and the grader passes merge(list of the parts'
+    # observations, in parts() order), the same data as the whole check's, to judge.
+    parts: Callable[[], list[tuple[object, float]]] | None = None
+    merge: Callable[[list], object] | None = None
 
 
 class CheckSet:
@@ -61,7 +68,8 @@ class CheckSet:
 
     def check(self, points: float, *, name: str | None = None, title: str | None = None,
               files: tuple[str, ...] = (), timeout: float = 120.0, bonus: bool = False,
-              native: bool = False, cost: float = 1.0, judge: Callable | None = None):
+              native: bool = False, cost: float = 1.0, judge: Callable | None = None,
+              parts: Callable | None = None, merge: Callable | None = None):
         def register(fn):
             cname = name or fn.__name__
             doc = (fn.__doc__ or "").strip().splitlines()
@@ -69,7 +77,7 @@ class CheckSet:
             if cname in self._checks:
                 raise LabkitError(f"two checks are named {cname!r}")
             self._checks[cname] = Check(cname, fn, points, ctitle, tuple(files), timeout, bonus,
-                                        self.hidden, native, cost, judge)
+                                        self.hidden, native, cost, judge, parts, merge)
             return fn
         return register
 

@@ -23,6 +23,7 @@ import os
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -122,7 +123,56 @@ def _shared_cache() -> str:
     return str(d)
 
 
-def _env(scratch: Path, fd: int, root: bool) -> dict:
+def _engine_home(root: bool) -> str:
+    """Where the grader keeps the engine objects its checks link (they only read them).
+
+    As root, a folder of /tmp that must be root's own and writable by nobody else (a folder
+    someone else made there is not used: a fresh private one is); otherwise the grader's own cache."""
+    if not root:
+        from labkit.native._cbuild import engine_dir
+        return engine_dir()
+    d = Path(tempfile.gettempdir()) / f"labkit-grade-engine-{os.geteuid()}"
+    try:
+        d.mkdir(mode=0o755)
+    except FileExistsError:
+        pass
+    st = os.lstat(d)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        d = Path(tempfile.mkdtemp(prefix="labkit-grade-engine-"))
+    os.chmod(d, 0o755)
+    return str(d)
+
+
+class EngineBuild:
+    """The native engine's objects (both flavours), compiled by the grader once for all its
+    checks, in a thread, while the first checks already run; a native check waits for it.
+
+    Only the grader writes them: a check's learner code can read them, never replace them. If
+    they cannot be built (no compiler), `folder()` is None and each check builds (and fails)
+    as before, saying why."""
+
+    def __init__(self, root: bool) -> None:
+        self.root = root
+        self._folder: str | None = None
+        self._thread = threading.Thread(target=self._build, daemon=True)
+        self._thread.start()
+
+    def _build(self) -> None:
+        try:
+            from labkit.native import _cbuild
+            home = _engine_home(self.root)
+            for tsan in (False, True):
+                _cbuild.engine_objects(tsan, into=home)
+            self._folder = home
+        except Exception:  # the checks' own builds then report the problem in the learner's terms
+            self._folder = None
+
+    def folder(self) -> str | None:
+        self._thread.join()
+        return self._folder
+
+
+def _env(scratch: Path, fd: int, root: bool, engine: str | None = None) -> dict:
     """A minimal environment: nothing of the grader's own (paths, tokens) reaches learner code."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(scratch / "home"),
            "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
@@ -134,14 +184,63 @@ def _env(scratch: Path, fd: int, root: bool) -> dict:
             env[k] = v
     if root:
         env["LABKIT_NATIVE_CACHE"] = _shared_cache()
+    if engine is not None:
+        env["LABKIT_NATIVE_ENGINE"] = engine
     return env
 
 
 _cgroup_ids = itertools.count()
 
 
+@dataclass
+class Unit:
+    """What one worker process left behind: its observations (raw) and how it ended.
+
+    A check runs as one unit, or, if it declares parts (Check.parts), as one unit per part, each a
+    worker of its own in its own sandbox; the grader judges them together (judge_units)."""
+    part: object = None  # the part this worker observed (None: the whole check)
+    raw: bytes = b""
+    code: int | None = None
+    timed_out: bool = False
+    timeout: float = 0.0
+    over_memory: bool = False
+    stderr: str = ""
+    start: float = 0.0
+    end: float = 0.0
+
+
+def parts_of(check: Check) -> list[tuple[object, float]]:
+    """[(part, cost)] for a check that can be split into parts, else [(None, its cost)]."""
+    return check.parts() if check.parts is not None else [(None, check.cost)]
+
+
+def units_of(jobs: list[Job], workers: int) -> list[tuple[int, object, float]]:
+    """(job index, part, cost) of every worker to run. A check is split into its parts only when
+    it alone costs more than a core's fair share of all the work (a learner's one check, or a
+    grader with many cores): then splitting shortens the whole; otherwise the cores are kept
+    busy by other checks anyway, and one worker per check starts fewer processes."""
+    split = [parts_of(j.check) for j in jobs]
+    whole = [sum(cost for _, cost in parts) for parts in split]
+    fair = sum(whole) / max(1, workers)
+    units = []
+    for i, parts in enumerate(split):
+        if parts[0][0] is not None and len(parts) > 1 and workers > 1 and whole[i] > fair:
+            units += [(i, part, cost) for part, cost in parts]
+        else:
+            units.append((i, None, whole[i]))
+    return units
+
+
 def run_job(job: Job) -> CheckResult:
+    """One check, its parts (if any) in parallel, judged here."""
+    return run_jobs([job])[0]
+
+
+def run_unit(job: Job, part: object = None, engine: EngineBuild | None = None) -> Unit:
+    """Run one worker (the whole check, or one part of it) in its sandbox; what it left behind.
+    A native check links the engine objects of `engine` (else it compiles the engine itself)."""
     check = job.check
+    engine_folder = engine.folder() if engine is not None and check.native else None
     timeout = timeout_for(check)
     start = time.monotonic()
     root = sandbox.has_pid_namespaces()
@@ -164,7 +263,7 @@ def run_job(job: Job) -> CheckResult:
         if job.hidden_file:
             hidden = {"name": Path(job.hidden_file).name, "source": Path(job.hidden_file).read_text()}
         (scratch / "stash").mkdir(mode=0o700)
-        spec = {"check": check.name, "submission": str(sub), "hidden": hidden, "uid": uid,
+        spec = {"check": check.name, "part": part, "submission": str(sub), "hidden": hidden, "uid": uid,
                 "shown_as": str(Path(job.submission).resolve()),
                 "stash": str(scratch / "stash"),
                 "hide": [str(Path(p).resolve()) for p in job.hide]}
@@ -173,7 +272,7 @@ def run_job(job: Job) -> CheckResult:
         if root:
             argv = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "--"] + argv
         with open(scratch / "stderr", "w+b") as se:
-            proc = subprocess.Popen(argv, cwd=scratch, env=_env(scratch, write_fd, root),
+            proc = subprocess.Popen(argv, cwd=scratch, env=_env(scratch, write_fd, root, engine_folder),
                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=se,
                                     pass_fds=(write_fd,), start_new_session=True,
                                     preexec_fn=_limits(check, timeout, cgroup))
@@ -196,16 +295,14 @@ def run_job(job: Job) -> CheckResult:
             reader.join(10)
             se.seek(0)
             stderr = se.read(64 * 1024).decode(errors="replace")
-        raw = b"".join(chunks)
-        result = judge_report(check, raw, proc.returncode, timed_out, timeout, over_memory, stderr)
+        return Unit(part, b"".join(chunks), proc.returncode, timed_out, timeout, over_memory, stderr,
+                    start, time.monotonic())
     finally:
         if cgroup is not None:
             cgroup.close()
         if uid is not None and not named:
             sandbox.give_uid(uid)
         shutil.rmtree(scratch, ignore_errors=True)
-    result.seconds = time.monotonic() - start
-    return result
 
 
 def _read_report(fd: int, chunks: list) -> None:
@@ -253,21 +350,68 @@ REPORT_KINDS = ("observed", "parts", "missing", "learner_error", "error")
 
 def judge_report(check: Check, raw: bytes, code: int | None, timed_out: bool, timeout: float,
                  over_memory: bool, stderr: str) -> CheckResult:
-    """The verdict, made here from the worker's observations (plain data) and nothing else."""
+    """The verdict on one worker's observations (plain data) and nothing else."""
+    return judge_units(check, [Unit(None, raw, code, timed_out, timeout, over_memory, stderr)])
+
+
+def judge_units(check: Check, units: list[Unit]) -> CheckResult:
+    """The verdict, made here from the workers' observations (plain data) and nothing else.
+
+    A check in parts is judged as one: the first part (in the check's order) that did not report
+    observations decides the result (its timeout, crash, missing file or learner error), else the
+    parts' observations are merged (Check.merge, in the order the grader asked for them) and judged
+    as the whole check's observations would be."""
+    reports = []
+    for unit in units:
+        screened = _screen(check, unit)
+        if isinstance(screened, CheckResult):
+            return screened
+        reports.append(screened)
+    kinds = {r["kind"] for r in reports}
     ctx = Ctx(check)
     r = ctx.result
-    if timed_out:
+    try:
+        if kinds == {"parts"} and len(reports) == 1 and check.judge is None:
+            _judge_parts(reports[0], ctx)
+        elif kinds == {"observed"} and check.judge is not None:
+            data = [rep["data"] for rep in reports]
+            whole = len(units) == 1 and units[0].part is None
+            check.judge(data[0] if whole else check.merge(data), ctx)
+        else:
+            raise ValueError(f"reports of kinds {sorted(kinds)}")
+    except Missing as exc:  # judged from the data: a stub still in place
+        r = Ctx(check).result
+        r.missing(cut(str(exc), LEARNER_TEXT))
+        r.score, r.status = 0.0, "missing"
+        return r
+    except Exception as exc:  # malformed observations: they earn nothing
+        ctx = Ctx(check)
+        ctx.bad(f"the check's observations were not in the expected form "
+                f"({type(exc).__name__}: {cut(str(exc), 120)}); nothing is scored")
+        r = ctx.finish()
+        r.status = "error"
+        return r
+    return ctx.finish()
+
+
+def _screen(check: Check, unit: Unit) -> CheckResult | dict:
+    """One worker's report if it is one of this check (and part) with observations to judge; else
+    the result it comes to on its own (timed out, out of memory, crashed, missing, learner error)."""
+    r = Ctx(check).result
+    if unit.timed_out:
         r.status = "timeout"
-        r.bad(f"did not finish within {timeout:.0f} s and was stopped: a deadlock, or a loop that "
+        r.bad(f"did not finish within {unit.timeout:.0f} s and was stopped: a deadlock, or a loop that "
               f"never ends? (grading went on with the next check)")
         return r
-    if over_memory:
+    if unit.over_memory:
         r.status = "crash"
         r.bad(f"used more than {config.grade_memory_mb()} MiB of memory and was stopped (every check's "
               f"memory is bounded; is something allocated in a loop and never freed?)")
         return r
+    code, raw = unit.code, unit.raw
     report = _parse(raw)
-    if report is None or report.get("check") != check.name or report.get("kind") not in REPORT_KINDS:
+    if report is None or report.get("check") != check.name or report.get("kind") not in REPORT_KINDS \
+            or report.get("part") != unit.part:
         if code is not None and code > 128 and sandbox.has_pid_namespaces():
             code = 128 - code  # the namespace's PID 1 passes a signal on as 128 + its number
         if code is not None and code < 0:
@@ -278,7 +422,7 @@ def judge_report(check: Check, raw: bytes, code: int | None, timed_out: bool, ti
             r.status = "error"
             r.bad("the check's process ended without reporting what it observed"
                   + (" (its report was not in the expected form)" if raw else ""))
-        tail = _tail(stderr)
+        tail = _tail(unit.stderr)
         if tail:
             r.note("last lines of its error output:\n" + tail)
         return r
@@ -296,24 +440,7 @@ def judge_report(check: Check, raw: bytes, code: int | None, timed_out: bool, ti
         r.bad(f"the check could not finish: {text}")
         r.score, r.status = 0.0, "error"
         return r
-    try:
-        if kind == "parts":
-            _judge_parts(report, ctx)
-        else:
-            check.judge(report["data"], ctx)
-    except Missing as exc:  # judged from the data: a stub still in place
-        r = Ctx(check).result
-        r.missing(cut(str(exc), LEARNER_TEXT))
-        r.score, r.status = 0.0, "missing"
-        return r
-    except Exception as exc:  # malformed observations: they earn nothing
-        ctx = Ctx(check)
-        ctx.bad(f"the check's observations were not in the expected form "
-                f"({type(exc).__name__}: {cut(str(exc), 120)}); nothing is scored")
-        r = ctx.finish()
-        r.status = "error"
-        return r
-    return ctx.finish()
+    return report
 
 
 def _parse(raw: bytes):
@@ -346,17 +473,33 @@ def _tail(text: str, lines: int = 8, width: int = 200) -> str:
 def run_jobs(jobs: list[Job], workers: int | None = None, on_done=None) -> list[CheckResult]:
     """Run jobs in parallel (default: one per usable CPU); results come back in the jobs' order.
 
-    Costly jobs go first (longest-processing-time order), so a long one does not start last
-    while the other cores sit idle. `on_done(index, result)`, if given, is called as each job ends.
+    Each job runs as one worker, or one per part of its check (units_of), all in one pool. Costly
+    workers go first (longest-processing-time order), so a long one does not start last while the
+    other cores sit idle. A job is judged as soon as its last worker ends; `on_done(index, result)`,
+    if given, is then called.
     """
     workers = workers or config.cpu_count()
-    order = sorted(range(len(jobs)), key=lambda i: (-jobs[i].check.cost, i))
+    units = units_of(jobs, workers)
+    order = sorted(range(len(units)), key=lambda u: (-units[u][2], u))
+    left = [0] * len(jobs)
+    for i, _, _ in units:
+        left[i] += 1
+    done_units: list[dict[int, Unit]] = [{} for _ in jobs]
     results: list[CheckResult | None] = [None] * len(jobs)
+    engine = EngineBuild(sandbox.has_pid_namespaces()) if any(j.check.native for j in jobs) else None
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(run_job, jobs[i]): i for i in order}
+        futures = {pool.submit(run_unit, jobs[units[u][0]], units[u][1], engine): u for u in order}
         for fut in as_completed(futures):
-            i = futures[fut]
-            results[i] = fut.result()
+            u = futures[fut]
+            i = units[u][0]
+            done_units[i][u] = fut.result()
+            left[i] -= 1
+            if left[i]:
+                continue
+            ran = [done_units[i][k] for k in sorted(done_units[i])]  # in the check's order of parts
+            result = judge_units(jobs[i].check, ran)
+            result.seconds = sum(x.end - x.start for x in ran)  # the time its workers ran
+            results[i] = result
             if on_done is not None:
-                on_done(i, results[i])
+                on_done(i, result)
     return results

@@ -113,11 +113,32 @@ def scales() -> list[tuple[str, list[tuple[int, int]]]]:
     return out
 
 
-def observe_fix(sub: Any, filename: str, needs: str) -> dict:
+def fix_parts(two_writer_cost: float, seed_cost: float) -> list[tuple[object, float]]:
+    """A fix's check in parts, one per run of every scale ([scale, run] indexes into scales()):
+    the runs are independent searches, so the runner may run each as a worker of its own, in
+    parallel. The costs (about an idle core's seconds with the solution) only order the work."""
+    return [([si, ri], two_writer_cost if writers == 2 else seed_cost if kstats > 64 else 0.2)
+            for si, (_, runs) in enumerate(scales()) for ri, (kstats, writers) in enumerate(runs)]
+
+
+def observe_fix(sub: Any, filename: str, needs: str, part: Any = None) -> dict:
+    """Every run of every scale (part None), or one run (part [scale, run] of scales()): every
+    schedule class of each scenario."""
     variant = _variant(sub, filename, needs)
-    return {"scales": [{"label": label, "runs": [explore_scale(Scenario(k, variant, writers=w))
-                                                 for k, w in runs]}
-                       for label, runs in scales()]}
+    if part is None:
+        return merge_runs([explore_scale(Scenario(k, variant, writers=w))
+                           for _, runs in scales() for k, w in runs])
+    kstats, writers = scales()[int(part[0])][1][int(part[1])]
+    return explore_scale(Scenario(kstats, variant, writers=writers))
+
+
+def merge_runs(observed: list) -> dict:
+    """The parts' runs (in fix_parts() order) grouped back by scale, as judge_fix reads them."""
+    wanted = scales()
+    if len(observed) != sum(len(runs) for _, runs in wanted):
+        raise ValueError("a run is missing")
+    it = iter(observed)
+    return {"scales": [{"label": label, "runs": [next(it) for _ in runs]} for label, runs in wanted]}
 
 
 # ---- in the grader: the verdict ----------------------------------------------------------------
@@ -279,18 +300,20 @@ def judge_find_schedule(data: dict, ctx: Any) -> None:
              f"counted and before R copies that kstat\n            see it: {cut(str(data['replay']), 300)}")
 
 
-@CHECKS.check(points=15, files=("fix_a_sim.py",), timeout=240, cost=60,
+@CHECKS.check(points=15, files=("fix_a_sim.py",), timeout=240,
+              parts=lambda: fix_parts(7, 3), merge=merge_runs,
               judge=lambda data, ctx: judge_fix(data, ctx, 15))
-def fix_a_sim(sub):
+def fix_a_sim(sub, part):
     """Fix A in the simulator: a reader's copy never holds more than it counted, in any schedule"""
-    return observe_fix(sub, "fix_a_sim.py", "kstat_install")
+    return observe_fix(sub, "fix_a_sim.py", "kstat_install", part)
 
 
-@CHECKS.check(points=15, files=("fix_b_sim.py",), timeout=240, cost=50,
+@CHECKS.check(points=15, files=("fix_b_sim.py",), timeout=240,
+              parts=lambda: fix_parts(2.5, 2), merge=merge_runs,
               judge=lambda data, ctx: judge_fix(data, ctx, 15))
-def fix_b_sim(sub):
+def fix_b_sim(sub, part):
     """Fix B in the simulator: the count is never short of the copy, in any schedule"""
-    return observe_fix(sub, "fix_b_sim.py", "header_kstat_update")
+    return observe_fix(sub, "fix_b_sim.py", "header_kstat_update", part)
 
 
 @CHECKS.check(points=5, files=("reconstruct.py",), timeout=90, bonus=True, cost=2,

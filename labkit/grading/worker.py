@@ -21,8 +21,9 @@ import sys
 MAX_JOB = 4 << 20
 
 
-def observe(check: Any, submission_dir: str, shown_as: str | None = None) -> dict:
-    """Run the check's observing half on the submission; {"kind": ..., ...} as plain data."""
+def observe(check: Any, submission_dir: str, shown_as: str | None = None, part: Any = None) -> dict:
+    """Run the check's observing half (or one part of it) on the submission; {"kind": ..., ...}
+    as plain data."""
     from labkit.errors import LabkitError
     from labkit.grading.base import Ctx, LearnerError, Missing, Submission
     sub = Submission(submission_dir, shown_as)
@@ -35,7 +36,8 @@ def observe(check: Any, submission_dir: str, shown_as: str | None = None) -> dic
             r = ctx.result
             return {"kind": "parts", "parts": ctx.parts,
                     "lines": [[ln.kind, ln.text] for ln in r.lines]}
-        return {"kind": "observed", "data": check.fn(sub)}
+        data = check.fn(sub) if check.parts is None else check.fn(sub, part)
+        return {"kind": "observed", "data": data}
     except Missing as exc:
         return {"kind": "missing", "text": str(exc)}
     except (LearnerError, LabkitError) as exc:
@@ -88,9 +90,9 @@ def main() -> int:
     else:
         sandbox.become_subreaper()
     check = load_check(job)  # the hidden source is compiled before any learner code runs
-    report = observe(check, job["submission"], job.get("shown_as"))
+    report = observe(check, job["submission"], job.get("shown_as"), job.get("part"))
     sandbox.kill_descendants()
-    report["check"] = check.name
+    report["check"], report["part"] = check.name, job.get("part")
     out.write(json.dumps(report))
     out.flush()
     os._exit(0)  # no atexit or finaliser a learner's code may have left behind runs after this

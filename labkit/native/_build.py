@@ -32,7 +32,8 @@ ENGINE = ["kstat_fr.c", "engine.c", "fault.c"]
 CFLAGS = ["-std=gnu11", "-O2", "-pthread", "-Wall"]
 
 
-def make_ffi(module_name, sources, include_dirs, extra_compile_args=(), extra_link_args=()):
+def make_ffi(module_name, sources, include_dirs, extra_compile_args=(), extra_link_args=(),
+             extra_objects=()):
     ffi = FFI()
     ffi.cdef(CDEF)
     ffi.set_source(
@@ -42,6 +43,7 @@ def make_ffi(module_name, sources, include_dirs, extra_compile_args=(), extra_li
         include_dirs=list(include_dirs),
         extra_compile_args=CFLAGS + list(extra_compile_args),
         extra_link_args=["-pthread"] + list(extra_link_args),
+        extra_objects=list(extra_objects),
     )
     return ffi
 
