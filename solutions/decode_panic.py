@@ -4,8 +4,8 @@ Read the panic stack and the mdb output in the seed bug report (notebook 1 shows
 each function below return your answer. Numbers may be ints (0xb8 or 184) or strings ("0xb8").
 Check your answers from a notebook:
 
-    import labkit.grading
-    labkit.grading.check("decode_panic")
+    from labkit import check
+    check("decode_panic")
 """
 
 
@@ -73,11 +73,21 @@ def past_the_end():
     ### END SOLUTION
 
 
-def header_index():
-    """Headers are copied one after another and numbered from 0: the index of the first header
-    that did not fit in the buffer (the one whose copy ran into the unmapped page)."""
+def fault_reading():
+    """Notebook 2 reads the report's "died at" address, kbuf+0x100028, two ways. Which one do you
+    use for header_index() below? "A": it is the faulting byte itself (what cr2 holds). "B": it is
+    bcopy's %rsi, just past the header being copied, and the faulting store was 0x28 below it.
+    Either is accepted: header_index() is checked under the reading you name here."""
     ### BEGIN SOLUTION
-    return 0x1642  # the buffer holds headers 0 .. 0x1641
+    return "B"  # A puts the fault past kbuf+0x100000, the first unmapped byte, which the copy met first
+    ### END SOLUTION
+
+
+def header_index():
+    """Headers are copied one after another and numbered from 0: under your reading, the index of
+    the header the copy was writing when it faulted."""
+    ### BEGIN SOLUTION
+    return 0x100000 // 0xB8  # B: the fault at kbuf+0x100000 is byte 0x90 of header 5698 (A: 0x100028 // 0xb8 = 5699)
     ### END SOLUTION
 
 

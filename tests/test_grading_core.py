@@ -100,7 +100,8 @@ def test_answers_solution_full_exercise_zero(name):
 def test_wrong_answers_get_hints_not_answers():
     r = run("decode_panic", DATA / "answers_wrong")
     text = str(r)
-    assert r.status == "partial" and r.score == 5, text  # 13 questions, 5 right (one as "0xd")
+    assert r.status == "partial" and r.score == 5, text  # 13 points, 5 right (one as "0xd")
+    assert "under reading A the faulting byte is kbuf+0x100028 itself" in text
     assert "that is 0x4b01; the stack shows 0x4b02" in text
     assert "that is kstat32_t" in text
     assert "returned 2; expected a pair of whole numbers" in text
@@ -196,3 +197,25 @@ def test_json_flag_and_output_file(answers_only, tmp_path, capsys):
     assert cli(["grade", str(answers_only), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["score"] == 18 and data["max_score"] == 78 and data["seed"] == 0
+
+
+@pytest.mark.parametrize("reading, index, ok", [("A", 5699, True), ("B", 5698, True), ("b", 5698, True),
+                                                ("A", 5698, False), ("B", 5699, False)])
+def test_decode_panic_accepts_either_reading_named(tmp_path, reading, index, ok):
+    # notebook 2 argues both readings of kbuf+0x100028: the header index is checked under the one named
+    src = (ROOT / "solutions" / "decode_panic.py").read_text()
+    src += f"\n\ndef fault_reading():\n    return {reading!r}\n\n\ndef header_index():\n    return {index}\n"
+    (tmp_path / "decode_panic.py").write_text(src)
+    r = run("decode_panic", tmp_path)
+    assert (r.score == r.points) is ok, str(r)
+    assert f"(reading {reading.upper()})" in str(r)
+
+
+@pytest.mark.parametrize("reading", ["C", 5, None])
+def test_decode_panic_without_a_reading_says_to_name_one(tmp_path, reading):
+    src = (ROOT / "solutions" / "decode_panic.py").read_text()
+    src += f"\n\ndef fault_reading():\n    return {reading!r}\n"
+    (tmp_path / "decode_panic.py").write_text(src)
+    r = run("decode_panic", tmp_path)
+    assert r.score == r.points - 1, str(r)
+    assert "say which reading you used in fault_reading() ('A' or 'B')" in str(r)

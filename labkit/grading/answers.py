@@ -26,6 +26,9 @@ class Question:
     kind: str = "int"  # int | name | choice | bool | pair
     hints: dict = field(default_factory=dict)  # a likely wrong answer -> why it is wrong
     hint: str = ""  # for any other wrong answer
+    # A question whose right answer depends on the learner's own earlier answer (which reading of
+    # the fault address they used): `expected` and `hints` are then keyed by that answer.
+    reading_from: str = ""
 
 
 def ask(sub, filename: str, questions: list[Question]) -> dict:
@@ -73,13 +76,35 @@ def judge(data: dict, ctx: Any, questions: list[Question]) -> None:
             except (AnswerError, KeyError):
                 ctx.part(False, q.points, bad=f"{q.what}: the reported answer is not {EXPECTED[q.kind]}")
                 continue
-            want = normalise(q.kind, q.expected)
-            if got == want:
-                ctx.part(True, q.points, good=f"{q.what}: {_show(q.kind, got)}")
+            expected, hints, what = q.expected, q.hints, q.what
+            if q.reading_from:
+                readings: dict = q.expected if isinstance(q.expected, dict) else {}
+                reading = _reading(answers.get(q.reading_from), readings)
+                if reading is None:
+                    ctx.part(False, q.points, bad=f"{q.what}: say which reading you used in "
+                             f"{q.reading_from}() ({' or '.join(map(repr, readings))}); this answer is "
+                             "checked under that reading")
+                    continue
+                expected, hints, what = readings[reading], q.hints.get(reading, {}), f"{q.what} (reading {reading})"
+            # a frozenset of answers: any one is right (the reading a learner chose is theirs)
+            wants = expected if isinstance(expected, frozenset) else (expected,)
+            if got in {normalise(q.kind, w) for w in wants}:
+                ctx.part(True, q.points, good=f"{what}: {_show(q.kind, got)}")
             else:
-                why = q.hints.get(got, q.hint)
-                ctx.part(False, q.points, bad=f"{q.what}: {_show(q.kind, got)} is not right"
+                why = hints.get(got, q.hint)
+                ctx.part(False, q.points, bad=f"{what}: {_show(q.kind, got)} is not right"
                          + (f"; {why}" if why else ""))
+
+
+def _reading(answer, readings: dict):
+    """The reading a learner said they used (one of `readings`' keys), or None if they said none."""
+    if not isinstance(answer, dict) or set(answer) != {"value"}:
+        return None
+    try:
+        said = normalise("choice", answer["value"])
+    except AnswerError:
+        return None
+    return said if said in readings else None
 
 
 def _show(kind: str, value) -> str:
@@ -114,10 +139,18 @@ DECODE = [
              hint="subtract the kbuf address from the address it died at"),
     Question("past_the_end", "how far past the end of ks_data_size that is", 0xb8,
              hint="subtract ks_data_size from the offset it died at"),
-    Question("header_index", "the first header that did not fit (numbered from 0)", 5698,
-             hints={5699: "the headers are numbered from 0, and the buffer holds exactly ks_ndata of them",
-                    5697: "that one is the last header that fits"},
-             hint="the buffer holds exactly ks_ndata headers"),
+    # The report's address kbuf+0x100028 read two ways (notebook 2, section 5): A, it is the byte
+    # that faulted; B, it is bcopy's %rsi and the faulting store was 0x28 below it. Either is
+    # accepted, under the reading the learner names; the reading itself scores nothing.
+    Question("fault_reading", "the reading of the report's address you used", frozenset("AB"), points=0, kind="choice",
+             hint="answer 'A' (the address is the faulting byte) or 'B' (it is bcopy's %rsi)"),
+    Question("header_index", "the header the copy was writing when it faulted (numbered from 0)",
+             {"A": 5699, "B": 5698}, reading_from="fault_reading",
+             hints={"A": {5698: "under reading A the faulting byte is kbuf+0x100028 itself: which header holds it?",
+                          5700: "the headers are numbered from 0"},
+                    "B": {5699: "under reading B the faulting byte is 0x28 below the report's address",
+                          5697: "that one is the last header that fits"}},
+             hint="divide the faulting byte's offset into kbuf by sizeof (kstat_t)"),
     Question("lock_has_waiters", "whether kstat_chain_lock shows waiters", False, kind="bool",
              hint="bit 0 of an adaptive mutex's owner word is MUTEX_WAITERS"),
     Question("missing_frame", "the function missing from the panic stack", "header_kstat_snapshot",

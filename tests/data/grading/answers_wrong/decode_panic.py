@@ -37,8 +37,12 @@ def past_the_end():
     return 0xB8
 
 
+def fault_reading():
+    return "a"  # reading A, in any case
+
+
 def header_index():
-    return 5699
+    return 5698  # right under reading B, not under A
 
 
 def lock_has_waiters():
