@@ -16,7 +16,7 @@ thread in the same place. The grader replays your schedule and compares the two 
 partial credit. `labkit replay --fix none --kstats N 'SCHEDULE' --dump mine.dump` lets you
 compare for yourself.
 
-Check it: labkit.grading.check("reconstruct")
+Check it: from labkit import check; check("reconstruct")
 """
 
 

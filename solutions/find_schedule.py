@@ -6,7 +6,7 @@ how many steps: "W5 R10 W2 R" runs W for 5 steps, R for 10, W for 2, then R unti
 then whoever is left). Step through the race in the notebook (or try schedules with
 `labkit replay`) until the kernel panics, then return that schedule.
 
-Check it: labkit.grading.check("find_schedule")
+Check it: from labkit import check; check("find_schedule")
 """
 
 

@@ -18,7 +18,7 @@ The buggy kernel's version (labkit/kernel/kstat_fr.py) reads:
         kstat_rele(ksp)
 
 Try it:   labkit explore --fix exercises/fix_a_sim.py
-Check it: labkit.grading.check("fix_a_sim")
+Check it: from labkit import check; check("fix_a_sim")
 """
 
 from labkit.kernel.api import *  # noqa: F401,F403  the kernel's names: mutex_enter, kstat_rele, ...

@@ -20,7 +20,7 @@ The buggy kernel's version (labkit/kernel/kstat_fr.py) reads:
         return 0
 
 Try it:   labkit explore --fix exercises/fix_b_sim.py
-Check it: labkit.grading.check("fix_b_sim")
+Check it: from labkit import check; check("fix_b_sim")
 """
 
 from labkit.kernel.api import *  # noqa: F401,F403  the kernel's names: avl_walk, sizeof, ...

@@ -3,8 +3,8 @@
 Fix B counts every kstat in header_kstat_update(), INVALID or not, and leaves kstat_install()
 alone. The panic is gone. Answer each question with one letter. Check from a notebook:
 
-    import labkit.grading
-    labkit.grading.check("why_fix_b_races")
+    from labkit import check
+    check("why_fix_b_races")
 """
 
 
