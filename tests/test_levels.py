@@ -72,12 +72,32 @@ def test_level_2_short_copy_under_fix_b():
     assert lv.passed and sw.outcome.result.zero_filled == 1
 
 
-def test_level_3_the_hang_and_then_the_question():
+def test_level_3_has_a_goal_to_find_some_schedules_end_well():
+    # the brute-force trace oracle and DPOR agree (mutex_tryenter's races included): both kinds
+    from labkit.sched.traces import count_traces
+    program = find_level(3).make_scenario()
+    traces, outcome_set = count_traces(program)
+    r = explore(program, "dpor", detect_races=False)
+    assert r.exhaustive and r.executions == traces and r.outcome_set == outcome_set
+    assert {o[0] for o in outcome_set} == {"ok", "deadlock"}
+
+
+def test_level_3_hangs_when_w_finds_the_lock_busy_and_then_asks():
     lv = LevelWidget(3)
     assert lv.question is not None and not lv._question_box.children
     assert "recursive" not in repr(lv)          # asked only once the goal is reached
-    lv.scheduler.run("W")
-    assert lv.scheduler.outcome.kind == "deadlock" and lv.passed
+    sw = lv.scheduler
+    sw.run("W")
+    finish(sw)                                  # W alone: the lock is free, the fast path
+    assert sw.outcome.kind == "ok" and not lv.passed and lv.tries == 1
+    sw.reset()
+    step_until(sw, "W", lambda v: v.next_access == "tryacquire kstat_chain_lock")
+    step_until(sw, "R", lambda v: v.function == "header_kstat_update")    # R holds the lock
+    assert sw.kernel_state().lock_owner == "R"
+    sw.step("W")                                # mutex_tryenter fails: the other path
+    assert view(sw, "W").next_access == "acquire kstat_chain_lock" and not lv.passed
+    finish(sw)
+    assert sw.outcome.kind == "deadlock" and lv.passed
     assert lv._question_box.children == (lv.question.widget,)
     assert "recursive mutex_enter" in repr(lv)   # the question's choices, now shown
     assert lv.question.revealed is False

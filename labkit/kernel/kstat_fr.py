@@ -23,6 +23,10 @@ def mutex_enter(lock) -> None:
     resolve(lock).enter()
 
 
+def mutex_tryenter(lock) -> bool:
+    return resolve(lock).tryenter()
+
+
 def mutex_exit(lock) -> None:
     m = resolve(lock)
     if m.owner is not current_thread():

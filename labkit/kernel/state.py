@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 # The C primitives and helpers modelled in Python (kstat_fr.py's first section): a thread paused
 # inside one is shown on the line of kernel code that called it.
-PLUMBING = frozenset(("mutex_enter", "mutex_exit", "MUTEX_HELD", "cv_wait", "cv_broadcast",
+PLUMBING = frozenset(("mutex_enter", "mutex_tryenter", "mutex_exit", "MUTEX_HELD", "cv_wait", "cv_broadcast",
                       "avl_walk", "bcopy", "delay", "gethrtime", "kstat_zone_find", "getzoneid",
                       "sizeof", "panic", "ASSERT", "ks_flags", "insert", "find", "remove"))
 

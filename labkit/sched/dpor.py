@@ -21,7 +21,9 @@ Three modelling choices, stated because the trace count depends on them:
     reversible race (the acquire cannot go first), so an acquire races with the previous
     acquire instead, the release between them ignored (the other order runs the critical
     sections the other way round). A blocked acquire is not enabled. Likewise a CondVar wakeup
-    never races with the signal that enabled it.
+    never races with the signal that enabled it. A tryacquire (mutex_tryenter) is always
+    enabled and its result depends on the order, so it races both with the previous acquire
+    and with the release before it, and later acquires race with it as with an acquire.
   - A step that ends the execution (a panic, a learner's exception) disables every other
     thread, so it is dependent on every step of every other thread, and the threads that could
     still have run before it are races with it too.
@@ -220,7 +222,7 @@ class _DporChooser(Chooser):
                 for r in entry[1].values():
                     preds.append(r)
                     candidates.append(r)
-            if kind == "acquire" and entry[2] is not None:
+            if (kind == "acquire" or kind == "tryacquire") and entry[2] is not None:
                 candidates.append(entry[2])
         prev = tuple(vc)
         for c in candidates:
@@ -243,7 +245,8 @@ class _DporChooser(Chooser):
         self.local.append(vc[p])
         self.last[p] = i
         if ev.write:
-            self.table[key] = [i, {}, i if kind == "acquire" else (entry[2] if entry else None)]
+            self.table[key] = [i, {}, i if kind == "acquire" or kind == "tryacquire"
+                               else (entry[2] if entry else None)]
         elif entry is None:
             self.table[key] = [None, {p: i}, None]
         else:

@@ -93,8 +93,8 @@ class RaceDetector:
         c = self._clock(exe, t)
         if kind == "read" or kind == "write":
             self._memory(exe, t, c, kind, obj, what)
-        elif kind == "acquire":
-            self._join(c, self.sync.get(obj))
+        elif kind == "acquire" or (kind == "tryacquire" and obj.owner is None):
+            self._join(c, self.sync.get(obj))     # (a tryenter that will fail orders nothing)
             self.held.setdefault(t.index, []).append(obj.name)
         elif kind == "release":
             self.sync[obj] = list(c)

@@ -6,8 +6,9 @@ it; the thread pauses there, and a Chooser (a strategy) picks which thread perfo
 access next. Between points a thread runs alone, so a program plus a schedule always gives the
 same trace.
 
-Kinds of access: "read", "write" (memory), "acquire", "release" (a Mutex), "wakeup" (a CondVar
-sleeper waiting to be woken), "alloc" (the kernel allocator). An "acquire" of a held mutex, and
+Kinds of access: "read", "write" (memory), "acquire", "release", "tryacquire" (a Mutex;
+mutex_tryenter, never held back), "wakeup" (a CondVar sleeper waiting to be woken), "alloc" (the
+kernel allocator). An "acquire" of a held mutex, and
 a "wakeup" of a thread still asleep, are not enabled: that thread cannot be chosen.
 
 When the chosen thread is the one already running, nothing switches (the common, fast case).
@@ -62,7 +63,7 @@ def exclusive(wait: float | None = None) -> Iterator[None]:
 _GATED = frozenset(("acquire", "wakeup"))
 
 # Kinds that change the object they touch: two accesses to one object conflict unless both are reads.
-WRITE_KINDS = frozenset(("write", "acquire", "release", "alloc", "signal", "wakeup"))
+WRITE_KINDS = frozenset(("write", "acquire", "release", "tryacquire", "alloc", "signal", "wakeup"))
 
 
 class Failure(Exception):

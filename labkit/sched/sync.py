@@ -59,6 +59,21 @@ class Mutex:
         if me is not None:
             me.set_held(me.held | {self})
 
+    def tryenter(self) -> bool:
+        """mutex_tryenter(): take the mutex if it is free and say so; never wait.
+
+        Its one scheduling point, a "tryacquire", is never held back: the searches order it
+        against every acquire and release of the mutex (dpor.py), since they decide whether it
+        succeeds, and it takes a free mutex in the same step. The race detector (hb.py) orders
+        the steps after a successful tryenter as after an acquire."""
+        point("tryacquire", self)
+        if self.owner is not None:
+            return False
+        me = self.owner = current_thread()
+        if me is not None:
+            me.set_held(me.held | {self})
+        return True
+
     def exit(self) -> None:
         point("release", self)
         me = self.owner

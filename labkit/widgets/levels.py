@@ -88,13 +88,14 @@ LEVELS = (
            "W's kstat has to be in the chain when R counts, and still INVALID when R's copy "
            "passes it.")),
     Level(3, "stuck", "A wrong fix A",
-          "This kernel's kstat_install takes kstat_chain_lock around the clear of "
-          "KSTAT_FLAG_INVALID, but calls kstat_rele() before letting the lock go. Find a "
-          "schedule after which no thread can ever run again.",
-          lambda: Scenario.small(load_variant(wrong_fix("rele_under_lock"))), _stuck,
-          ("Follow W through kstat_install and keep an eye on the owner of kstat_chain_lock.",
+          "This kernel's kstat_install clears KSTAT_FLAG_INVALID under kstat_chain_lock. It takes "
+          "the lock with mutex_tryenter() when the lock is free, and waits for it in mutex_enter() "
+          "when it is not. Find a schedule after which no thread can ever run again.",
+          lambda: Scenario.small(load_variant(wrong_fix("rele_when_busy"))), _stuck,
+          ("Compare kstat_install's two paths, line by line. Which one did W take in your run?",
            "What is the first thing kstat_rele() does?",
-           "Does this one need the reader at all?"),
+           "W takes the other path only if another thread holds kstat_chain_lock at the moment W "
+           "tries it. When does the reader hold it?"),
           question="04-recursive-mutex"),
     Level(4, "two-writers", "Room for one more",
           "This kernel's first pass leaves room in the buffer for one more header than it "
