@@ -111,6 +111,16 @@ SPOILERS = {
     "07-short-copy": ("ks_ndata #4, but #3 headers and one record of zeros", "zero_filled=#1",
                       "zero-filled record", "record of zeros", "more headers than it is given",
                       "fewer headers than they counted", "ndata=#4 kids=[#0, #1, #2]"),
+    "09-owner": ("r, the reader whose copy faulted", "owner is r", "r owns kstat_chain_lock", "owner r,",
+                 "(agent, panicking)"),
+    "09-where-w": ("in kstat_rele(), after its clear, spinning on kstat_chain_lock",
+                   "spinning in mutex_vector_enter", "spinning on kstat_chain_lock", "w spins"),
+    "09-waiters": ("waiters bit clear", "the waiters bit is clear", "no waiters bit", "leaves it clear",
+                   "a spinner does not set", "w spins"),
+    "09-wrong-fix-end": ("it stops: no thread can run again", "no thread can run again",
+                         "waits for a lock it holds", "waits for itself", "recursive mutex_enter"),
+    "09-wrong-fix-lock": ("w owns it, and the waiters bit is set", "owner w, waiters bit 1", "w owns it",
+                          "it waits for itself"),
     "08-restores": ("invalid is cleared under kstat_chain_lock on the install path", "on the install path",
                     "restores the invariant", "not every flag", "restores exactly"),
 }
@@ -220,7 +230,8 @@ def _call_name(node) -> str | None:
 
 
 def asked_in(cell) -> list[tuple[str, str]]:
-    """[("question", qid) | ("exercise", name)] for each ask/Question/check call in a code cell."""
+    """[("question", qid) | ("exercise", name)] for each ask/Question/check call in a code cell,
+    and the question of each LevelWidget(N)."""
     if cell.cell_type != "code":
         return []
     try:
@@ -233,6 +244,11 @@ def asked_in(cell) -> list[tuple[str, str]]:
             name = _call_name(node)
             if name in ("ask", "Question"):
                 found_.append(("question", node.args[0].value))
+            elif name == "LevelWidget":       # a level asks its question once its goal is reached
+                from labkit.widgets.levels import find_level
+                qid = find_level(node.args[0].value).question
+                if qid:
+                    found_.append(("question", qid))
             elif name == "check":
                 found_.append(("exercise", node.args[0].value))
     return found_

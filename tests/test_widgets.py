@@ -104,6 +104,37 @@ def test_concurrent_answers_are_all_kept(answers_file):
     assert sorted(r["qid"] for r in answer_store.load()) == sorted(q.qid for q in qs)
 
 
+def test_a_prediction_settled_by_the_measurement_records_right_answers_as_right(answers_file):
+    # notebook 5's 05-time: answered before the measurement, settled by it; progress reads the file
+    from labkit.widgets import ask
+    from labkit.widgets.progress import progress
+    q = ask("05-time")
+    first = q.answer_with("under 10 ms")
+    assert first["correct"] is False and q._answer is None      # not known yet
+    with pytest.raises(LabkitError, match="run the measurement"):
+        q.reveal()
+    q.answer_with("between 10 ms and 0.5 s")
+    assert q.settle(0.2, "median") == "median: between 10 ms and 0.5 s"
+    assert [r["correct"] for r in answer_store.load()] == [False, True]
+    assert [r["correct"] for r in q.records] == [False, True] and q.correct is True
+    assert "right" in q.reveal()
+    assert q.settle(0.004, "median again") == "median again: under 10 ms"     # a re-run re-settles
+    assert [r["correct"] for r in answer_store.load()] == [True, False]
+    assert progress().questions["05-time"].first_right
+
+
+@pytest.mark.parametrize("median, choice", [(0.0, "under 10 ms"), (0.0099, "under 10 ms"),
+                                            (0.01, "between 10 ms and 0.5 s"),
+                                            (0.4999, "between 10 ms and 0.5 s"),
+                                            (0.5, "no overflow within 0.5 s in most runs"),
+                                            (float("inf"), "no overflow within 0.5 s in most runs")])
+def test_every_measured_median_falls_in_one_choice(answers_file, median, choice):
+    from labkit.widgets import ask
+    q = ask("05-time")
+    assert q.settle(median, "m") == f"m: {choice}"      # an infinite median (no overflow) too
+    assert q.answer_with(choice)["correct"] is True
+
+
 def test_question_definitions_are_checked():
     with pytest.raises(LabkitError, match="not one of its choices"):
         Question("q", "?", "c", choices=["a", "b"])

@@ -10,7 +10,8 @@ exercises/answers.json, so a submission of exercises/ carries it, else ~/.labkit
 
 One record per answer, in the order given. `attempt` counts the learner's answers to that qid;
 `revealed_before` is true when the right answer had already been shown, so a grader can tell a
-prediction from a copy. Writes are atomic: the whole file is rewritten to a temporary file in the
+prediction from a copy. A prediction's `correct` is false until the notebook's measurement settles
+it (settle()), which rewrites it in the records already made. Writes are atomic: the whole file is rewritten to a temporary file in the
 same directory and moved over the old one with os.replace, under an flock (on answers.json.lock,
 next to it) so two notebooks answering at once cannot drop each other's records. A file that is not valid JSON is never
 overwritten: it is moved aside (answers.json.unreadable-<time>) and a new one is started.
@@ -67,6 +68,23 @@ def record(qid: str, answer: object, correct: bool, *, revealed_before: bool = F
         raise LabkitError(f"could not record your answer in {file}: {err.strerror or err}; "
                           "set LABKIT_ANSWERS to a file you can write") from None
     return entry
+
+
+def settle(qid: str, correct: dict[int, bool], *, file: str | None = None) -> None:
+    """Set `correct` on records of `qid` already written, by attempt number: for a prediction,
+    whose right answer is known only once the notebook has measured it (question.Prediction).
+    Nothing else in a record changes, and no record is added or dropped."""
+    file = file or path()
+    try:
+        with _locked(file):
+            answers = _read_or_set_aside(file)
+            for entry in answers:
+                if entry.get("qid") == qid and entry.get("attempt") in correct:
+                    entry["correct"] = bool(correct[entry["attempt"]])
+            _write_atomically(file, {"version": VERSION, "answers": answers})
+    except OSError as err:
+        raise LabkitError(f"could not update your answers in {file}: {err.strerror or err}; "
+                          "set LABKIT_ANSWERS to a file you can write") from None
 
 
 @contextlib.contextmanager

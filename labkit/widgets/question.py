@@ -196,10 +196,17 @@ class Prediction(Question):
         self.measured: float | None = None
 
     def settle(self, value: float, how: str) -> str:
-        """Set the right answer from a measured value; returns the choice it falls in."""
+        """Set the right answer from a measured value; returns the choice it falls in. The
+        answers already recorded are marked right or wrong by it, on disk too."""
         self.measured = value
-        self._answer = next(c for bound, c in self._ranges if value < bound)
+        # the last range takes everything above its predecessor (an infinite median included)
+        self._answer = next((c for bound, c in self._ranges if value < bound), self._ranges[-1][1])
         self.explanation = f"{how}: {self._answer}. {self._why}"
+        if self.records:
+            verdicts = {r["attempt"]: r["answer"] == self._answer for r in self.records}
+            store.settle(self.qid, verdicts)
+            for r in self.records:
+                r["correct"] = verdicts[r["attempt"]]
         if self.given is not None:
             self.correct = self.given == self._answer
         if self.revealed:

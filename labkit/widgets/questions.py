@@ -162,8 +162,8 @@ QUESTIONS: dict[str, dict[str, Any]] = {
     ),
     '05-time': dict(
         prediction=True,
-        prompt='Buggy kernel, 5 µs window: over ten runs on this machine, what will the median time to the first overflow be?',
-        ranges=[(0.01, 'under 10 ms'), (1.0, 'between 10 ms and 1 s'), (float('inf'), 'more than 1 s')],
+        prompt='Buggy kernel, 5 µs window: over ten runs on this machine, each stopped at its first overflow or after 0.5 s, what will the median time to the first overflow be?',
+        ranges=[(0.01, 'under 10 ms'), (0.5, 'between 10 ms and 0.5 s'), (float('inf'), 'no overflow within 0.5 s in most runs')],
         explanation='Your answer is checked against this notebook\'s own measurement, so it depends on this machine. R counts and copies tens of thousands of times a second, and W installs many kstats in that time, but an overflow needs W\'s clear to land between one count and its copy.',
     ),
     '05-fault-header': dict(
@@ -212,5 +212,39 @@ QUESTIONS: dict[str, dict[str, Any]] = {
                  'every write of ks_flags happens under kstat_chain_lock',
                  'the copy never writes more headers than the buffer holds'],
         explanation="The commit wraps one store, kstat_install()'s clear of KSTAT_FLAG_INVALID, in mutex_enter/mutex_exit of kstat_chain_lock. Other ks_flags writes still happen under the kstat's hold only: kstat_delete() sets DORMANT, kstat_install() clears it, and kstat_create_zone()'s dormant reactivation sets INVALID again. None of those can make a copy longer than its count (setting INVALID can only make it shorter). No bounds check was added to the copy.",
+    ),
+    '09-owner': dict(
+        prompt='At the moment your buggy small kernel panicked, which thread owned kstat_chain_lock?',
+        answer='R, the reader whose copy faulted',
+        choices=['R, the reader whose copy faulted', 'W, the zone_create thread', 'nobody: the lock was free'],
+        explanation="R takes kstat_chain_lock before its count and keeps it through the copy, and the copy is where it faulted. kstat_chain_lock/K shows R's thread address.",
+    ),
+    '09-where-w': dict(
+        prompt='And where was W at that moment?',
+        answer='in kstat_rele(), after its clear, spinning on kstat_chain_lock',
+        choices=['in kstat_install(), before its clear of KSTAT_FLAG_INVALID',
+                 'in kstat_rele(), after its clear, spinning on kstat_chain_lock',
+                 'done: its kstat_install() had returned'],
+        explanation="The copy found one header more than the count, so W's clear landed between R's two passes. Right after it W calls kstat_rele(), which begins with mutex_enter(&kstat_chain_lock): R holds that lock until after the copy, so W can go no further. THREAD::findstack -v shows W in mutex_vector_enter, called from kstat_rele.",
+    ),
+    '09-waiters': dict(
+        prompt="Is the waiters bit (bit 0 of kstat_chain_lock's owner word) set in your dump?",
+        answer='no',
+        choices=['yes', 'no'],
+        explanation="W found the lock held by R, and R was running on its CPU, so W spins: an adaptive mutex spins while its owner runs, and only a waiter that goes to sleep sets MUTEX_WAITERS. The seed's dump has the same shape: an owner, no waiters bit.",
+    ),
+    '09-wrong-fix-end': dict(
+        prompt='In the simulator, what becomes of this kernel once W runs its kstat_install()?',
+        answer='it stops: no thread can run again',
+        choices=['it panics, as the buggy kernel can', 'it stops: no thread can run again',
+                 'it runs to the end, as fix A does'],
+        explanation="W takes kstat_chain_lock, clears the flag, and calls kstat_rele(), whose first act is mutex_enter(&kstat_chain_lock): W waits for a lock it holds itself, and so does R if it has not finished. The simulator calls that a deadlock. That is our modelling choice: illumos checks, and its mutex_vector_enter() would panic at that mutex_enter() with \"recursive mutex_enter\" (usr/src/uts/common/os/mutex.c).",
+    ),
+    '09-wrong-fix-lock': dict(
+        prompt="When it has stopped, who owns kstat_chain_lock, and is the waiters bit set?",
+        answer='W owns it, and the waiters bit is set',
+        choices=['R owns it, and the waiters bit is clear', 'W owns it, and the waiters bit is clear',
+                 'W owns it, and the waiters bit is set', 'nobody owns it'],
+        explanation="W owns the lock and waits for it. The simulator's adaptive mutex lets a waiter spin only while the owner runs; this owner is itself waiting, so the waiter blocks and sets MUTEX_WAITERS: the owner word is W's thread address with bit 0 set. ::mutex says so, and that a real kernel would have panicked before this.",
     ),
 }
