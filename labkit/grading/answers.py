@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labkit.answer_values import EXPECTED, AnswerError, cut, normalise, shown
-from labkit.grading.base import CheckSet, LearnerError, Missing
+from labkit.grading.base import CheckSet, LearnerError, Missing, Submission
 
 CHECKS = CheckSet()
 
@@ -31,7 +31,7 @@ class Question:
     reading_from: str = ""
 
 
-def ask(sub, filename: str, questions: list[Question]) -> dict:
+def ask(sub: Submission, filename: str, questions: list[Question]) -> dict:
     """In the worker: each question's value, made a plain built-in by the one normaliser
     (labkit.answer_values), so no method of a learner's object runs and only data leaves."""
     out: dict[str, dict] = {}
@@ -164,7 +164,7 @@ DECODE = [
 
 @CHECKS.check(points=sum(q.points for q in DECODE), files=("decode_panic.py",), timeout=60,
               judge=lambda data, ctx: judge(data, ctx, DECODE))
-def decode_panic(sub):
+def decode_panic(sub: Submission) -> dict:
     """Decode the panic stack and the mdb output"""
     return ask(sub, "decode_panic.py", DECODE)
 
@@ -185,6 +185,6 @@ WHY_B = [
 
 @CHECKS.check(points=sum(q.points for q in WHY_B), files=("why_fix_b_races.py",), timeout=60,
               judge=lambda data, ctx: judge(data, ctx, WHY_B))
-def why_fix_b_races(sub):
+def why_fix_b_races(sub: Submission) -> dict:
     """Why fix B still races"""
     return ask(sub, "why_fix_b_races.py", WHY_B)

@@ -51,7 +51,7 @@ def strip_solutions(text: str, filename: str) -> str:
     for n, line in enumerate(text.splitlines(), 1):
         if inside is None:
             m = (_PY_DEF if suffix == ".py" else _C_DEF).match(line)
-            if m:
+            if m and m.lastindex is not None:    # the name is the pattern's last group
                 func = m.group(m.lastindex)
                 returns = previous.strip() not in ("void", "static void")  # C: the type's own line
             previous = line

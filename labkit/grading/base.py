@@ -15,9 +15,10 @@ names, no attribute stores but ks_* fields); see threat_model.py for what that g
 from __future__ import annotations
 
 import traceback
+import types
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from labkit import learner_code
 from labkit.errors import LabkitError
@@ -69,7 +70,8 @@ class CheckSet:
     def check(self, points: float, *, name: str | None = None, title: str | None = None,
               files: tuple[str, ...] = (), timeout: float = 120.0, bonus: bool = False,
               native: bool = False, cost: float = 1.0, judge: Callable | None = None,
-              parts: Callable | None = None, merge: Callable | None = None):
+              parts: Callable | None = None,
+              merge: Callable | None = None) -> Callable[[Callable], Callable]:
         def register(fn):
             cname = name or fn.__name__
             doc = (fn.__doc__ or "").strip().splitlines()
@@ -123,13 +125,13 @@ class Ctx:
                 self.result.bad(bad)
         return ok
 
-    def good(self, text):
+    def good(self, text: str) -> None:
         self.result.good(text)
 
-    def bad(self, text):
+    def bad(self, text: str) -> None:
         self.result.bad(text)
 
-    def note(self, text):
+    def note(self, text: str) -> None:
         self.result.note(text)
 
     def finish(self) -> CheckResult:
@@ -154,7 +156,7 @@ class Submission:
         # The grader copies a submission into the check's own folder; messages and replay
         # commands name the learner's folder instead.
         self.shown_as = Path(shown_as) if shown_as else self.path
-        self._modules: dict[str, object] = {}
+        self._modules: dict[str, types.ModuleType] = {}
 
     def file(self, name: str) -> Path:
         p = self.path / name
@@ -166,7 +168,7 @@ class Submission:
         """The learner's own path of file `name`, for messages and commands."""
         return str(self.shown_as / name)
 
-    def module(self, name: str):
+    def module(self, name: str) -> types.ModuleType:
         """The learner's Python file `name` (e.g. "decode_panic.py"), loaded by the one loader of
         learner files under its allow-list (labkit.learner_code): only the kernel API may be
         imported, never labkit's own fixes or the grader."""
@@ -180,7 +182,7 @@ class Submission:
         self._modules[name] = mod
         return mod
 
-    def call(self, name: str, func: str, *args):
+    def call(self, name: str, func: str, *args: Any) -> Any:
         """Call the learner's `func` from file `name`; stubs become Missing, errors LearnerError."""
         mod = self.module(name)
         fn = learner_code.functions(mod, [func]).get(func)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from labkit import config
@@ -56,7 +57,7 @@ def _submission(path) -> Path:
     return p
 
 
-def grade(submission="exercises", hidden=None, workers: int | None = None,
+def grade(submission: str | os.PathLike = "exercises", hidden: str | os.PathLike | None = None, workers: int | None = None,
           only: list[str] | None = None) -> Report:
     """Grade one submission; `only` names the checks to run (default: all)."""
     start = time.monotonic()
@@ -65,8 +66,9 @@ def grade(submission="exercises", hidden=None, workers: int | None = None,
     return Report(str(submission), results, config.SEED, time.monotonic() - start)
 
 
-def grade_many(folder, hidden=None, workers: int | None = None, only: list[str] | None = None,
-               on_submission=None) -> ManyReport:
+def grade_many(folder: str | os.PathLike, hidden: str | os.PathLike | None = None, workers: int | None = None,
+               only: list[str] | None = None,
+               on_submission: Callable[[Report, int, int], None] | None = None) -> ManyReport:
     """Grade every subfolder of `folder` as one submission, all checks of all of them in one pool.
 
     `on_submission(report, done, total)`, if given, is called as each submission's last check ends
@@ -113,7 +115,7 @@ def find_exercises() -> Path:
     raise LabkitError("cannot find your exercises/ folder; pass it: check(name, submission='path/to/exercises')")
 
 
-def check(name: str, submission=None) -> CheckResult:
+def check(name: str, submission: str | os.PathLike | None = None) -> CheckResult:
     """Run one exercise's visible check on your work, isolated, with the grader's verdict."""
     c = CHECKS.get(name)
     sub = _submission(submission) if submission is not None else find_exercises()

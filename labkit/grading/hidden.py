@@ -23,7 +23,9 @@ title, points and verdict only (CheckResult.public()). Names must not clash with
 from __future__ import annotations
 
 import inspect
+import os
 import types
+from collections.abc import Callable
 from pathlib import Path
 
 from labkit.errors import LabkitError
@@ -31,7 +33,7 @@ from labkit.grading.base import CheckSet
 
 
 def hidden(points: float, *, title: str | None = None, timeout: float = 120.0, bonus: bool = False,
-           native: bool = False):
+           native: bool = False) -> Callable[[Callable], Callable]:
     def mark(fn):
         fn._labkit_hidden = dict(points=points, title=title, timeout=timeout, bonus=bonus, native=native)
         return fn
@@ -54,7 +56,7 @@ def _runner(fn, points):
     return run
 
 
-def load_hidden(path) -> CheckSet:
+def load_hidden(path: str | os.PathLike) -> CheckSet:
     """The checks defined in one hidden-check file."""
     path = Path(path).resolve()
     return load_hidden_source(path.read_text(), path.name)
@@ -84,7 +86,7 @@ def _title(fn, name):
     return doc[0].rstrip(".") if doc else name.replace("_", " ").capitalize()
 
 
-def hidden_files(folder) -> list[Path]:
+def hidden_files(folder: str | os.PathLike) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise LabkitError(f"--hidden {folder}: no such folder")

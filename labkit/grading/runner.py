@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -280,6 +281,7 @@ def run_unit(job: Job, part: object = None, engine: EngineBuild | None = None) -
             chunks: list[bytes] = []
             reader = threading.Thread(target=_read_report, args=(read_fd, chunks), daemon=True)
             reader.start()
+            assert proc.stdin is not None       # stdin=PIPE
             try:
                 proc.stdin.write(json.dumps(spec).encode())
                 proc.stdin.close()
@@ -376,7 +378,12 @@ def judge_units(check: Check, units: list[Unit]) -> CheckResult:
         elif kinds == {"observed"} and check.judge is not None:
             data = [rep["data"] for rep in reports]
             whole = len(units) == 1 and units[0].part is None
-            check.judge(data[0] if whole else check.merge(data), ctx)
+            if whole:
+                check.judge(data[0], ctx)
+            elif check.merge is None:
+                raise ValueError("parts from a check that cannot merge them")
+            else:
+                check.judge(check.merge(data), ctx)
         else:
             raise ValueError(f"reports of kinds {sorted(kinds)}")
     except Missing as exc:  # judged from the data: a stub still in place
@@ -470,7 +477,8 @@ def _tail(text: str, lines: int = 8, width: int = 200) -> str:
     return "\n".join("        " + ln for ln in kept)
 
 
-def run_jobs(jobs: list[Job], workers: int | None = None, on_done=None) -> list[CheckResult]:
+def run_jobs(jobs: list[Job], workers: int | None = None,
+             on_done: Callable[[int, CheckResult], None] | None = None) -> list[CheckResult]:
     """Run jobs in parallel (default: one per usable CPU); results come back in the jobs' order.
 
     Each job runs as one worker, or one per part of its check (units_of), all in one pool. Costly
@@ -502,4 +510,4 @@ def run_jobs(jobs: list[Job], workers: int | None = None, on_done=None) -> list[
             results[i] = result
             if on_done is not None:
                 on_done(i, result)
-    return results
+    return [r for r in results if r is not None]   # every job's, in order: all have been judged

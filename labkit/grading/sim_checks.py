@@ -26,7 +26,7 @@ from typing import Any
 from labkit import config
 from labkit.answer_values import cut
 from labkit.errors import LabkitError
-from labkit.grading.base import CheckSet, LearnerError, Missing
+from labkit.grading.base import CheckSet, LearnerError, Missing, Submission
 from labkit.kernel import Scenario
 from labkit.kernel.layout import EACCES, EAGAIN, ENOMEM, ENXIO, SIZEOF_KSTAT_T
 from labkit.kernel.variants import REPLACEABLE, Variant
@@ -252,7 +252,7 @@ def judge_fix(data: dict, ctx: Any, points: float) -> None:
 
 @CHECKS.check(points=10, files=("find_schedule.py",), timeout=60,
               judge=lambda data, ctx: judge_find_schedule(data, ctx))
-def find_schedule(sub):
+def find_schedule(sub: Submission) -> dict:
     """Find a schedule that panics the buggy kernel"""
     schedule = sub.call("find_schedule.py", "panicking_schedule")
     if type(schedule) is not str:
@@ -303,7 +303,7 @@ def judge_find_schedule(data: dict, ctx: Any) -> None:
 @CHECKS.check(points=15, files=("fix_a_sim.py",), timeout=240,
               parts=lambda: fix_parts(7, 3), merge=merge_runs,
               judge=lambda data, ctx: judge_fix(data, ctx, 15))
-def fix_a_sim(sub, part):
+def fix_a_sim(sub: Submission, part: Any) -> dict:
     """Fix A in the simulator: a reader's copy never holds more than it counted, in any schedule"""
     return observe_fix(sub, "fix_a_sim.py", "kstat_install", part)
 
@@ -311,14 +311,14 @@ def fix_a_sim(sub, part):
 @CHECKS.check(points=15, files=("fix_b_sim.py",), timeout=240,
               parts=lambda: fix_parts(2.5, 2), merge=merge_runs,
               judge=lambda data, ctx: judge_fix(data, ctx, 15))
-def fix_b_sim(sub, part):
+def fix_b_sim(sub: Submission, part: Any) -> dict:
     """Fix B in the simulator: the count is never short of the copy, in any schedule"""
     return observe_fix(sub, "fix_b_sim.py", "header_kstat_update", part)
 
 
 @CHECKS.check(points=5, files=("reconstruct.py",), timeout=90, bonus=True, cost=2,
               judge=lambda data, ctx: judge_reconstruct(data, ctx))
-def reconstruct(sub):
+def reconstruct(sub: Submission) -> dict:
     """Bonus: reconstruct the interleaving from the crash dump"""
     # In the worker: the learner's (kstats, schedule), replayed; its dump's signature (plain data).
     from labkit.postmortem import replay_dump
