@@ -33,6 +33,9 @@ also skips the scheduling points of quiet accesses (quiet.py): its states are th
 decisions, not every step, and it starts over whenever it learns a new loud object.
 """
 
+from collections.abc import Hashable, Iterator, Sequence
+
+from labkit.sched.outcome import Outcome
 from labkit.sched.program import run_once
 from labkit.sched.quiet import Quiet
 from labkit.sched.runtime import WRITE_KINDS, Chooser
@@ -40,7 +43,7 @@ from labkit.sched.runtime import WRITE_KINDS, Chooser
 HALTING = ("panic", "error")      # outcome kinds raised by the last step itself
 
 
-def key_of(obj):
+def key_of(obj: object) -> Hashable:
     """What names an object in every execution (see the module's note)."""
     key = getattr(obj, "sched_key", None)
     if key is not None:
@@ -81,7 +84,7 @@ class _Node:
 
     def __init__(self, ev: Event):
         self.ev = ev
-        self.children = []
+        self.children: list[_Node] = []
 
 
 def _chain(seq) -> list:
@@ -95,7 +98,7 @@ def _chain(seq) -> list:
     return [top] if top is not None else []
 
 
-def weak_initial(p: int, ev_p: Event | None, seq) -> bool:
+def weak_initial(p: int, ev_p: Event | None, seq: Sequence[Event]) -> bool:
     """p ∈ WI(seq): seq can start with p's next step ev_p up to trace equivalence (p's first step
     in seq depends on nothing before it), or p is not in seq and its next step commutes with all."""
     for i, e in enumerate(seq):
@@ -112,7 +115,7 @@ def _without(seq, p: int) -> list:
     return seq
 
 
-def insert(wut: list, seq) -> bool:
+def insert(wut: list[_Node], seq: Sequence[Event]) -> bool:
     """insert_[E](seq, wut): add seq unless a branch of the tree already leads to its trace."""
     nodes = wut
     at = None
@@ -140,7 +143,7 @@ class _State:
         self.pending = pending      # thread index -> Event it would do next
         self.sleep = sleep          # thread index -> Event: explored from here (or covered)
         self.wut = wut              # the wakeup tree: branches still to explore, in order
-        self.current = None         # the branch being explored
+        self.current: _Node | None = None   # the branch being explored
 
 
 class _DporChooser(Chooser):
@@ -150,13 +153,13 @@ class _DporChooser(Chooser):
     def __init__(self, search: "DporSearch"):
         self.search = search
         self.states = search.states
-        self.events = []          # Event per decision
-        self.clocks = []          # vector clock (tuple) per decision
-        self.local = []           # the event's number within its thread (1-based)
-        self.races = []           # (i, j): decision i races with the later decision j
-        self.vc = None            # each thread's clock now (lists)
-        self.last = None          # each thread's last decision, or -1
-        self.table = {}           # key -> [last write, {thread: last read since}, last acquire]
+        self.events: list[Event] = []            # Event per decision
+        self.clocks: list[tuple[int, ...]] = []  # vector clock per decision
+        self.local: list[int] = []               # the event's number within its thread (1-based)
+        self.races: list[tuple[int, int]] = []   # (i, j): decision i races with the later decision j
+        self.vc: list[list[int]] | None = None   # each thread's clock now (lists)
+        self.last: list[int] | None = None       # each thread's last decision, or -1
+        self.table: dict[Hashable, list] = {}    # key -> [last write, {thread: last read since}, last acquire]
 
     def choose(self, exe, enabled):
         i = exe.decisions
@@ -362,13 +365,13 @@ class DporSearch:
         self.restarts = 0
         self.repeated = 0              # runs after a restart that repeated one made before it
         self.learning_runs = 0
-        self.quiet = None              # what the reduced search learned: quiet.loud
+        self.quiet: Quiet | None = None   # what the reduced search learned: quiet.loud
         self.complete = False
-        self.states = []
-        self.root_wut = []
+        self.states: list[_State] = []
+        self.root_wut: list[_Node] = []
 
     @property
-    def serial_steps(self):
+    def serial_steps(self) -> list[int] | None:
         """Each thread's steps in the first learning run (None before a reduced search runs)."""
         return self.quiet.serial_steps if self.quiet is not None else None
 
@@ -386,7 +389,7 @@ class DporSearch:
             self.learning_runs += 1
         return quiet
 
-    def outcomes(self):
+    def outcomes(self) -> Iterator[Outcome]:
         """Yield the Outcome of each execution (blocked ones are counted, not yielded)."""
         if not self.reduce:
             yield from self._enumerate()
@@ -438,8 +441,9 @@ class DporSearch:
         return False
 
     def _enumerate(self):
-        stack, runs = [], 0
-        prefix = []
+        stack: list[list] = []          # [choices, which one] per decision
+        runs = 0
+        prefix: list[int] = []
         while True:
             if self.max_executions is not None and runs >= self.max_executions:
                 return
