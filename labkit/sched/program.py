@@ -15,7 +15,7 @@ from labkit.sched.hb import RaceDetector
 from labkit.sched.outcome import Outcome
 from labkit.sched.recipe import Recipe
 from labkit.sched.runtime import Chooser, Execution
-from labkit.sched.schedule import format_schedule, preemptions
+from labkit.sched.schedule import format_runs, preemptions
 
 
 class Program(Protocol):
@@ -33,7 +33,7 @@ class Program(Protocol):
 
 def outcome_of(program: Program, exe: Execution, detector: RaceDetector | None,
                instance: Any) -> Outcome:
-    schedule = format_schedule(exe.trace)
+    schedule = format_runs(exe.trace.runs())
     result = None
     if exe.outcome_kind == "ok" and hasattr(instance, "result"):
         result = instance.result()

@@ -23,7 +23,7 @@ runs to its end.
 
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from labkit.errors import LabkitError
@@ -89,10 +89,15 @@ def parse_schedule(text: str, thread_names: Iterable[str]) -> Schedule:
 
 def format_schedule(steps: Iterable[str]) -> str:
     """The run-length string of a list of thread names: ["R","R","W"] -> "R2 W1"."""
-    return " ".join(f"{name}{sum(1 for _ in run)}" for name, run in itertools.groupby(steps))
+    return format_runs((name, sum(1 for _ in run)) for name, run in itertools.groupby(steps))
 
 
-def preemptions(steps: list[str], enabled_at: dict) -> int:
+def format_runs(runs: Iterable[tuple[str, int]]) -> str:
+    """The string of (thread name, steps) runs, each thread's run already merged: "R2 W1"."""
+    return " ".join(f"{name}{count}" for name, count in runs)
+
+
+def preemptions(steps: Sequence[str], enabled_at: dict) -> int:
     """Switches away from a thread that could have gone on running.
 
     enabled_at[i]: the threads (or their names) runnable at step i; only the steps where a
