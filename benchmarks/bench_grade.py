@@ -9,7 +9,8 @@ Times `labkit grade solutions/` (one submission, every check, full marks expecte
 as a learner's notebook gets) and "sandbox" (as root: PID namespace, cgroup, own uid, tmpfs over
 the hidden folders). The work is the same, so the difference is what the root sandbox costs.
 One submission is graded --repeat times: the best wall time counts (the machine is shared), and
-each run's CPU time (grader and every check process) and the load before it are printed too.
+each run's CPU time (grader and every check process) and the load before it are printed too;
+then a learner's check of each simulator fix alone (what labkit.grading.check runs).
 Targets: the root sandbox costs at most 20% of grading time; one submission under 5 s; 300
 submissions with --many under 10 minutes (20 copies here: `--copies 300` measures it, slowly).
 Prints one line per measurement and a JSON summary. Quote the load beside the figures.
@@ -29,6 +30,8 @@ import time
 from pathlib import Path
 
 from labkit.grading import grade, grade_many, sandbox
+from labkit.grading.exercises import CHECKS
+from labkit.grading.runner import Job, run_job
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,6 +62,13 @@ def measure(label: str, args, folder: str) -> dict:
     print(f"[{label}] best of {args.repeat}: {out['one_s']} s; each check's worker time in it:")
     for name, s in out["per_check_s"].items():
         print(f"    {name:<16} {s:6.2f} s")
+    out["learner_check_s"] = {}
+    for name in ("fix_a_sim", "fix_b_sim"):  # what labkit.grading.check(name) runs, alone
+        load, t = os.getloadavg()[0], time.perf_counter()
+        r = run_job(Job(CHECKS.get(name), ROOT / "solutions"))
+        out["learner_check_s"][name] = round(time.perf_counter() - t, 2)
+        print(f"[{label}] a learner's check of {name} (solutions/): {out['learner_check_s'][name]} s, "
+              f"{r.score:g}/{r.points:g} (load {load:.2f})")
     load, t, c = os.getloadavg()[0], time.perf_counter(), _cpu()
     many = grade_many(folder, workers=args.jobs)
     out["many_s"], out["many_cpu_s"] = round(time.perf_counter() - t, 2), round(_cpu() - c, 2)

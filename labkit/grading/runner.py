@@ -10,7 +10,12 @@ pipe; its files, output and exit code decide nothing. Here, where learner code n
 observations' shape and check name are checked and the check's `judge` turns them into a verdict,
 its score clamped to [0, points]. Whatever happens becomes a CheckResult that says what went wrong,
 and the caller goes on with the next check. Jobs run in parallel on a thread pool (threads only
-wait on processes), so a folder of submissions is graded across all cores in one command.
+wait on processes), so a folder of submissions is graded across all cores in one command. A check
+that alone is more than a core's share of the work (a learner's one check of a simulator fix) runs
+as one worker per part (each in a sandbox of its own, under the check's limits), and is judged
+once from the parts' observations, merged into what the whole check would have observed. The
+native engine's objects are compiled here, once, into a folder only the grader writes; checks
+link them (EngineBuild).
 See threat_model.py for what this guarantees and what it does not.
 """
 

@@ -27,7 +27,8 @@ GUARANTEES = (
               "a verdict comes only from the observations on the pipe; a worker that ends without "
               "them scores 0 (runner.judge_report)"),
     Guarantee("score_clamped", "A score is clamped to [0, points] of the check that was asked for.",
-              "Ctx.finish clamps; observations name their check and are refused if it is another; "
+              "Ctx.finish clamps; observations name their check (and part) and are refused if it is "
+              "another; "
               "a hidden check's parts are validated (bool, finite points within the check's)"),
     Guarantee("judge_not_patchable", "Patching labkit (its judge, its kernel, its modules) from a "
               "submission is impossible, and could not change a verdict anyway.",
