@@ -9,6 +9,12 @@ The widget opens with the seed in its box and no exercise yet: an exercise appea
 learner asks for it (Show), so a notebook's output never holds one of its schedules (some panic,
 and a panicking schedule is exercise 2's answer).
 
+Handing out panicking schedules is deliberate, not a leak: "panic" is one of the outcomes to
+predict, and a practice that never panicked would let the learner rule it out unseen. Notebook 4
+offers practice only after level 1 and exercise 2 have asked for a panic, so no schedule is shown
+before that question; and a schedule is no more given away here than by `labkit explore`, which
+prints the shortest failing one to anyone who runs it.
+
 The exercise itself comes from labkit.kernel.practice (the same seed gives the same schedule in
 Python and on the command line: `labkit practice --seed S`); the widget only asks and reveals.
 The reveal says how to replay the run (`labkit replay ...`) and shows where each thread was.
