@@ -192,8 +192,9 @@ def test_check_finds_exercises_above_the_notebook(tmp_path, monkeypatch):
 def test_json_flag_and_output_file(answers_only, tmp_path, capsys):
     out = tmp_path / "results" / "results.json"
     assert cli(["grade", str(answers_only), "--format", "gradescope", "--output", str(out)]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "Score: 18/78 (including 0 bonus)"
+    assert capsys.readouterr().out.splitlines()[-1] == "Score: 18/78, bonus 0/5"
     assert json.loads(out.read_text())["score"] == 18
+    assert json.loads(out.read_text())["output"].endswith(": 18/78, bonus 0/5")
     assert cli(["grade", str(answers_only), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["score"] == 18 and data["max_score"] == 78 and data["seed"] == 0
@@ -219,3 +220,19 @@ def test_decode_panic_without_a_reading_says_to_name_one(tmp_path, reading):
     r = run("decode_panic", tmp_path)
     assert r.score == r.points - 1, str(r)
     assert "say which reading you used in fault_reading() ('A' or 'B')" in str(r)
+
+
+def test_the_bonus_is_shown_apart_from_the_total_never_over_the_maximum():
+    from labkit.grading.model import CheckResult
+    report = Report("sub", [CheckResult("a", "A", 78, 78, "pass"), CheckResult("b", "B", 5, 5, "pass", bonus=True)])
+    assert str(report).splitlines()[-1] == "Score: 78/78, bonus 5/5"
+    res = report.to_gradescope()
+    assert res["output"].endswith(": 78/78, bonus 5/5")
+    # Gradescope's format: a total, and each test's score within its max_score; the total exceeds
+    # the assignment's maximum only by the bonus earned
+    assert res["score"] == 83 and all(0 <= t["score"] <= t["max_score"] for t in res["tests"])
+    data = report.to_json()
+    assert (data["score"], data["max_score"], data["bonus_score"], data["bonus_max"]) == (83, 78, 5, 5)
+    assert data["score"] - data["bonus_score"] <= data["max_score"]
+    half = Report("sub", [CheckResult("a", "A", 10, 2.5, "partial")])
+    assert str(half).splitlines()[-1] == "Score: 2.5/10"   # no bonus check: no bonus part

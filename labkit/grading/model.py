@@ -110,6 +110,7 @@ class Report:
 
     @property
     def score(self) -> float:
+        """Every point earned, the bonus included (the gradebook's total, as Gradescope adds it)."""
         return sum(r.score for r in self.results)
 
     @property
@@ -117,13 +118,29 @@ class Report:
         """Bonus points are not part of the maximum: they can only add."""
         return sum(r.points for r in self.results if not r.bonus)
 
+    @property
+    def bonus_score(self) -> float:
+        return sum(r.score for r in self.results if r.bonus)
+
+    @property
+    def bonus_max(self) -> float:
+        return sum(r.points for r in self.results if r.bonus)
+
+    def total_text(self) -> str:
+        """'78/78, bonus 5/5': the score against the maximum, and the bonus apart from both."""
+        text = f"{_fmt(self.score - self.bonus_score)}/{_fmt(self.max_score)}"
+        if any(r.bonus for r in self.results):
+            text += f", bonus {_fmt(self.bonus_score)}/{_fmt(self.bonus_max)}"
+        return text
+
     def public(self) -> "Report":
         return Report(self.submission, [r.public() for r in self.results], self.seed, self.seconds)
 
     def to_json(self) -> dict:
         pub = self.public()
         return {"submission": self.submission, "seed": self.seed, "score": pub.score,
-                "max_score": pub.max_score, "seconds": round(self.seconds, 3),
+                "max_score": pub.max_score, "bonus_score": pub.bonus_score, "bonus_max": pub.bonus_max,
+                "seconds": round(self.seconds, 3),
                 "checks": [r.to_json() for r in pub.results]}
 
     def to_gradescope(self, visibility: dict[str, str] | None = None, hidden_visibility: str = "visible",
@@ -150,16 +167,14 @@ class Report:
                               "output": "\n".join(str(ln) for ln in full.lines),
                               "status": "passed" if full.passed else "failed", "visibility": "hidden"})
         return {"score": self.score, "execution_time": round(self.seconds, 3),
-                "output": f"labkit grade, seed {self.seed}: {_fmt(self.score)}/{_fmt(self.max_score)}",
+                "output": f"labkit grade, seed {self.seed}: {self.total_text()}",
                 "visibility": "visible", "stdout_visibility": "hidden",
                 "extra_data": {"seed": self.seed, **(extra_data or {})}, "tests": tests}
 
     def __str__(self) -> str:
         out = [f"labkit grade {self.submission} (seed {self.seed})", ""]
         out += [str(r) for r in self.public().results]
-        bonus = [r for r in self.results if r.bonus]
-        extra = f" (including {_fmt(sum(r.score for r in bonus))} bonus)" if bonus else ""
-        out += ["", f"Score: {_fmt(self.score)}/{_fmt(self.max_score)}{extra}"]
+        out += ["", f"Score: {self.total_text()}"]
         return "\n".join(out)
 
     def __repr__(self) -> str:
@@ -200,5 +215,5 @@ class ManyReport:
         width = max([len(k) for k in self.reports] + [10])
         out = [f"labkit grade --many {self.folder}: {len(self.reports)} submissions", ""]
         for k, r in self.reports.items():
-            out.append(f"{k:<{width}}  {_fmt(r.score):>5}/{_fmt(r.max_score)}")
+            out.append(f"{k:<{width}}  {r.total_text()}")
         return "\n".join(out)
