@@ -34,6 +34,8 @@ def test_solutions_score_full_marks(solutions_report):
         assert r.status == "pass" and r.score == r.points, str(r)
     assert solutions_report.score == solutions_report.max_score + sum(
         r.points for r in solutions_report.results if r.bonus)
+    full, bonus = solutions_report.max_score, solutions_report.bonus_max
+    assert str(solutions_report).splitlines()[-1] == f"Score: {full:g}/{full:g}, bonus {bonus:g}/{bonus:g}"
 
 
 def test_untouched_exercises_score_zero():
@@ -116,8 +118,13 @@ def splice(base: str, snippet: str) -> str:
     ("clear_before_lock", "fix_a_c", "fail", "overflowed its buffer"),
     ("does_not_compile", "fix_a_c", "fail", "fix_a.c"),
     ("count_in_snapshot", "fix_b_c", "fail", "overflowed its buffer"),
-    ("skips_copy", "fix_b_c", "fail", "fewer headers than it counted"),
-    ("copies_invalid", "fix_b_c", "fail", "still marked INVALID (illumos 4246)"),
+    ("skips_copy", "fix_b_c", "fail", "lacked a kstat whose kstat_install had returned before the count began"),
+    ("copies_invalid", "fix_b_c", "fail", "before its kstat_install had been called"),
+    # right while one zone is created at a time: two writers clear between the passes
+    ("room_for_one", "fix_b_c", "fail", "overflowed its buffer"),
+    # fix A's lock, but the writer's hold leaks: named, with where it was taken
+    ("no_rele", "fix_a_c", "fail", "hold(s) had never been released; the first: kstat "),
+    ("clears_in_count", "fix_b_c", "fail", "before its kstat_install had been called"),
 ])
 def test_wrong_c_fix_loses_its_points(tmp_path, case, check, status, reason):
     filename = "fix_a.c" if check == "fix_a_c" else "fix_b.c"
@@ -128,6 +135,7 @@ def test_wrong_c_fix_loses_its_points(tmp_path, case, check, status, reason):
     assert r.score == 0 and r.status == status, text
     assert reason in text
     assert "run it again: labkit.native.race(source=" in text or case == "does_not_compile"
+    assert "writers=2" in text or case == "does_not_compile"
 
 
 def test_fix_a_in_c_must_be_race_free(tmp_path):
@@ -160,3 +168,40 @@ def test_reconstruct_rejects_a_schedule_that_does_not_reproduce_the_dump(tmp_pat
     r = run("reconstruct", tmp_path)
     assert r.score == 0 and "your schedule ends 'ok'; the dump is of a panic" in str(r), str(r)
     assert "labkit replay --fix none --kstats 10" in str(r)
+
+
+def _wrong_c(tmp_path, case: str, filename: str) -> Path:
+    path = tmp_path / filename
+    path.write_text(splice((ROOT / "solutions" / filename).read_text(), (DATA / "wrong_c" / f"{case}.c").read_text()))
+    return path
+
+
+def test_room_for_one_fails_only_with_the_second_writer(tmp_path):
+    # The case above fails fix_b_c because of X: with W alone, the same forced rounds pass.
+    from labkit.native import race
+    path = _wrong_c(tmp_path, "room_for_one", "fix_b.c")
+    one = race(source=path, rounds=200, forced=True, writers=1)
+    two = race(source=path, rounds=200, forced=True, writers=2)
+    assert one.outcome == "ok" and one.overflows == 0, str(one)
+    assert two.overflows == 100 and two.first_overflow_round == 1, str(two)   # every odd round
+
+
+def test_a_hold_taken_in_the_learners_c_is_named_as_theirs(tmp_path):
+    from labkit.native import race
+    path = tmp_path / "fix_a.c"
+    src = (ROOT / "solutions" / "fix_a.c").read_text()
+    path.write_text(src.replace("\tkstat_rele(ksp);\n\t/* END SOLUTION */",
+                                "\tkstat_rele(ksp);\n\t(void) kstat_hold_bykid(ksp->ks_kid);\n\t/* END SOLUTION */"))
+    r = race(source=path, rounds=50, forced=True, writers=2)
+    assert r.outcome == "ok" and r.holds_left == 100, str(r)
+    assert "held by W; the hold was taken by a kstat_hold_bykid() call in your C" in r.first_held \
+        or "held by X; the hold was taken by a kstat_hold_bykid() call in your C" in r.first_held, str(r)
+
+
+def test_the_record_judges_a_right_fix_clean_in_every_mode(tmp_path):
+    from labkit.native import race
+    for fix in ("lock", "count"):
+        for kw in (dict(rounds=300, forced=True), dict(seconds=0.3)):
+            r = race(fix, writers=2, **kw)
+            assert (r.overflows, r.uninstalled_copies, r.missing_copies, r.holds_left, r.lock_held_by) \
+                == (0, 0, 0, 0, None), str(r)

@@ -1,11 +1,17 @@
 """Checks on the learner's C (exercises 5 and 6): stress-tested on real threads, then ThreadSanitizer.
 
-Design note: the stress test runs twice. First in forced mode, which imposes the losing
-interleaving on every round (R counts, W clears, R copies), so a broken fix overflows at once and
-the verdict does not depend on luck; then free-running for a second with the seed shown, which
-catches what forcing cannot (a fix that deadlocks only sometimes, a reader that starves the
-writer). Every copy is bounds-checked (detect mode), and labkit.native runs the learner's C in a
-child process, so a crash or hang comes back as a result. ThreadSanitizer comes last: fix A must
+Design note: the stress test runs twice, with two writers (W and X, two zone_create calls at
+once), so that a fix right for one concurrent install only fails. First in forced mode, which
+imposes the losing interleavings round by round (odd rounds: R counts, W and X both clear, R
+copies; even rounds: X's kstat stays INVALID and held through both passes, installed after the
+read), so a broken fix fails at once and the verdict does not depend on luck; then free-running
+for a second with the seed shown, which catches what forcing cannot (a fix that deadlocks only
+sometimes, a reader that starves the writers). Every copy is bounds-checked (detect mode), and
+labkit.native runs the learner's C in a child process, so a crash or hang comes back as a result.
+The engine also keeps the grader's record, where the learner's C cannot name it: which kstats
+their writer had passed to kstat_install, and when that call returned; after each copy pass the
+copied headers are compared with it (a kstat not yet installed must not be there, one installed
+before the count must), and at the end of the run every hold must be released and the lock free. ThreadSanitizer comes last: fix A must
 be clean; fix B must show only the race the lesson expects (ks_flags, written in kstat_install
 without the lock), because that is exercise 7's point, and nothing else.
 
@@ -35,6 +41,7 @@ CHECKS = CheckSet()
 FORCED_ROUNDS = 500
 FREE_SECONDS = 1.0
 SEED = 0
+WRITERS = 2
 
 #: What a learner's translation unit may define (globally) and call.
 DEFINES = {"kstat_install", "header_kstat_update", "header_kstat_snapshot"}
@@ -133,7 +140,7 @@ def _object_check(path, name) -> list[str]:
 
 def _call(shown: str, forced: bool) -> str:
     budget = f"rounds={FORCED_ROUNDS}, forced=True" if forced else f"seconds={FREE_SECONDS}"
-    return f"labkit.native.race(source={shown!r}, {budget}, seed={SEED})"
+    return f"labkit.native.race(source={shown!r}, {budget}, seed={SEED}, writers={WRITERS})"
 
 
 def _stub(text: str) -> str | None:
@@ -148,13 +155,16 @@ def _race(path, check, forced: bool) -> dict:
     hang_after = max(5.0, min(20.0, timeout_for(check) / 4))
     try:
         if forced:
-            r = race(source=path, rounds=FORCED_ROUNDS, forced=True, seed=SEED, timeout=hang_after)
+            r = race(source=path, rounds=FORCED_ROUNDS, forced=True, seed=SEED, timeout=hang_after,
+                     writers=WRITERS)
         else:
-            r = race(source=path, seconds=FREE_SECONDS, seed=SEED, timeout=hang_after + FREE_SECONDS)
+            r = race(source=path, seconds=FREE_SECONDS, seed=SEED, timeout=hang_after + FREE_SECONDS,
+                     writers=WRITERS)
     except LabkitError as exc:  # it did not compile, or the engine refused to start it
         return {"outcome": "build", "detail": cut(str(exc), 1500)}
     out = r.to_json()
-    out["detail"] = cut(str(out.get("detail", "")), 600)
+    for key in ("detail", "first_uninstalled", "first_missing", "first_held"):
+        out[key] = cut(str(out.get(key, "")), 600)
     return out
 
 
@@ -169,7 +179,7 @@ def observe_c_fix(sub: Any, check: Any, filename: str) -> dict:
     if _c_ok(obs["forced"]):
         obs["free"] = _race(path, check, False)
         if _c_ok(obs["free"]):
-            t = tsan(source=path, timeout=max(10.0, timeout_for(check) / 3))
+            t = tsan(source=path, timeout=max(10.0, timeout_for(check) / 3), writers=WRITERS)
             obs["tsan"] = {"hang": bool(t.hang), "exit_code": t.exit_code, "detail": cut(str(t.detail), 600),
                            "races": [{"accesses": r["accesses"]} for r in t.races[:5]]}
     return obs
@@ -177,13 +187,43 @@ def observe_c_fix(sub: Any, check: Any, filename: str) -> dict:
 
 def _c_ok(r: dict) -> bool:
     """Worth running the next stage (a cheap pre-test; the grader judges the data itself)."""
-    return r.get("outcome") == "ok" and not r.get("overflows")
+    return r.get("outcome") == "ok" and not any(r.get(k) for k in (
+        "overflows", "uninstalled_copies", "missing_copies", "holds_left", "lock_held_by"))
 
 
 # ---- in the grader -----------------------------------------------------------------------------
+def _stress_wrong(r: dict) -> str | None:
+    """What a stress run that finished shows is wrong, in words (None: nothing)."""
+    rounds, installs = int(r["rounds"]), int(r["installs"])
+    overflows, uninstalled = int(r["overflows"]), int(r.get("uninstalled_copies", 0))
+    missing, holds = int(r.get("missing_copies", 0)), int(r.get("holds_left", 0))
+    if overflows:
+        return (f"the reader's copy overflowed its buffer {overflows} times in {rounds} rounds "
+                f"(first in round {r.get('first_overflow_round')})")
+    if uninstalled:
+        return (f"in {uninstalled} of {rounds} rounds the reader's copy held a kstat before its "
+                f"kstat_install had been called, first {cut(str(r.get('first_uninstalled', '')), 200)}: "
+                f"a reader must be given installed kstats only (copying INVALID ones is the illumos "
+                f"4246 regression)")
+    if missing:
+        return (f"in {missing} of {rounds} rounds the reader's copy lacked a kstat whose kstat_install "
+                f"had returned before the count began, first {cut(str(r.get('first_missing', '')), 200)}: "
+                f"the copy must give the reader every installed kstat")
+    if holds:
+        return (f"when the run ended, {holds} kstat hold(s) had never been released; the first: "
+                f"{cut(str(r.get('first_held', '')), 300)}. Every hold needs its kstat_rele (on illumos "
+                f"every later kstat_hold of that kstat would wait forever)")
+    if r.get("lock_held_by"):
+        return (f"when the run ended kstat_chain_lock was still held by thread "
+                f"{cut(str(r['lock_held_by']), 5)}: every mutex_enter needs its mutex_exit")
+    if installs == 0 or rounds == 0:
+        return f"no progress ({rounds} reader rounds, {installs} kstats installed): one thread is stuck"
+    return None
+
+
 def _judge_stress(ctx, r: dict, name: str, shown: str, forced: bool, points: float) -> bool:
-    what = (f"forced interleaving, {FORCED_ROUNDS} rounds" if forced
-            else f"free-running for {FREE_SECONDS:g} s, seed {SEED}")
+    what = (f"forced interleavings, {FORCED_ROUNDS} rounds, {WRITERS} writers" if forced
+            else f"free-running for {FREE_SECONDS:g} s, {WRITERS} writers, seed {SEED}")
     again = f"\n            run it again: {_call(shown, forced)}"
     outcome, detail = str(r["outcome"]), cut(str(r.get("detail", "")), 600)
     stub = _stub(detail)
@@ -195,28 +235,13 @@ def _judge_stress(ctx, r: dict, name: str, shown: str, forced: bool, points: flo
         why = {"crash": "your C crashed", "hang": "your C never returned (a deadlock? a loop?)",
                "error": "your C stopped with an error"}.get(outcome, cut(outcome, 20))
         return ctx.part(False, points, required=True, bad=f"{what}: {why}: {detail}{again}")
-    rounds, overflows, installs = int(r["rounds"]), int(r["overflows"]), int(r["installs"])
-    short = int(r["short_rounds"])
-    if overflows:
-        first = r.get("first_overflow_round")
-        return ctx.part(False, points, required=True,
-                        bad=f"{what}: the reader's copy overflowed its buffer {overflows} times in "
-                            f"{rounds} rounds (first in round {first}){again}")
-    invalid = int(r.get("invalid_copies", 0))
-    if invalid:
-        return ctx.part(False, points, required=True,
-                        bad=f"{what}: in {invalid} of {rounds} rounds the reader's copy held a kstat still "
-                            f"marked INVALID (illumos 4246): the copy must give a reader installed kstats "
-                            f"only{again}")
-    if installs == 0 or rounds == 0:
-        return ctx.part(False, points, required=True,
-                        bad=f"{what}: no progress ({rounds} reader rounds, {installs} kstats "
-                            f"installed): one thread is stuck{again}")
-    if short * 2 > rounds:
-        return ctx.part(False, points, required=True,
-                        bad=f"{what}: in {short} of {rounds} rounds the reader got fewer "
-                            f"headers than it counted; the copy must give it every installed kstat{again}")
-    return ctx.part(True, points, good=f"{what}: no overflow in {rounds} rounds, {installs} kstats installed")
+    wrong = _stress_wrong(r)
+    if wrong:
+        return ctx.part(False, points, required=True, bad=f"{what}: {wrong}{again}")
+    rounds, installs = int(r["rounds"]), int(r["installs"])
+    return ctx.part(True, points, good=f"{what}: no overflow in {rounds} rounds, {installs} kstats "
+                                       f"installed, each copy held every installed kstat and no other, "
+                                       f"every hold released")
 
 
 def _expected_flag_race(race_report) -> bool:
@@ -252,7 +277,7 @@ def judge_c_fix(data: dict, ctx: Any, filename: str, flag_race_expected: bool) -
         ctx.note("ThreadSanitizer not run: the fix must pass the stress test first")
         return
     t = data["tsan"]
-    again = f"\n            run it again: labkit.native.tsan(source={shown!r})"
+    again = f"\n            run it again: labkit.native.tsan(source={shown!r}, writers={WRITERS})"
     if t["hang"] or (not t["races"] and t["exit_code"] != 0):
         ctx.part(False, 3, bad=f"ThreadSanitizer: the run did not finish normally: "
                                f"{cut(str(t['detail']), 600)}{again}")

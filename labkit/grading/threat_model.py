@@ -69,8 +69,10 @@ GUARANTEES = (
               "RLIMIT_FSIZE on files; the report pipe is read up to 16 MiB"),
     Guarantee("wrong_fixes_fail", "Fixes right for one concurrent install only, or that break the "
                "kernel's behaviour without a panic, lose the points of their check.",
-              "two concurrent writers at small scale; invariants judged from the kernel's record of "
-              "what happened (who installed what, when the copy read it, holds and locks at the end)"),
+              "two concurrent writers, in the simulator at small scale and in C (threads W and X, "
+              "forced and free-running); invariants judged from the kernel's record of what happened "
+              "(who installed what, when the copy read it, holds and locks at the end), kept in C where "
+              "learner code cannot name it, and compared with the copied headers"),
 )
 
 LIMITS = (
@@ -82,10 +84,9 @@ LIMITS = (
     "Without root (a learner's own labkit.grading.check() in a notebook) learner code runs as the "
     "learner: it could read what the learner can (no hidden checks are on a learner's machine), "
     "and memory is bounded only at the watcher's pace (every 50 ms) for native checks.",
-    "The C checks still run one writer and judge by the engine's counts (overflows, short rounds, "
-    "copied headers still marked INVALID: by their flag bits, since the C's stores cannot be "
-    "watched as the simulator's are); two concurrent writers and hold balance are checked in the "
-    "simulator only.",
+    "In C a kstat counts as installed once its writer has called kstat_install on it (the C's "
+    "stores cannot be watched as the simulator's are), so a first pass that clears INVALID on a "
+    "kstat whose kstat_install has already begun is caught in the simulator only.",
     "Two concurrent writers are explored at the small scale only (at the seed scale it would take "
     "about 9,000 executions of a second each); the seed scale runs one writer.",
     "Hidden checks are the instructor's own code: they run in the worker next to learner code and "

@@ -32,6 +32,13 @@ def window(window_ns):
     return window_ns
 
 
+def writers(value):
+    """Concurrent zone_create threads: 1 (W) or 2 (W and X)."""
+    if value not in (1, 2) or isinstance(value, bool):
+        raise LabkitError(f"writers must be 1 or 2 (concurrent zone_create threads); got {value!r}")
+    return value
+
+
 def seed(value):
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise LabkitError(f"seed must be a whole number, 0 or more; got {value!r}")

@@ -13,8 +13,9 @@ CDEF = """
 struct lk_stats {
     long long rounds, overflows, first_overflow_round, first_overflow_ns;
     long long short_rounds, installs, forced_timeouts, elapsed_ns;
-    long long invalid_copies;
-    int done, error;
+    long long uninstalled_rounds, missing_rounds, holds_left;
+    int done, error, writers, lock_held_by;
+    char first_uninstalled[96], first_missing[96], first_held[256];
 };
 int lk_setup(const char *variant, int crash, int forced, long long window_ns,
              unsigned long long seed, int nkstats);
@@ -23,6 +24,7 @@ void lk_poll(struct lk_stats *);
 void lk_stop(void);
 const char *lk_error(void);
 void lk_set_interrupts(int on);
+void lk_set_writers(int n);
 int lk_fault_reporter(void);
 int lk_schedule(int create_after, int clear_phase, int firewall);
 """

@@ -30,7 +30,7 @@ _one_run = threading.Lock()   # the chain is a C global: one in-process run at a
 def race(fix: str | None = None, *, seconds: float | None = None, rounds: int | None = None,
          window_ns: int | None = None, seed: int = 0, source: str | os.PathLike | None = None,
          progress: Progress | None = None, stop: threading.Event | None = None, forced: bool = False,
-         timeout: float | None = None, interrupts: bool = True) -> RaceResult:
+         timeout: float | None = None, interrupts: bool = True, writers: int = 1) -> RaceResult:
     """Run reader R and writer W for `seconds` (default 1) or `rounds` reader rounds.
 
     progress(rounds, overflows, elapsed_s) is called about every 50 ms; setting the
@@ -38,13 +38,16 @@ def race(fix: str | None = None, *, seconds: float | None = None, rounds: int | 
     learner_template.c), run in a child process that is killed after `timeout` seconds.
     interrupts=False turns off the writer's delayed installs (about one in 512 is held up to
     20 µs between its hold and its clear: the engine's stand-in for an interrupt, a modelling
-    choice), to show what the race does without them.
+    choice), to show what the race does without them. writers=2 adds thread X, a second
+    zone_create at the same time (forced mode then has both clear between R's passes in odd
+    rounds, and X install only after R's read in even ones).
     """
     variant, label = _args.variant(fix, source)
     window_ns, seed = _args.window(window_ns), _args.seed(seed)
     seconds, rounds = _args.budget(seconds, rounds)
     params = dict(variant=variant, label=label, seconds=seconds, rounds=rounds,
-                  window_ns=window_ns, seed=seed, forced=bool(forced), interrupts=bool(interrupts))
+                  window_ns=window_ns, seed=seed, forced=bool(forced), interrupts=bool(interrupts),
+                  writers=_args.writers(writers))
     if source is None:
         return run_here(_cbuild.load(), params, progress, stop)
     _cbuild.load(source)   # compile errors surface here, in the caller, as a LabkitError
@@ -61,6 +64,7 @@ def run_here(ffi_lib: tuple[Any, Any], p: dict, progress: Progress | None = None
         raise LabkitError("another native race is running in this process; wait for it or stop it")
     try:
         lib.lk_set_interrupts(int(p.get("interrupts", True)))   # the delayed installs: a model choice
+        lib.lk_set_writers(int(p.get("writers", 1)))
         if lib.lk_setup(p["variant"].encode(), int(p.get("crash", False)), int(p["forced"]), p["window_ns"], p["seed"],
                         p.get("nkstats", _args.KSTATS)) != 0:
             raise LabkitError(ffi.string(lib.lk_error()).decode())
@@ -92,10 +96,10 @@ def run_here(ffi_lib: tuple[Any, Any], p: dict, progress: Progress | None = None
             progress(stats.rounds, stats.overflows, stats.elapsed_ns / 1e9)
     finally:
         _one_run.release()
-    return _result(stats, p)
+    return _result(ffi, stats, p)
 
 
-def _result(s, p):
+def _result(ffi, s, p):
     elapsed = s.elapsed_ns / 1e9
     found = s.overflows > 0
     return RaceResult(
@@ -104,8 +108,12 @@ def _result(s, p):
         time_to_first_overflow_s=s.first_overflow_ns / 1e9 if found else None,
         rounds_per_s=round(s.rounds / elapsed, 1) if elapsed > 0 else 0.0,
         seed=p["seed"], window_ns=p["window_ns"], seconds=round(elapsed, 4),
-        short_rounds=s.short_rounds, installs=s.installs, invalid_copies=s.invalid_copies, forced=p["forced"],
-        source=p.get("source"))
+        short_rounds=s.short_rounds, installs=s.installs, forced=p["forced"],
+        source=p.get("source"), writers=s.writers,
+        uninstalled_copies=s.uninstalled_rounds, first_uninstalled=ffi.string(s.first_uninstalled).decode(),
+        missing_copies=s.missing_rounds, first_missing=ffi.string(s.first_missing).decode(),
+        holds_left=s.holds_left, first_held=ffi.string(s.first_held).decode(),
+        lock_held_by=chr(s.lock_held_by) if s.lock_held_by else None)
 
 
 def _run_child(p, progress, stop, timeout):
@@ -150,4 +158,4 @@ def _run_child(p, progress, stop, timeout):
     return RaceResult(fix=p["label"], rounds=0, overflows=0, first_overflow_round=None,
                       time_to_first_overflow_s=None, rounds_per_s=0.0, seed=p["seed"],
                       window_ns=p["window_ns"], forced=p["forced"], source=p.get("source"),
-                      outcome=outcome, detail=detail)
+                      writers=p.get("writers", 1), outcome=outcome, detail=detail)

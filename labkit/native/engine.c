@@ -15,10 +15,23 @@
  * kstat created before R's count or after R's read, and W's clear before the count, between the
  * count and the copy, or after the read; the buffer is placed as the simulator's allocator
  * places it (firewall: at a page start; redzone: flush against the guard page).
+ *
+ * Two writers (lk_set_writers(2)): X runs zone_create as W does, at the same time, so that a fix
+ * right for one concurrent install only can fail.  In forced mode odd rounds have both writers
+ * clear between R's passes; even rounds have X's kstat in the chain, INVALID and held, through
+ * both passes, X installing it only after R's read (so a copy that takes it is caught).
+ *
+ * The grader's record (inspect_copy, balance_check): a kstat counts as installed once its writer
+ * has called kstat_install on it (e_begun), and as one the copy must hold once that call has
+ * returned before R's count began (e_done).  After each copy pass, still under the lock, R's
+ * headers are compared with that record, by kid; when the threads have stopped, every hold must
+ * have been released and kstat_chain_lock be free.  A modelling choice: the model cannot see
+ * which store made a kstat valid, so it judges by the kstat_install call, not by the flag bits.
  */
 #include "lk_engine.h"
 
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +50,7 @@ static size_t map_len;
 unsigned char *volatile guard;
 volatile long long r_ndata, r_round;
 static hrtime_t t_end;
-static volatile int w_sink;
+static __thread volatile int w_sink;
 
 static int
 forced_wait(long long *p, long long want)
@@ -116,6 +129,96 @@ note_round(long long round, long long over, long long copied, long long ndata)
 		STORE(&g.first_ns, gethrtime() - g.t0);
 }
 
+/* The record's name for a kstat in a message: kid and module:instance:name. */
+static void
+name_kstat(char *buf, size_t len, const kstat_t *ks, const char *why)
+{
+	snprintf(buf, len, "kstat %d (%.31s:%d:%.31s) %s", (int)ks->ks_kid, ks->ks_module,
+	    ks->ks_instance, ks->ks_name, why);
+}
+
+/* The chain entry with this kid (the chain is in kid order; *cursor makes a sorted walk O(n)). */
+static ekstat_t *
+chain_find(ekstat_t **cursor, kid_t kid)
+{
+	ekstat_t *e = *cursor;
+
+	if (e == NULL || e->e_ks.ks_kid > kid)
+		e = lk_chain_head();
+	while (e != NULL && e->e_ks.ks_kid < kid)
+		e = e->e_next;
+	*cursor = e;
+	return (e != NULL && e->e_ks.ks_kid == kid ? e : NULL);
+}
+
+/*
+ * The copied headers against the record, under the chain lock right after the copy pass: a header
+ * of a kstat whose kstat_install had not been called (or of no kstat in the chain) is one a reader
+ * must never see; a kstat whose kstat_install had returned before this round's count (seq <=
+ * start_seq) must be in the copy.
+ */
+static void
+inspect_copy(const unsigned char *kbuf, size_t len, long long round, long long start_seq)
+{
+	static const kstat_t zero;
+	kstat_t ks;
+	ekstat_t *cur = NULL, *e;
+	size_t i;
+	long long done;
+	int bad = 0, missing = 0;
+
+	for (i = 0; i + sizeof (ks) <= len; i += sizeof (ks)) {
+		memcpy(&ks, kbuf + i, sizeof (ks));	/* kbuf may be unaligned in crash mode */
+		if (memcmp(&ks, &zero, sizeof (ks)) == 0)
+			continue;			/* left zero by kmem_zalloc */
+		e = chain_find(&cur, ks.ks_kid);
+		if (e == NULL || !LOAD(&e->e_begun)) {
+			if (bad++ == 0 && LOAD(&g.uninstalled_rounds) == 0)
+				name_kstat(g.first_uninstalled, sizeof (g.first_uninstalled), &ks, e == NULL ?
+				    "(no kstat in the chain has this kid)" : "(its kstat_install had not been called)");
+			continue;
+		}
+		e->e_seen = round;
+	}
+	for (e = lk_chain_head(); e != NULL; e = e->e_next) {
+		done = LOAD(&e->e_done);
+		if (done >= 0 && done <= start_seq && e->e_seen != round && missing++ == 0 &&
+		    LOAD(&g.missing_rounds) == 0)
+			name_kstat(g.first_missing, sizeof (g.first_missing), &e->e_ks,
+			    "(installed before the count began)");
+	}
+	if (bad)
+		ADD(&g.uninstalled_rounds, 1);
+	if (missing)
+		ADD(&g.missing_rounds, 1);
+}
+
+/* When the threads have stopped: every hold released, kstat_chain_lock free. */
+static void
+balance_check(void)
+{
+	ekstat_t *e;
+	char who[2] = { 0, 0 };
+
+	g.holds_left = 0;
+	for (e = lk_chain_head(); e != NULL; e = e->e_next) {
+		if (e->e_owner == 0)
+			continue;
+		if (g.holds_left++ == 0) {
+			who[0] = (char)e->e_owner;
+			name_kstat(g.first_held, sizeof (g.first_held), &e->e_ks, "");
+			snprintf(g.first_held + strlen(g.first_held), sizeof (g.first_held) - strlen(g.first_held),
+			    "held by %s; the hold was taken %s", who,
+			    e->e_hold_site ? e->e_hold_site : "?");
+		}
+	}
+	g.lock_held_by = kstat_chain_lock.owner;
+	if (g.lock_held_by == 0 && pthread_mutex_trylock(&kstat_chain_lock.m) == 0)
+		CHECK(pthread_mutex_unlock(&kstat_chain_lock.m));
+	else if (g.lock_held_by == 0)
+		g.lock_held_by = '?';
+}
+
 /*
  * After KSTAT_EXIT, read_kstat_data() repacks the headers for a 32-bit caller (kstat_t, 184
  * bytes, into kstat32_t, 152 bytes, in place) and copies them out.  It is the reader's work
@@ -141,13 +244,20 @@ copyout_ilp32(unsigned char *kbuf, long long n)
 	memcpy(ubuf, kbuf, (size_t)n * 152);
 }
 
+/* Forced mode with two writers: in even rounds X installs only after R's read. */
+static int
+x_after(long long round)
+{
+	return (round % 2 == 0);
+}
+
 /* R: read_kstat_data() for the header kstat, in a loop. */
 static void *
 reader(void *arg)
 {
 	static char altstack[64 * 1024];
 	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof (altstack), .ss_flags = 0 };
-	long long round;
+	long long round, start_seq;
 
 	(void) arg;
 	lk_self = 'R';
@@ -161,13 +271,15 @@ reader(void *arg)
 
 		if ((g.max_rounds && round > g.max_rounds) || (g.deadline && gethrtime() >= g.deadline))
 			break;
-		if (g.forced && !forced_wait(&g.w_held, round) && LOAD(&g.stop))
+		if (g.forced && (!forced_wait(&g.w_held[0], round) ||
+		    (g.writers == 2 && !forced_wait(&g.w_held[1], round))) && LOAD(&g.stop))
 			break;
 		if (g.sched && !g.sched_create_after)
-			forced_wait(&g.w_held, 1);	/* W's kstat is in the chain, INVALID */
+			forced_wait(&g.w_held[0], 1);	/* W's kstat is in the chain, INVALID */
 		if (g.sched && g.sched_clear == CLEAR_BEFORE)
 			forced_wait(&g.w_installed, 1);
-		hdr = kstat_hold_bykid(0);
+		hdr = lk_hold_bykid(0, "in read_kstat_data (engine.c)");
+		start_seq = LOAD(&g.install_seq);	/* installs that returned before the count */
 		mutex_enter(hdr->ks_lock);
 		if (g.v->update(hdr, KSTAT_READ) != 0)
 			set_error("header_kstat_update returned an error for KSTAT_READ");
@@ -181,13 +293,16 @@ reader(void *arg)
 			__builtin_ia32_pause();	/* the widened window, timed */
 		if (kbuf != NULL) {
 			if (g.forced || (g.sched && g.sched_clear == CLEAR_BETWEEN))
-				forced_wait(&g.w_at_lock, round);
-			r_over = r_copied = r_invalid = 0;
+				forced_wait(&g.w_at_lock[0], round);
+			if (g.forced && g.writers == 2 && !x_after(round))
+				forced_wait(&g.w_at_lock[1], round);
+			r_over = r_copied = 0;
 			r_size = size + 1;
 			r_round = round;
 			r_kbuf = kbuf;
 			g.v->snapshot(hdr, kbuf, KSTAT_READ);
 			r_kbuf = NULL;
+			inspect_copy(kbuf, size + 1, round, start_seq);
 		} else if (!LOAD(&g.error)) {
 			set_error("could not allocate %zu bytes", size + 1);
 		}
@@ -199,11 +314,8 @@ reader(void *arg)
 		while (gethrtime() - t < g.window_ns)
 			__builtin_ia32_pause();	/* copying out 1 MiB takes as long as zeroing it */
 		kbuf_free(kbuf);
-		if (kbuf != NULL) {
+		if (kbuf != NULL)
 			note_round(round, r_over, r_copied, r_ndata);
-			if (r_invalid)
-				ADD(&g.invalid_copies, 1);
-		}
 		STORE(&g.r_done, round);
 	}
 	t_end = gethrtime();
@@ -232,11 +344,18 @@ install_checks(kstat_t *ksp)
  * soon for R to have counted; the seed chooses which installs are delayed and for how long.
  */
 static int irq_off;		/* lk_set_interrupts(0): no delayed installs (kept across lk_setup) */
+static int writers_wanted = 1;	/* lk_set_writers(2): W and X (kept across lk_setup) */
 
 void
 lk_set_interrupts(int on)
 {
 	irq_off = !on;
+}
+
+void
+lk_set_writers(int n)
+{
+	writers_wanted = n == 2 ? 2 : 1;
 }
 
 static void
@@ -251,47 +370,60 @@ interrupt(void)
 		__builtin_ia32_pause();
 }
 
-/* W: zone_create() -> zone_zfs_kstat_create() -> kstat_create, kstat_install, in a loop. */
+/*
+ * W (and X): zone_create() -> zone_zfs_kstat_create() -> kstat_create, kstat_install, in a loop.
+ * arg is the writer's index: 0 for W, 1 for X.
+ */
 static void *
 writer(void *arg)
 {
-	long long k;
+	int w = (int)(intptr_t)arg;
+	int after;
+	long long k, zone;
 	char name[KSTAT_STRLEN];
 
-	(void) arg;
-	lk_self = 'W';
+	lk_widx = w;
+	lk_self = w ? 'X' : 'W';
+	rng_start(g.rng + 0x9E3779B97F4A7C15ULL * (uint64_t)(w + 1));
 	for (k = 1; g.sched ? k == 1 : !LOAD(&g.stop); k++) {
 		ekstat_t *e;
 		kstat_t *ksp;
 
 		if (g.sched && g.sched_create_after)
 			forced_wait(&g.r_done, 1);
-		snprintf(name, sizeof (name), "zone%lld_zfs", k);
+		zone = g.writers == 1 ? k : 2 * k - 1 + w;	/* W odd zones, X even ones */
+		snprintf(name, sizeof (name), "zone%lld_zfs", zone);
 		if ((e = kstat_create("zone_zfs", name, 0, 1 + rng_next() % NAMED_MAX)) == NULL) {
 			set_error("out of memory creating a kstat");
 			break;
 		}
-		ksp = kstat_hold_bykid(e->e_ks.ks_kid);
+		/* kstat_install's first lines: hold the kstat and check it; yours is the rest */
+		ksp = lk_hold_bykid(e->e_ks.ks_kid, "at the start of kstat_install (engine.c), for your "
+		    "kstat_install to release with kstat_rele");
 		install_checks(ksp);
 		interrupt();
+		after = g.forced && w == 1 && x_after(k);
 		if (g.forced) {
-			STORE(&g.w_held, k);
-			forced_wait(&g.r_counted, k);
-			STORE(&g.w_installing, k);
+			STORE(&g.w_held[w], k);
+			forced_wait(after ? &g.r_done : &g.r_counted, k);
+			if (!after)
+				STORE(&g.w_installing[w], k);
 		}
 		if (g.sched) {
-			STORE(&g.w_held, 1);
+			STORE(&g.w_held[0], 1);
 			if (g.sched_clear == CLEAR_BETWEEN) {
 				forced_wait(&g.r_counted, 1);
-				STORE(&g.w_installing, 1);
+				STORE(&g.w_installing[0], 1);
 			} else if (g.sched_clear == CLEAR_AFTER) {
 				forced_wait(&g.r_done, 1);
 			}
 		}
+		STORE(&e->e_begun, 1);
 		g.v->install(ksp);
+		STORE(&e->e_done, ADD(&g.install_seq, 1));
 		if (g.forced || g.sched) {
-			STORE(&g.w_at_lock, k);	/* in case the variant never took the lock */
-			STORE(&g.w_installing, 0);
+			STORE(&g.w_at_lock[w], k);	/* in case the variant never took the lock */
+			STORE(&g.w_installing[w], 0);
 		}
 		if (g.sched) {
 			STORE(&g.w_installed, 1);
@@ -302,6 +434,13 @@ writer(void *arg)
 		kstat_delete_oldest();
 	}
 	return (NULL);
+}
+
+/* X's entry: its own name, so ThreadSanitizer's stacks tell X from W. */
+static void *
+second_writer(void *arg)
+{
+	return (writer(arg));
 }
 
 const char *
@@ -339,7 +478,9 @@ lk_setup(const char *variant, int crash, int forced, long long window_ns,
 	g.forced = forced;
 	g.window_ns = window_ns;
 	g.nkstats = nkstats;
+	g.writers = writers_wanted;
 	g.rng = seed * 0x9E3779B97F4A7C15ULL + 0x2545F4914F6CDD1DULL;
+	rng_start(g.rng);
 	g.first_round = g.first_ns = -1;
 	/* The header kstat: kid 0, "unix:0:kstat_headers", its lock is kstat_chain_lock. */
 	e = kstat_create("unix", "kstat_headers", KSTAT_FLAG_VIRTUAL | KSTAT_FLAG_VAR_SIZE, 0);
@@ -356,6 +497,10 @@ lk_setup(const char *variant, int crash, int forced, long long window_ns,
 			return (-1);
 		e->e_ks.ks_flags &= ~KSTAT_FLAG_INVALID;	/* no threads yet */
 	}
+	for (e = lk_chain_head(); e != NULL; e = e->e_next) {	/* installed at boot */
+		e->e_begun = 1;
+		e->e_done = 0;
+	}
 	return (0);
 }
 
@@ -368,6 +513,7 @@ lk_schedule(int create_after, int clear_phase, int firewall)
 		return (-1);
 	}
 	g.sched = 1;
+	g.writers = 1;			/* a simulator schedule names R and W */
 	g.sched_create_after = create_after;
 	g.sched_clear = create_after ? CLEAR_AFTER : clear_phase;
 	g.sched_firewall = firewall;
@@ -384,7 +530,9 @@ lk_start(long long max_rounds, long long max_ns)
 	g.deadline = max_ns > 0 ? g.t0 + max_ns : 0;
 	g.running = 1;
 	CHECK(pthread_create(&g.r, NULL, reader, NULL));
-	CHECK(pthread_create(&g.w, NULL, writer, NULL));
+	CHECK(pthread_create(&g.w, NULL, writer, (void *)(intptr_t)0));
+	if (g.writers == 2)
+		CHECK(pthread_create(&g.x, NULL, second_writer, (void *)(intptr_t)1));
 	return (0);
 }
 
@@ -398,7 +546,20 @@ lk_poll(struct lk_stats *s)
 	s->first_overflow_ns = LOAD(&g.first_ns);
 	s->short_rounds = LOAD(&g.short_rounds);
 	s->installs = LOAD(&g.installs);
-	s->invalid_copies = LOAD(&g.invalid_copies);
+	s->uninstalled_rounds = LOAD(&g.uninstalled_rounds);
+	s->missing_rounds = LOAD(&g.missing_rounds);
+	s->writers = g.writers;
+	if (!g.running) {	/* the threads have stopped: their notes and the end's balance */
+		memcpy(s->first_uninstalled, g.first_uninstalled, sizeof (s->first_uninstalled));
+		memcpy(s->first_missing, g.first_missing, sizeof (s->first_missing));
+		memcpy(s->first_held, g.first_held, sizeof (s->first_held));
+		s->holds_left = g.holds_left;
+		s->lock_held_by = g.lock_held_by;
+	} else {
+		s->first_uninstalled[0] = s->first_missing[0] = s->first_held[0] = '\0';
+		s->holds_left = 0;
+		s->lock_held_by = 0;
+	}
 	s->forced_timeouts = LOAD(&g.timeouts);
 	s->elapsed_ns = (s->done ? t_end : gethrtime()) - g.t0;
 	s->error = LOAD(&g.error);
@@ -412,5 +573,8 @@ lk_stop(void)
 	STORE(&g.stop, 1);
 	CHECK(pthread_join(g.r, NULL));
 	CHECK(pthread_join(g.w, NULL));
+	if (g.writers == 2)
+		CHECK(pthread_join(g.x, NULL));
 	g.running = 0;
+	balance_check();
 }

@@ -26,13 +26,21 @@ typedef struct kstat_named {
 	uint64_t value;
 } kstat_named_t;
 
-/* The kernel's ekstat_t: the kstat plus what the framework keeps beside it. */
+/*
+ * The kernel's ekstat_t: the kstat plus what the framework keeps beside it.  The last four
+ * members are the grader's record, not the kernel's: a learner's C sees only kstat_t (this
+ * header is not theirs to include), so it cannot name them to clear them.
+ */
 typedef struct ekstat {
 	kstat_t e_ks;
-	int e_owner;			/* 'R' or 'W' while held, else 0 */
+	int e_owner;			/* 'R', 'W' or 'X' while held, else 0 */
 	pthread_cond_t e_cv;
 	struct ekstat *e_next;		/* the chain, in kid order (the kernel: kstat_avl_bykid) */
 	kstat_named_t e_named[NAMED_MAX];
+	const char *e_hold_site;	/* where the current hold was taken */
+	int e_begun;			/* its writer has called kstat_install on it (atomic) */
+	long long e_done;		/* install_seq when that kstat_install returned; -1: not yet */
+	long long e_seen;		/* R: the last round whose copy held it */
 } ekstat_t;
 
 /* One run's settings and counters. */
@@ -40,14 +48,23 @@ struct lk_run {
 	const struct lk_variant *v;
 	int crash, forced, nkstats;
 	long long window_ns, max_rounds, deadline;
-	uint64_t rng;			/* W only, during a run */
-	pthread_t r, w;
+	uint64_t rng;			/* the seed's start; each thread draws from its own copy */
+	int writers;			/* 1: W; 2: W and X, two zone_create calls at once */
+	pthread_t r, w, x;
 	int running;
 	/* shared between threads: atomics only */
 	int stop, done, error;
 	long long rounds, overflows, first_round, first_ns, short_rounds, installs, timeouts;
-	long long invalid_copies;	/* rounds whose copy held a header still marked INVALID */
-	long long w_held, r_counted, w_at_lock, w_installing;
+	long long install_seq;		/* kstat_install calls returned so far (e_done) */
+	/* the copied headers, inspected against the record (inspect_copy) */
+	long long uninstalled_rounds, missing_rounds;
+	char first_uninstalled[96], first_missing[96];
+	/* at the end of the run (lk_stop): holds and the lock left taken */
+	long long holds_left;
+	int lock_held_by;
+	char first_held[256];
+	/* forced and schedule mode; per writer (0: W, 1: X) */
+	long long w_held[2], w_at_lock[2], w_installing[2], r_counted;
 	/* schedule mode (lk_schedule): one round that follows a simulator schedule's order */
 	int sched, sched_create_after, sched_clear, sched_firewall;
 	long long r_done, w_installed;
@@ -56,7 +73,8 @@ struct lk_run {
 /* Where W's clear falls in schedule mode, relative to R's two passes. */
 enum { CLEAR_BEFORE = 1, CLEAR_BETWEEN = 2, CLEAR_AFTER = 3 };
 extern struct lk_run g;
-extern __thread int lk_self;		/* 'R', 'W', or 0 for the caller's thread */
+extern __thread int lk_self;		/* 'R', 'W', 'X', or 0 for the caller's thread */
+extern __thread int lk_widx;		/* a writer's index (W 0, X 1), else -1 */
 extern int chain_len;
 extern char lk_errbuf[512];
 
@@ -64,13 +82,15 @@ extern char lk_errbuf[512];
 extern unsigned char *volatile r_kbuf;
 extern volatile size_t r_size;
 extern long long r_over, r_copied;	/* this round: copies refused (detect), copies done */
-extern long long r_invalid;		/* this round: copies of a kstat still marked INVALID */
 extern volatile long long r_ndata, r_round;
 extern unsigned char *volatile guard;	/* crash mode: the first byte of the guard page */
 
 void set_error(const char *, ...);
 uint64_t rng_next(void);
+void rng_start(uint64_t);
 ekstat_t *kstat_create(const char *, const char *, uchar_t, uint_t);
+kstat_t *lk_hold_bykid(kid_t, const char *);
+ekstat_t *lk_chain_head(void);
 void kstat_delete_oldest(void);
 void chain_destroy(void);
 kid_t lk_chain_id(void);
@@ -79,8 +99,9 @@ kid_t lk_chain_id(void);
 struct lk_stats {
 	long long rounds, overflows, first_overflow_round, first_overflow_ns;
 	long long short_rounds, installs, forced_timeouts, elapsed_ns;
-	long long invalid_copies;
-	int done, error;
+	long long uninstalled_rounds, missing_rounds, holds_left;
+	int done, error, writers, lock_held_by;
+	char first_uninstalled[96], first_missing[96], first_held[256];
 };
 int lk_setup(const char *, int, int, long long, unsigned long long, int);
 int lk_start(long long, long long);
@@ -88,6 +109,7 @@ void lk_poll(struct lk_stats *);
 void lk_stop(void);
 const char *lk_error(void);
 void lk_set_interrupts(int);
+void lk_set_writers(int);
 int lk_fault_reporter(void);
 int lk_schedule(int, int, int);
 

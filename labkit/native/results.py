@@ -32,9 +32,17 @@ class RaceResult:
     seconds: float = 0.0
     short_rounds: int = 0       # rounds that copied fewer headers than counted (fix B's zero tail)
     installs: int = 0           # kstats the writer installed meanwhile
-    invalid_copies: int = 0     # rounds whose copy held a header still marked INVALID (illumos 4246)
     forced: bool = False
     source: str | None = None
+    writers: int = 1            # concurrent zone_create threads: W, or W and X
+    # The grader's record (engine.c: inspect_copy, balance_check), judged by labkit.grading:
+    uninstalled_copies: int = 0  # rounds whose copy held a kstat before its kstat_install was called
+    first_uninstalled: str = ""
+    missing_copies: int = 0     # rounds whose copy lacked a kstat installed before the count began
+    first_missing: str = ""
+    holds_left: int = 0         # kstat holds never released when the run ended
+    first_held: str = ""
+    lock_held_by: str | None = None   # kstat_chain_lock still held at the end, by R, W or X
     outcome: str = "ok"         # ok | crash | hang | error (the last three: a learner's C misbehaved)
     detail: str = ""
 
@@ -43,7 +51,8 @@ class RaceResult:
 
     def __str__(self):
         head = (f"RaceResult({_label(self.fix, self.source)}, seed={self.seed}, "
-                f"window_ns={self.window_ns}{', forced' if self.forced else ''})")
+                f"window_ns={self.window_ns}{', writers=2' if self.writers == 2 else ''}"
+                f"{', forced' if self.forced else ''})")
         if self.outcome != "ok":
             return f"{head}: {self.outcome}: {self.detail}"
         text = (f"{head}: {self.rounds} reader rounds in {self.seconds:.2f} s "
@@ -55,6 +64,14 @@ class RaceResult:
             text += "no overflow"
         if self.short_rounds:
             text += f"; {self.short_rounds} rounds copied fewer headers than they counted"
+        if self.uninstalled_copies:
+            text += f"; {self.uninstalled_copies} rounds copied a kstat not yet installed ({self.first_uninstalled})"
+        if self.missing_copies:
+            text += f"; {self.missing_copies} rounds lacked an installed kstat ({self.first_missing})"
+        if self.holds_left:
+            text += f"; {self.holds_left} kstat holds never released ({self.first_held})"
+        if self.lock_held_by:
+            text += f"; kstat_chain_lock still held by {self.lock_held_by} at the end"
         return text
 
     __repr__ = __str__

@@ -30,8 +30,9 @@ FIELDS = [(0x00, "ks_crtime"), (0x08, "ks_next"), (0x10, "ks_kid"), (0x14, "ks_m
 
 
 def tsan(fix: str | None = None, *, source: str | os.PathLike | None = None, seconds: float = TSAN_SECONDS,
-         timeout: float = 120) -> TsanResult:
-    """Run the race under ThreadSanitizer and return the data races it reports."""
+         timeout: float = 120, writers: int = 1) -> TsanResult:
+    """Run the race under ThreadSanitizer and return the data races it reports (writers=2: with
+    thread X, a second zone_create, beside W)."""
     variant, label = _args.variant(fix, source)
     seconds, _ = _args.budget(seconds, None)
     _cbuild.build(source, tsan=True)
@@ -40,7 +41,8 @@ def tsan(fix: str | None = None, *, source: str | os.PathLike | None = None, sec
     if not os.path.isabs(lib_path):
         raise LabkitError("this compiler has no ThreadSanitizer runtime (libtsan.so)")
     p = dict(variant=variant, label=label, seconds=seconds, rounds=None, window_ns=0, seed=0,
-             forced=False, tsan=True, source=None if source is None else os.fspath(source))
+             forced=False, tsan=True, source=None if source is None else os.fspath(source),
+             writers=_args.writers(writers))
     env = dict(os.environ, LD_PRELOAD=lib_path,
                TSAN_OPTIONS="halt_on_error=0 exitcode=66 report_signal_unsafe=0")
     try:
@@ -68,7 +70,8 @@ def _access(block, m, heap_base):
     frames = [(f, os.path.basename(path), int(line)) for f, path, line in _FRAME.findall(stack)]
     ours = [fr for fr in frames if fr[1].endswith(".c") and not fr[0].startswith("__")] or frames or [("?", "?", 0)]
     names = {f for f, _, _ in frames}
-    thread = "R" if "reader" in names else "W" if "writer" in names else m.group(5)
+    thread = ("R" if "reader" in names else "X" if "second_writer" in names
+              else "W" if "writer" in names else m.group(5))
     addr = int(m.group(4), 16)
     return dict(thread=thread, kind=m.group(2).lower(), size=int(m.group(3)), function=ours[0][0],
                 file=ours[0][1], line=ours[0][2], field=_field(addr, heap_base))
