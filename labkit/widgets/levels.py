@@ -24,7 +24,6 @@ import ipywidgets as W
 
 from labkit.errors import LabkitError, choice_error
 from labkit.kernel import Scenario, load_variant
-from labkit.kernel.two_writers import TwoWriters
 from labkit.kernel.wrong_fixes import path as wrong_fix
 from labkit.sched import ExploreResult, explore
 from labkit.widgets import answer_store as store
@@ -100,7 +99,7 @@ LEVELS = (
     Level(4, "two-writers", "Room for one more",
           "This kernel's first pass leaves room in the buffer for one more header than it "
           "counts. Two zones are being created at once, by W and X. Make the kernel panic.",
-          lambda: TwoWriters(fix=load_variant(wrong_fix("room_for_one"))), _panicked,
+          lambda: Scenario.small(load_variant(wrong_fix("room_for_one")), writers=2), _panicked,
           ("With one writer, this fix survives every schedule. What is different here?",
            "Each writer's new kstat is INVALID when it enters the chain, and each writer clears "
            "its own flag.",
