@@ -143,7 +143,8 @@ def test_fix_a_in_c_must_be_race_free(tmp_path):
     shutil.copy(ROOT / "solutions" / "fix_b.c", tmp_path / "fix_a.c")
     r = run("fix_a_c", tmp_path)
     assert r.status == "partial" and r.score == 7, str(r)
-    assert "ThreadSanitizer reports a data race: W writes ks_flags in kstat_install" in str(r)
+    # either writer's unlocked store may be the one reported (W and X run the same kstat_install)
+    assert re.search(r"ThreadSanitizer reports a data race: [WX] writes ks_flags in kstat_install", str(r)), str(r)
 
 
 # -- many submissions ---------------------------------------------------------------------------
