@@ -92,7 +92,9 @@ def _run(args) -> int:
             _write_dir(many, args.output_dir)
         report = many
     else:
-        report = finish(grade(args.submission, args.hidden, args.jobs, only))
+        # a simulator check's search shows how far it is, on a terminal only (logs stay clean)
+        report = finish(grade(args.submission, args.hidden, args.jobs, only,
+                              progress=True if sys.stderr.isatty() else None))
     fmt = "json" if args.json and args.output is None else args.format
     if fmt == "csv":
         text = (report if isinstance(report, ManyReport) else

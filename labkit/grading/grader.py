@@ -7,6 +7,7 @@ every check of every submission runs isolated and the pool keeps all cores busy.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -58,11 +59,21 @@ def _submission(path) -> Path:
 
 
 def grade(submission: str | os.PathLike = "exercises", hidden: str | os.PathLike | None = None, workers: int | None = None,
-          only: list[str] | None = None) -> Report:
-    """Grade one submission; `only` names the checks to run (default: all)."""
+          only: list[str] | None = None, progress: bool | Callable[[str], None] | None = None) -> Report:
+    """Grade one submission; `only` names the checks to run (default: all); `progress` as for
+    check(), each line named by its check (checks run at the same time share the line)."""
     start = time.monotonic()
     sub = _submission(submission)
-    results = run_jobs(_jobs(sub, hidden, only=only), workers)
+    jobs = _jobs(sub, hidden, only=only)
+    show = progress_shower(progress)
+    if show is not None:
+        for j in jobs:
+            j.progress = lambda text, name=j.check.name: show(f"{name}: {text}")
+    try:
+        results = run_jobs(jobs, workers)
+    finally:
+        if isinstance(show, _LineShower):
+            show.end()
     return Report(str(submission), results, config.SEED, time.monotonic() - start)
 
 
@@ -115,13 +126,52 @@ def find_exercises() -> Path:
     raise LabkitError("cannot find your exercises/ folder; pass it: check(name, submission='path/to/exercises')")
 
 
-def check(name: str, submission: str | os.PathLike | None = None) -> CheckResult:
-    """Run one exercise's visible check on your work, isolated, with the grader's verdict."""
+def check(name: str, submission: str | os.PathLike | None = None,
+          progress: bool | Callable[[str], None] | None = None) -> CheckResult:
+    """Run one exercise's visible check on your work, isolated, with the grader's verdict.
+
+    `progress`: True shows how far a long check is (a simulator fix's search) on one line that
+    updates in place; a function gets each line instead; None (default) shows nothing.
+    """
     c = CHECKS.get(name)
     sub = _submission(submission) if submission is not None else find_exercises()
-    result = run_job(Job(c, sub, hide=_hide(None)))
+    show = progress_shower(progress)
+    try:
+        result = run_job(Job(c, sub, hide=_hide(None), progress=show))
+    finally:
+        if isinstance(show, _LineShower):
+            show.end()
     _record_progress(name, result)
     return result
+
+
+class _LineShower:
+    """Writes each progress line over the last on stderr (the line that updates in place)."""
+
+    def __init__(self) -> None:
+        self.shown = False
+
+    def __call__(self, text: str) -> None:
+        sys.stderr.write(f"\r{text:<78}")
+        sys.stderr.flush()
+        self.shown = True
+
+    def end(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def progress_shower(progress: bool | Callable[[str], None] | None) -> Callable[[str], None] | None:
+    """check()'s `progress` as a function of one line (None: nothing shown; True: a _LineShower).
+    runner.py calls it from its own thread, one whole line at a time."""
+    if progress is None or progress is False:
+        return None
+    if progress is True:
+        return _LineShower()
+    if callable(progress):
+        return progress
+    raise LabkitError(f"progress must be True, False, None or a function of one line, not {progress!r}")
 
 
 def _record_progress(name: str, result: CheckResult) -> None:

@@ -70,6 +70,7 @@ class Job:
     hidden_file: str | None = None
     key: str = ""  # which submission this job belongs to when grading many
     hide: tuple = field(default_factory=tuple)  # folders learner code must not see (root only)
+    progress: Callable[[str], None] | None = None  # shown a line while it runs (sim checks send them)
 
 
 def timeout_for(check: Check) -> float:
@@ -274,18 +275,29 @@ def run_unit(job: Job, part: object = None, engine: EngineBuild | None = None) -
                 "stash": str(scratch / "stash"),
                 "hide": [str(Path(p).resolve()) for p in job.hide]}
         read_fd, write_fd = os.pipe()
+        env = _env(scratch, write_fd, root, engine_folder)
+        progress_fds: tuple = ()
+        if job.progress is not None:   # the worker's progress lines, on a pipe of their own
+            progress_fds = os.pipe()
+            env["LABKIT_PROGRESS_FD"] = str(progress_fds[1])
         argv = [sys.executable, "-m", "labkit.grading.worker"]
         if root:
             argv = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "--"] + argv
         with open(scratch / "stderr", "w+b") as se:
-            proc = subprocess.Popen(argv, cwd=scratch, env=_env(scratch, write_fd, root, engine_folder),
+            proc = subprocess.Popen(argv, cwd=scratch, env=env,
                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=se,
-                                    pass_fds=(write_fd,), start_new_session=True,
+                                    pass_fds=(write_fd,) + progress_fds[1:], start_new_session=True,
                                     preexec_fn=_limits(check, timeout, cgroup))
             os.close(write_fd)
             chunks: list[bytes] = []
             reader = threading.Thread(target=_read_report, args=(read_fd, chunks), daemon=True)
             reader.start()
+            shower = None
+            if progress_fds:
+                os.close(progress_fds[1])
+                shower = threading.Thread(target=_show_progress, args=(progress_fds[0], job.progress),
+                                          daemon=True)
+                shower.start()
             assert proc.stdin is not None       # stdin=PIPE
             try:
                 proc.stdin.write(json.dumps(spec).encode())
@@ -300,6 +312,8 @@ def run_unit(job: Job, part: object = None, engine: EngineBuild | None = None) -
                 sandbox.kill_tree(proc.pid)
             _kill_group(proc)
             reader.join(10)
+            if shower is not None:
+                shower.join(10)
             se.seek(0)
             stderr = se.read(64 * 1024).decode(errors="replace")
         return Unit(part, b"".join(chunks), proc.returncode, timed_out, timeout, over_memory, stderr,
@@ -325,6 +339,19 @@ def _read_report(fd: int, chunks: list) -> None:
                 chunks.append(b"\0too big")
                 return
             chunks.append(b)
+
+
+def _show_progress(fd: int, show: Callable[[str], None]) -> None:
+    """Pass each progress line of the worker to `show`, printable and cut short: display only (a
+    learner's code could write on this pipe too; nothing here reaches a verdict)."""
+    with os.fdopen(fd, "rb") as f:
+        while raw := f.readline(4096):     # (a line is at most this long: the rest is the next one)
+            text = "".join(c for c in raw.decode(errors="replace") if c.isprintable())[:200]
+            if text:
+                try:
+                    show(text)
+                except Exception:   # a display that fails must not fail the check
+                    pass
 
 
 def _wait(proc, timeout: float, watch_memory: bool) -> tuple[bool, bool]:

@@ -26,7 +26,7 @@ from typing import Any
 from labkit import config
 from labkit.answer_values import cut
 from labkit.errors import LabkitError
-from labkit.grading.base import CheckSet, LearnerError, Missing, Submission
+from labkit.grading.base import CheckSet, LearnerError, Missing, Submission, progress
 from labkit.kernel import Scenario
 from labkit.kernel.layout import EACCES, EAGAIN, ENOMEM, ENXIO, SIZEOF_KSTAT_T
 from labkit.kernel.variants import REPLACEABLE, Variant
@@ -76,9 +76,11 @@ def observe_execution(outcome: Any, scenario: Scenario) -> dict:
 def explore_scale(scenario: Scenario) -> dict:
     start, n = time.monotonic(), 0
     distinct: dict[str, list[Any]] = {}
+    what = f"{scenario.kstats} kstats, {scenario.writers} writer{'s' if scenario.writers > 1 else ''}"
     # every schedule class, one execution each (the public search: no cap, so it completes)
     for outcome in outcomes(scenario, "dpor", detect_races=False):
         n += 1
+        progress(f"exploring {what}: {n} executions so far")
         obs = observe_execution(outcome, scenario)
         key = json.dumps(obs, sort_keys=True)
         rank = (outcome.preemptions, outcome.steps)
@@ -89,6 +91,7 @@ def explore_scale(scenario: Scenario) -> dict:
             kept[1] += 1
             if rank < kept[2]:
                 kept[2:] = [rank, outcome.schedule, outcome.replay_command]
+    progress(f"explored {what}: every schedule, {n} executions", final=True)
     return {"kstats": scenario.kstats, "writers": scenario.writers, "executions": n,
             "complete": True, "seconds": round(time.monotonic() - start, 2),
             "observed": [{"obs": o, "count": c, "preemptions": r[0], "steps": r[1], "schedule": s,

@@ -79,6 +79,7 @@ def main() -> int:
     if os.getpid() == 1:
         _init_process()
     out = os.fdopen(int(os.environ.pop("LABKIT_RESULT_FD")), "w")
+    progress_fd = os.environ.pop("LABKIT_PROGRESS_FD", None)   # lines for whoever watches (display only)
     job = json.loads(sys.stdin.read(MAX_JOB))
     sys.stdin.close()
     from labkit.grading import sandbox
@@ -89,6 +90,8 @@ def main() -> int:
         sandbox.drop_privileges(job["uid"])
     else:
         sandbox.become_subreaper()
+    from labkit.grading.base import set_progress_fd
+    set_progress_fd(int(progress_fd) if progress_fd else None)
     check = load_check(job)  # the hidden source is compiled before any learner code runs
     report = observe(check, job["submission"], job.get("shown_as"), job.get("part"))
     sandbox.kill_descendants()
