@@ -151,11 +151,6 @@ def _read(path: str) -> str:
 
 # ---- read when asked ---------------------------------------------------------------------------
 
-#: The scales a fix is explored at by the grader: "small", "seed" or a number of kstats, comma
-#: separated. LABKIT_GRADE_SCALES="small,64" trades the seed's numbers for speed (CI).
-GRADE_SCALES = os.environ.get("LABKIT_GRADE_SCALES", "small,seed")
-
-
 def _text_env(name: str) -> str | None:
     return os.environ.get(name) or None
 
@@ -212,3 +207,22 @@ def grade_memory_mb() -> int:
     (default 2048): a cgroup when the grader is root, else RLIMIT_AS for Python checks and a
     resident-memory watcher for native ones."""
     return _int_env("LABKIT_GRADE_MEMORY_MB", 2048)
+
+
+#: The settings a check's worker inherits from the grader (runner.py passes only these on, with
+#: CC: nothing else of the grader's environment reaches learner code).
+WORKER_SETTINGS = ("LABKIT_GRADE_SCALES", "LABKIT_GRADE_TIMEOUT", "LABKIT_GRADE_MEMORY_MB",
+                   "LABKIT_STEP_BUDGET", "LABKIT_WORKERS", "LABKIT_SEED", "LABKIT_NATIVE_CACHE")
+
+
+def take_result_fd() -> int:
+    """LABKIT_RESULT_FD: the pipe a check's worker writes its one report to (the grader sets it).
+    Taken out of the environment as it is read, so the learner code the worker runs never sees it."""
+    return int(os.environ.pop("LABKIT_RESULT_FD"))
+
+
+def take_progress_fd() -> int | None:
+    """LABKIT_PROGRESS_FD: the pipe a check's worker writes progress lines to, if the grader gave
+    one (they are for display only). Taken out of the environment as it is read, like the result's."""
+    raw = os.environ.pop("LABKIT_PROGRESS_FD", None)
+    return int(raw) if raw else None

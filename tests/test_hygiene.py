@@ -7,9 +7,9 @@ from pathlib import Path
 
 LABKIT = Path(__file__).resolve().parent.parent / "labkit"
 
-# A read of the environment: os.environ.get("LABKIT_..."), os.getenv(...), os.environ["LABKIT_..."]
+# A read of the environment: os.environ.get/pop/setdefault("LABKIT_..."), os.getenv(...), os.environ["LABKIT_..."]
 # not followed by an assignment, or "LABKIT_..." in os.environ. Setting one for a child is fine.
-_READ = re.compile(r"""os\.environ\.get\(\s*["']LABKIT_|os\.getenv\(\s*["']LABKIT_|"""
+_READ = re.compile(r"""os\.environ\.(?:get|pop|setdefault)\(\s*["']LABKIT_|os\.getenv\(\s*["']LABKIT_|"""
                    r"""os\.environ\[\s*["']LABKIT_\w+["']\s*\](?!\s*=[^=])|["']LABKIT_\w+["']\s+in\s+os\.environ""")
 
 
@@ -22,6 +22,8 @@ def test_every_labkit_variable_is_read_in_config():
 def test_the_environment_pattern_catches_a_read():
     assert _READ.search('x = os.environ.get("LABKIT_SEED")')
     assert _READ.search("if 'LABKIT_X' in os.environ:")
+    assert _READ.search('fd = int(os.environ.pop("LABKIT_RESULT_FD"))')
+    assert _READ.search('os.environ.setdefault("LABKIT_GRADE_USER", "x")')
     assert not _READ.search('os.environ["LABKIT_EXERCISES"] = path')
 
 

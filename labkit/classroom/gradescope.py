@@ -21,6 +21,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from labkit import config
 from labkit.errors import LabkitError
 
 CONFIG = "autograder.json"
@@ -84,7 +85,8 @@ def grade_upload(root: Path) -> dict:
     found = find_submission(root / "submission")
     work = copy_submission(found, root / "work" / "submission")
     if os.geteuid() == 0:
-        user = os.environ.setdefault("LABKIT_GRADE_USER", cfg.get("grade_user", GRADE_USER))
+        user = config.grade_user() or cfg.get("grade_user", GRADE_USER)
+        os.environ["LABKIT_GRADE_USER"] = user       # for the grader's run_job (config.grade_user)
         _give_to(user, work.parent)
     hidden = source / "hidden"
     report = grade(work, hidden if hidden.is_dir() else None)

@@ -185,9 +185,7 @@ def _env(scratch: Path, fd: int, root: bool, engine: str | None = None) -> dict:
            "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
            "LABKIT_RESULT_FD": str(fd), "TMPDIR": str(scratch / "tmp")}
     for k, v in os.environ.items():
-        if k in ("CC", "LABKIT_GRADE_SCALES", "LABKIT_GRADE_TIMEOUT", "LABKIT_GRADE_MEMORY_MB",
-                 "LABKIT_STEP_BUDGET", "LABKIT_WORKERS", "LABKIT_SEED",
-                 "LABKIT_NATIVE_CACHE"):
+        if k == "CC" or k in config.WORKER_SETTINGS:
             env[k] = v
     if root:
         env["LABKIT_NATIVE_CACHE"] = _shared_cache()

@@ -17,6 +17,8 @@ from typing import Any
 import os
 import sys
 
+from labkit import config
+
 #: Longest job description read from stdin (an instructor's hidden file comes in it).
 MAX_JOB = 4 << 20
 
@@ -78,8 +80,8 @@ def _init_process() -> None:
 def main() -> int:
     if os.getpid() == 1:
         _init_process()
-    out = os.fdopen(int(os.environ.pop("LABKIT_RESULT_FD")), "w")
-    progress_fd = os.environ.pop("LABKIT_PROGRESS_FD", None)   # lines for whoever watches (display only)
+    out = os.fdopen(config.take_result_fd(), "w")
+    progress_fd = config.take_progress_fd()   # lines for whoever watches (display only)
     job = json.loads(sys.stdin.read(MAX_JOB))
     sys.stdin.close()
     from labkit.grading import sandbox
@@ -91,7 +93,7 @@ def main() -> int:
     else:
         sandbox.become_subreaper()
     from labkit.grading.base import set_progress_fd
-    set_progress_fd(int(progress_fd) if progress_fd else None)
+    set_progress_fd(progress_fd)
     check = load_check(job)  # the hidden source is compiled before any learner code runs
     report = observe(check, job["submission"], job.get("shown_as"), job.get("part"))
     sandbox.kill_descendants()
