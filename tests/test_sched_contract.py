@@ -208,3 +208,21 @@ def test_execution_stop_is_the_one_way_to_end_a_run():
     callers = sorted(str(p.relative_to(root)) for p in (root / sched).rglob("*.py")
                      if re.search(r"\bexe\w*\._stop\(", p.read_text()))
     assert callers == []
+
+
+def test_strategies_holds_only_choosers():
+    """strategies/ is the choosers (one small file each); drivers (replay, Stepper, the searches)
+    live in sched itself. Every class there is a Chooser, every function makes choosers."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import labkit.sched.strategies as strategies
+    for info in pkgutil.iter_modules(strategies.__path__):
+        mod = importlib.import_module(f"{strategies.__name__}.{info.name}")
+        own = [obj for _, obj in inspect.getmembers(mod) if getattr(obj, "__module__", None) == mod.__name__]
+        for obj in own:
+            if inspect.isclass(obj):
+                assert issubclass(obj, Chooser), f"{mod.__name__}.{obj.__name__} is not a chooser"
+            elif inspect.isfunction(obj):
+                assert obj.__name__ == "choosers", f"{mod.__name__}.{obj.__name__}() is not a chooser factory"

@@ -31,6 +31,7 @@ from labkit.kernel import Scenario
 from labkit.kernel.layout import EACCES, EAGAIN, ENOMEM, ENXIO, SIZEOF_KSTAT_T
 from labkit.kernel.variants import REPLACEABLE, Variant
 from labkit.sched import outcomes, replay
+from labkit.sched.outcome import failure_rank
 
 CHECKS = CheckSet()
 ERRNO = {ENOMEM: "ENOMEM", EAGAIN: "EAGAIN", EACCES: "EACCES", ENXIO: "ENXIO"}
@@ -83,7 +84,7 @@ def explore_scale(scenario: Scenario) -> dict:
         progress(f"exploring {what}: {n} executions so far")
         obs = observe_execution(outcome, scenario)
         key = json.dumps(obs, sort_keys=True)
-        rank = (outcome.preemptions, outcome.steps)
+        rank = failure_rank(outcome)     # each kind of run shown by its easiest schedule to follow
         kept = distinct.get(key)
         if kept is None:
             distinct[key] = [obs, 1, rank, outcome.schedule, outcome.replay_command]
