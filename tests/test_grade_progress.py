@@ -38,16 +38,17 @@ def test_a_sim_check_shows_its_search_and_gives_the_graders_verdict(fix_a):
     assert all(ln.startswith("exploring ") for ln in lines if ln not in finals)
 
 
-def test_progress_true_writes_one_line_over_itself(capsys):
+def test_progress_true_writes_one_line_over_itself_and_wipes_it(capsys):
     show = progress_shower(True)
     show("exploring 3 kstats, 1 writer: 5 executions so far")
     show("explored 3 kstats, 1 writer: every schedule, 12 executions")
-    show.end()
     err = capsys.readouterr().err
-    assert err.startswith("\r") and err.endswith("\n") and err.count("\n") == 1
+    assert err.startswith("\r") and "\n" not in err
     assert err.rsplit("\r", 1)[-1].startswith("explored 3 kstats, 1 writer: every schedule")
+    show.end()                                     # the verdict then starts on a clean line
+    assert capsys.readouterr().err == "\r" + " " * 78 + "\r"
     quiet = progress_shower(True)
-    quiet.end()                                    # nothing shown: no empty line either
+    quiet.end()                                    # nothing shown: nothing to wipe
     assert capsys.readouterr().err == ""
 
 

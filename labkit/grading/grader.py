@@ -146,19 +146,21 @@ def check(name: str, submission: str | os.PathLike | None = None,
 
 
 class _LineShower:
-    """Writes each progress line over the last on stderr (the line that updates in place)."""
+    """Writes each progress line over the last on stderr (the line that updates in place), and
+    wipes it when the check ends: the verdict follows on a clean line, and what a saved notebook
+    keeps of it is the same blank line in every run."""
 
     def __init__(self) -> None:
-        self.shown = False
+        self.width = 0         # the longest line written (0: none yet)
 
     def __call__(self, text: str) -> None:
-        sys.stderr.write(f"\r{text:<78}")
+        self.width = max(self.width, len(text), 78)
+        sys.stderr.write(f"\r{text:<{self.width}}")
         sys.stderr.flush()
-        self.shown = True
 
     def end(self) -> None:
-        if self.shown:
-            sys.stderr.write("\n")
+        if self.width:
+            sys.stderr.write(f"\r{'':<{self.width}}\r")
             sys.stderr.flush()
 
 
