@@ -5,7 +5,7 @@
  * This is the buggy kernel's code (labkit/native/learner_template.c, illumos before commit
  * c9bbee95) with one function left for you to write; its original body is in that template.
  * Try it:   labkit race --source exercises/fix_b.c
- * Check it: labkit.grading.check("fix_b_c")
+ * Check it: from labkit import check; check("fix_b_c")
  */
 #include "kstat_model.h"
 

@@ -5,7 +5,7 @@
  * This is the buggy kernel's code (labkit/native/learner_template.c, illumos before commit
  * c9bbee95) with one function left for you to write; its original body is in that template.
  * Try it:   labkit race --source exercises/fix_a.c
- * Check it: labkit.grading.check("fix_a_c")
+ * Check it: from labkit import check; check("fix_a_c")
  */
 #include "kstat_model.h"
 
