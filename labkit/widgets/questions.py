@@ -164,7 +164,7 @@ QUESTIONS: dict[str, dict[str, Any]] = {
         prediction=True,
         prompt='Buggy kernel, 5 µs window: over ten runs on this machine, each stopped at its first overflow or after 0.5 s, what will the median time to the first overflow be?',
         ranges=[(0.01, 'under 10 ms'), (0.5, 'between 10 ms and 0.5 s'), (float('inf'), 'no overflow within 0.5 s in most runs')],
-        explanation='Your answer is checked against this notebook\'s own measurement, so it depends on this machine. R counts and copies tens of thousands of times a second, and W installs many kstats in that time, but an overflow needs W\'s clear to land between one count and its copy.',
+        explanation='Your answer is checked against this notebook\'s own measurement, so it depends on this machine. R counts and copies thousands of times a second (the runs in this notebook print how many), and W installs many kstats in that time, but an overflow needs W\'s clear to land between one count and its copy.',
     ),
     '05-fault-header': dict(
         prompt='65 headers were counted and the buffer ends at the guard page. The copy of which header (0-based) faults?',
