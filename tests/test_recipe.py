@@ -25,13 +25,6 @@ def test_each_program_spells_its_recipe_as_before(program, text):
     assert recipe_text(program.recipe("W12 R25 W1 R")) == text
 
 
-def test_a_recipe_with_a_module_is_a_python_line():
-    # (no program of labkit's needs one since the two-writer scenario is Scenario(writers=2))
-    recipe = Recipe("W12 R25 W1 R", call="Scenario(3, 'lock')", module="labkit.kernel")
-    assert recipe_text(recipe) == ("python -c \"from labkit.kernel import Scenario; from labkit.sched import "
-                                   "replay; print(replay(Scenario(3, 'lock'), 'W12 R25 W1 R'))\"")
-
-
 @pytest.mark.parametrize("scenario", [Scenario(3, "none"), Scenario(5, "count", writers=2),
                                       Scenario(3, str(WRONG_FIX))])
 def test_the_command_line_reads_the_recipe_back_to_the_same_run(scenario):
@@ -55,6 +48,6 @@ def test_an_outcome_spells_its_recipe_with_the_one_builder():
 
 def test_only_the_builder_knows_the_replay_syntax():
     """No module but sched/recipe.py writes a `labkit replay` command line of its own."""
-    builds = re.compile(r"""f["']labkit replay|["']labkit replay ["']?\s*\+|python -c \\?["']from""")
+    builds = re.compile(r"""f["']labkit replay|["']labkit replay ["']?\s*\+""")
     places = sorted(p.relative_to(LABKIT).as_posix() for p in LABKIT.rglob("*.py") if builds.search(p.read_text()))
     assert places == ["sched/recipe.py"]

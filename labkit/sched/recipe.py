@@ -17,25 +17,18 @@ class Recipe:
 
     `options`: the program's parameters as `labkit replay`'s options, in order, e.g.
     (("fix", "none"), ("kstats", 3)) for `labkit replay --fix none --kstats 3 '...'`.
-    A program the command line cannot build says `call` instead: the Python expression that builds
-    it, e.g. "TwoWriters(3, 'none')", with the `module` its class is imported from (a
-    `python -c` line); without a module the recipe is only the call and the schedule (a benchmark
-    program's `replay ReadersWriter(2) '...'`).
+    A program the command line cannot build (a benchmark program) says `call` instead: the Python
+    expression that builds it, shown with the schedule (`replay readers_writer(2) '...'`).
     """
 
     schedule: str
     options: tuple[tuple[str, object], ...] = ()
     call: str | None = None
-    module: str | None = None
 
 
 def recipe_text(recipe: Recipe) -> str:
-    """The recipe as a reader types it: a `labkit replay` command line, or a Python one."""
+    """The recipe as a reader types it: a `labkit replay` command line, or the program's call."""
     if recipe.call is None:
         options = "".join(f" --{name} {value}" for name, value in recipe.options)
         return f"labkit replay{options} '{recipe.schedule}'"
-    if recipe.module is None:
-        return f"replay {recipe.call} '{recipe.schedule}'"
-    cls = recipe.call.split("(", 1)[0]
-    return (f"python -c \"from {recipe.module} import {cls}; from labkit.sched import replay; "
-            f"print(replay({recipe.call}, {recipe.schedule!r}))\"")
+    return f"replay {recipe.call} '{recipe.schedule}'"
