@@ -33,20 +33,20 @@ import ipywidgets as W
 from labkit import config, native
 from labkit.native import results as native_results
 from labkit.errors import LabkitError, choice_error
+from labkit.fixes import FIX_NAMES
 from labkit.widgets._base import Background, LabWidget, button, escape, reported
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-FIXES = ("none", "lock", "count")
 SECONDS = 1.0            # one run: a second, as the course promises
 WINDOW_MAX_NS = 50_000
 
 
 class NativeRaceWidget(Background, LabWidget):
     def __init__(self, fix="none", *, window_ns=None, seed=None, seconds=SECONDS, source=None):
-        if source is None and fix not in FIXES:
-            raise choice_error("fix", fix, FIXES)
+        if source is None and fix not in FIX_NAMES:
+            raise choice_error("fix", fix, FIX_NAMES)
         self.fix, self.source = fix, source
         self.window_ns = config.WINDOW_NS if window_ns is None else window_ns
         self.seed = config.SEED if seed is None else seed
@@ -277,7 +277,7 @@ class NativeRaceWidget(Background, LabWidget):
     def _build(self):
         self._message = W.HTML()
         self._message.add_class("labkit-native-message")
-        self._fix_w = W.Dropdown(options=FIXES, value=self.fix if self.source is None else "none",
+        self._fix_w = W.Dropdown(options=FIX_NAMES, value=self.fix if self.source is None else "none",
                                  description="fix", disabled=self.source is not None,
                                  layout=W.Layout(width="160px"))
         self._fix_w.add_class("labkit-native-fix")
