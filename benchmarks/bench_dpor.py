@@ -10,7 +10,7 @@ and the best of --repeat timings. Optimal means executions == traces and none bl
 A benchmark, not a test (tests/test_dpor.py checks the counts); timings move with the machine's
 load, printed beside them. --no-traces skips the brute force (for an older search, say).
 The brute force gives up past --oracle-limit prefixes (shown as "-"): the two-writer scenario
-has tens of thousands of traces, beyond it; its search alone takes minutes (--no-two-writers).
+(Scenario(writers=2)) may be beyond it; its searches take most of the run (--no-two-writers).
 """
 
 import argparse

@@ -12,8 +12,10 @@ made visible (so a first pass that clears INVALID fails), must get every kstat i
 copy began (so a copy that stops at the count fails), nothing twice, and every hold and lock is
 released when an execution ends.
 
-Modelling choices: two writers at the seed scale would take some 9,000 executions of a second
-each, so the seed scale runs one writer; the second writer (thread X) only installs (see
+Modelling choices: two writers at the seed scale are not explored: fix A's search has 9,240
+executions with two writers (at any chain length), fix B's 2,172, and at the seed's 5698 kstats
+each costs some 0.06 s, about 9 and 2.5 minutes (benchmarks/bench_seed_two_writers.py, on a
+loaded machine), so the seed scale runs one writer; the second writer (thread X) only installs (see
 kernel/scenario.py). A hidden search bound would make a pass mean less, so there is none.
 """
 

@@ -87,8 +87,9 @@ LIMITS = (
     "In C a kstat counts as installed once its writer has called kstat_install on it (the C's "
     "stores cannot be watched as the simulator's are), so a first pass that clears INVALID on a "
     "kstat whose kstat_install has already begun is caught in the simulator only.",
-    "Two concurrent writers are explored at the small scale only (at the seed scale it would take "
-    "about 9,000 executions of a second each); the seed scale runs one writer.",
+    "In the simulator two concurrent writers are explored at the small scale only: at the seed "
+    "scale fix A's search has 9,240 executions of some 0.06 s each, about 9 minutes, fix B's about "
+    "2.5 (benchmarks/bench_seed_two_writers.py); the seed scale runs one writer.",
     "Hidden checks are the instructor's own code: they run in the worker next to learner code and "
     "report their parts, which the grader validates and clamps; the learner's code cannot reach "
     "them (it cannot import or touch '_' names), but an instructor's check that calls learner "
