@@ -10,7 +10,8 @@ as a learner's notebook gets) and "sandbox" (as root: PID namespace, cgroup, own
 the hidden folders). The work is the same, so the difference is what the root sandbox costs.
 One submission is graded --repeat times: the best wall time counts (the machine is shared), and
 each run's CPU time (grader and every check process) and the load before it are printed too;
-then a learner's check of each simulator fix alone (what labkit.grading.check runs).
+then a learner's check of each simulator fix alone (what labkit.grading.check runs). First, the
+CPU time of cold builds of the solutions' C (a class's distinct submissions miss the cache).
 Targets: the root sandbox costs at most 20% of grading time; one submission under 5 s; 300
 submissions with --many under 10 minutes (20 copies here: `--copies 300` measures it, slowly).
 Prints one line per measurement and a JSON summary. Quote the load beside the figures.
@@ -40,6 +41,36 @@ def _cpu() -> float:
     """CPU seconds of this process and its waited-for children (every check process)."""
     t = os.times()
     return t.user + t.system + t.children_user + t.children_system
+
+
+def cold_builds() -> dict:
+    """CPU seconds of a first build of each solution C file (normal, then ThreadSanitizer) in a
+    fresh cache, as each check of a class's distinct submissions does; and of the engine objects
+    the grader compiles once (labkit versions that have them)."""
+    from labkit.native import _cbuild
+
+    def children() -> float:
+        t = os.times()
+        return t.children_user + t.children_system
+
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="labkit-bench-cache-") as cache:
+        os.environ["LABKIT_NATIVE_CACHE"] = cache
+        try:
+            c = children()
+            if hasattr(_cbuild, "engine_objects"):
+                _cbuild.engine_objects(False)
+                _cbuild.engine_objects(True)
+            out["engine_once_cpu_s"] = round(children() - c, 2)
+            for name in ("fix_a.c", "fix_b.c"):
+                c = children()
+                _cbuild.build(str(ROOT / "solutions" / name))
+                _cbuild.build(str(ROOT / "solutions" / name), tsan=True)
+                out[f"{name}_cpu_s"] = round(children() - c, 2)
+        finally:
+            del os.environ["LABKIT_NATIVE_CACHE"]
+    print(f"cold C builds (normal + TSan), CPU: {out} (load {os.getloadavg()[0]:.2f})")
+    return out
 
 
 def measure(label: str, args, folder: str) -> dict:
@@ -92,6 +123,7 @@ def main() -> int:
     out = {"cores": os.cpu_count(), "jobs": args.jobs, "load": os.getloadavg(),
            "scales": os.environ.get("LABKIT_GRADE_SCALES", "small,seed"),
            "root_sandbox_available": sandbox.has_pid_namespaces()}
+    out["cold_builds"] = cold_builds()
     with tempfile.TemporaryDirectory(prefix="labkit-bench-") as tmp:
         for i in range(args.copies):
             src = ROOT / ("solutions" if i % 2 == 0 else "exercises")
