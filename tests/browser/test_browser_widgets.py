@@ -239,6 +239,53 @@ def test_explorer_exhaustive_run(nb):
     row = results.locator("tr", has_text="dpor")
     expect(row).to_contain_text("every schedule", timeout=60_000)
     expect(row).to_contain_text("W12 R25 W1 R2")        # the shortest failing schedule
+TIME_CHOICES = ("under 10 ms", "between 10 ms and 0.5 s", "no overflow within 0.5 s in most runs")
+
+
+def run_cell(page, source_part):
+    """Run the one code cell whose source contains source_part again, and wait until it has run."""
+    (i,) = [c["index"] for c in page.evaluate(CELLS_JS) if source_part in c["source"]]
+    before = page.evaluate(f"() => window.jupyterapp.shell.currentWidget.content.widgets[{i}].model.executionCount")
+    page.evaluate(f"""() => {{
+        window.jupyterapp.shell.currentWidget.content.activeCellIndex = {i};
+        return window.jupyterapp.commands.execute('notebook:run-cell');
+    }}""")
+    page.wait_for_function(f"""() => {{
+        const n = window.jupyterapp.shell.currentWidget.content.widgets[{i}].model.executionCount;
+        return n !== null && n !== {'null' if before is None else before};
+    }}""", timeout=120_000)
+
+
+def settled_choice(revealed):
+    expect(revealed).to_contain_text("this run's median time to the first overflow")   # drawn
+    text = revealed.inner_text()
+    (choice,) = [c for c in TIME_CHOICES if f"runs: {c}." in text]
+    return choice
+
+
+def test_prediction_answered_before_the_measurement_is_marked_by_it(nb, lab):
+    # 05-time: a prediction recorded before the notebook's measurement is marked right or wrong by
+    # it in the answers file (it used to stay correct:false whatever the measurement said)
+    page, panel = nb("05-real-race.ipynb")
+    cell = r'^q_time = ask\("05-time"\)'
+    q = widget_cell(page, panel, cell).locator(".labkit-question")
+    q.locator(".labkit-question-input label", has_text=TIME_CHOICES[1]).click()
+    q.locator(".labkit-question-answer").click()
+    q.locator(".labkit-question-reveal").click()
+    first = settled_choice(q.locator(".labkit-question-revealed"))   # run-all's measurement
+    run_cell(page, 'q_time = ask("05-time")')                         # a fresh, unsettled question
+    q = widget_cell(page, panel, cell).locator(".labkit-question")
+    q.locator(".labkit-question-input label", has_text=first).click()  # predict what was seen
+    q.locator(".labkit-question-answer").click()
+    expect(q.locator(".labkit-question-status")).to_contain_text("Recorded your answer")
+    assert [r for r in recorded_answers(lab) if r["qid"] == "05-time"][-1]["correct"] is False  # not known yet
+    run_cell(page, "q_time.settle(")                                  # measure: it settles the question
+    q.locator(".labkit-question-reveal").click()
+    again = settled_choice(q.locator(".labkit-question-revealed"))
+    rec = [r for r in recorded_answers(lab) if r["qid"] == "05-time"][-1]
+    assert rec["answer"] == first and rec["correct"] is (again == first), (first, again, rec)
+
+
 def test_native_race_runs_for_a_second(nb):
     page, panel = nb("05-real-race.ipynb")
     race = widget_cell(page, panel, r"^nw = NativeRaceWidget\(\)").locator(".labkit-native-race")
