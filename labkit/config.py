@@ -212,7 +212,8 @@ def grade_memory_mb() -> int:
 #: The settings a check's worker inherits from the grader (runner.py passes only these on, with
 #: CC: nothing else of the grader's environment reaches learner code).
 WORKER_SETTINGS = ("LABKIT_GRADE_SCALES", "LABKIT_GRADE_TIMEOUT", "LABKIT_GRADE_MEMORY_MB",
-                   "LABKIT_STEP_BUDGET", "LABKIT_WORKERS", "LABKIT_SEED", "LABKIT_NATIVE_CACHE")
+                   "LABKIT_STEP_BUDGET", "LABKIT_WORKERS", "LABKIT_SEED")
+# (Not LABKIT_NATIVE_CACHE: each check builds learner C into a cache of its own; see grading/runner.py.)
 
 
 def take_result_fd() -> int:

@@ -211,6 +211,19 @@ def test_cannot_read_the_worker_command_line_names_nothing():
     assert 'argv = [sys.executable, "-m", "labkit.grading.worker"]' in src
 
 
+def test_cannot_reach_another_check_no_shared_build_cache(tmp_path, monkeypatch):
+    # The grader's own LABKIT_NATIVE_CACHE must not reach its checks either: as root, a cache the
+    # checks' uids shared would let one submission plant a module for C another one loads.
+    monkeypatch.setenv("LABKIT_NATIVE_CACHE", str(tmp_path / "grader-cache"))
+    hostile = DATA / "escapes" / "escapes.py"
+    checks = load_hidden(hostile)
+    first = run_job(Job(checks.get("plants_a_module"), tmp_path, str(hostile)))
+    assert "cache=" in str(first) and str(tmp_path / "grader-cache") not in str(first), str(first)
+    second = run_job(Job(checks.get("looks_for_a_planted_module"), tmp_path, str(hostile)))
+    assert "found=[]" in str(second), str(second)
+    assert not (tmp_path / "grader-cache").exists()
+
+
 # -- it cannot outlive its check -----------------------------------------------------------------
 
 def test_cannot_outlive_setsid_double_fork(tmp_path):

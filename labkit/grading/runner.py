@@ -122,14 +122,6 @@ def _copy_submission(src: Path, dst: Path) -> None:
             shutil.copyfile(p, dst / p.name)
 
 
-def _shared_cache() -> str:
-    """Native builds shared by the checks' uids (root mode): sticky and world-writable like /tmp."""
-    d = Path(tempfile.gettempdir()) / "labkit-grade-native-cache"
-    d.mkdir(exist_ok=True)
-    os.chmod(d, 0o1777)
-    return str(d)
-
-
 def _engine_home(root: bool) -> str:
     """Where the grader keeps the engine objects its checks link (they only read them).
 
@@ -187,8 +179,9 @@ def _env(scratch: Path, fd: int, root: bool, engine: str | None = None) -> dict:
     for k, v in os.environ.items():
         if k == "CC" or k in config.WORKER_SETTINGS:
             env[k] = v
-    if root:
-        env["LABKIT_NATIVE_CACHE"] = _shared_cache()
+    # No LABKIT_NATIVE_CACHE: a check's builds of learner C go to its own HOME's cache, inside
+    # its scratch folder. A cache shared by the checks' uids would let one submission plant a
+    # module for C that another submission (or the untouched template) will load.
     if engine is not None:
         env["LABKIT_NATIVE_ENGINE"] = engine
     return env

@@ -53,6 +53,11 @@ GUARANTEES = (
               "stdin) and its environment is minimal; as root the worker is alone in a PID "
               "namespace (/proc shows no grader), empty tmpfs hide solutions/, the hidden folder "
               "and the folder of submissions, and it runs under its own uid"),
+    Guarantee("cannot_reach_another_check", "Nothing one check writes is read by another check "
+               "(of the same submission or another): no shared build cache, scratch or home.",
+              "each check has its own scratch folder, HOME and native build cache inside it (owned by "
+              "its uid as root); only the grader writes the engine objects checks link; the grader's "
+              "own LABKIT_NATIVE_CACHE is not passed on"),
     Guarantee("cannot_outlive", "Every process a check starts is gone when the check ends, including "
                "ones that setsid or double-fork.",
               "as root: PID namespace (its PID 1 dying kills all) and a cgroup emptied at the end; "

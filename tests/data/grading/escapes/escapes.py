@@ -48,3 +48,21 @@ def hogs_memory(sub):
     for _ in range(64):  # up to 4 GiB, each page touched
         hog.append(bytearray(64 << 20))
     return True
+
+
+@hidden(points=1, timeout=20)
+def plants_a_module(sub, ctx):
+    """Writes a file where this check's native builds are cached: a later check must not see it."""
+    from labkit.native._cbuild import cache_dir
+    d = Path(cache_dir())
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "planted-by-another-check.so").write_text("not a module")
+    ctx.part(False, 1, bad=f"cache={d}")
+
+
+@hidden(points=1, timeout=20)
+def looks_for_a_planted_module(sub, ctx):
+    from labkit.native._cbuild import cache_dir
+    found = sorted(str(p) for p in Path("/").glob("tmp/**/planted-by-another-check.so"))
+    found += [str(p) for p in Path(cache_dir()).glob("planted-by-another-check.so")]
+    ctx.part(False, 1, bad=f"found={found}")
