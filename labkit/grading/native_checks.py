@@ -9,9 +9,10 @@ for a second with the seed shown, which catches what forcing cannot (a fix that 
 sometimes, a reader that starves the writers). Every copy is bounds-checked (detect mode), and
 labkit.native runs the learner's C in a child process, so a crash or hang comes back as a result.
 The engine also keeps the grader's record, where the learner's C cannot name it: which kstats
-their writer had passed to kstat_install, and when that call returned; after each copy pass the
-copied headers are compared with it (a kstat not yet installed must not be there, one installed
-before the count must), and at the end of the run every hold must be released and the lock free. ThreadSanitizer comes last: fix A must
+their writer had passed to kstat_install, and which of those were valid when the copy pass began
+or had returned from it before the count; after each copy pass the copied headers are compared
+with it (a kstat not yet installed must not be there, one installed before the copy must), and at
+the end of the run every hold must be released and the lock free. ThreadSanitizer comes last: fix A must
 be clean; fix B must show only the race the lesson expects (ks_flags, written in kstat_install
 without the lock), because that is exercise 7's point, and nothing else.
 
@@ -206,8 +207,8 @@ def _stress_wrong(r: dict) -> str | None:
                 f"a reader must be given installed kstats only (copying INVALID ones is the illumos "
                 f"4246 regression)")
     if missing:
-        return (f"in {missing} of {rounds} rounds the reader's copy lacked a kstat whose kstat_install "
-                f"had returned before the count began, first {cut(str(r.get('first_missing', '')), 200)}: "
+        return (f"in {missing} of {rounds} rounds the reader's copy lacked a kstat its kstat_install had "
+                f"made visible before the copy began, first {cut(str(r.get('first_missing', '')), 200)}: "
                 f"the copy must give the reader every installed kstat")
     if holds:
         return (f"when the run ended, {holds} kstat hold(s) had never been released; the first: "

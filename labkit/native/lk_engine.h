@@ -41,6 +41,7 @@ typedef struct ekstat {
 	int e_begun;			/* its writer has called kstat_install on it (atomic) */
 	long long e_done;		/* install_seq when that kstat_install returned; -1: not yet */
 	long long e_seen;		/* R: the last round whose copy held it */
+	long long e_required;		/* R: the last round whose copy had to hold it */
 } ekstat_t;
 
 /* One run's settings and counters. */

@@ -38,7 +38,7 @@ class RaceResult:
     # The grader's record (engine.c: inspect_copy, balance_check), judged by labkit.grading:
     uninstalled_copies: int = 0  # rounds whose copy held a kstat before its kstat_install was called
     first_uninstalled: str = ""
-    missing_copies: int = 0     # rounds whose copy lacked a kstat installed before the count began
+    missing_copies: int = 0     # rounds whose copy lacked a kstat installed before the copy began
     first_missing: str = ""
     holds_left: int = 0         # kstat holds never released when the run ended
     first_held: str = ""
