@@ -6,6 +6,8 @@ hook in the repository's conftest.py (what each cell prints when it is run).
 What counts as "visible before question Q" (asked in cell q of notebook N):
 - the markdown of the cells above q, and the shown source of every code cell up to q (a question
   cell says only `ask("qid")`: its prompt and answer live in labkit/widgets/questions.py);
+- the markdown of the BELOW cells just under q (they share its screen: a learner reads them
+  before answering). A summary further down may recall an answer;
 - every output saved in N, above or below q (a saved output is on the page before anything
   runs), except Q's own widget, whose choices are the question;
 - at run time, the output of every cell above q. Rather than run each notebook a second time,
@@ -275,6 +277,10 @@ def patterns_for(kind: str, name: str):
     return table.get(name)
 
 
+#: How many cells under a question share its screen (their markdown is read before answering).
+BELOW = 3
+
+
 def static_problems(path: Path) -> list[str]:
     """Every answer a notebook shows, as saved, before its question is answered."""
     nb = nbformat.read(str(path), as_version=4)
@@ -295,6 +301,11 @@ def static_problems(path: Path) -> list[str]:
                 for hit in found(shown, patterns):
                     problems.append(f"{path.name}: {kind} {name!r} (cell {q}) is answered by the "
                                     f"{c.cell_type} of cell {i} above it: {hit!r}")
+            for i in range(q + 1, min(q + 1 + BELOW, len(nb.cells))):
+                if nb.cells[i].cell_type == "markdown":
+                    for hit in found(nb.cells[i].source, patterns):
+                        problems.append(f"{path.name}: {kind} {name!r} (cell {q}) is answered by the "
+                                        f"markdown of cell {i}, just below it: {hit!r}")
             for i, text in [*enumerate(saved), (-1, saved_widgets)]:
                 if i == q:
                     continue

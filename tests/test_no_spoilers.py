@@ -88,3 +88,19 @@ def test_the_nbval_run_applies_the_run_time_rule(pytestconfig):
     assert pytestconfig.pluginmanager.hasplugin(str(spoilers.ROOT / "conftest.py")) or any(
         getattr(p, "__file__", "") == str(spoilers.ROOT / "conftest.py")
         for p in pytestconfig.pluginmanager.get_plugins())
+
+
+def test_the_markdown_just_below_a_question_counts(tmp_path):
+    """A question answered by the markdown right under it fails; the same text further down,
+    past the cells that share its screen, is a summary and passes."""
+    import nbformat
+    answer = QUESTIONS["07-short-copy"]["answer"]
+    for gap, caught in ((0, True), (spoilers.BELOW, False)):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell('ask("07-short-copy")'),
+                    *[nbformat.v4.new_code_cell("1") for _ in range(gap)],
+                    nbformat.v4.new_markdown_cell(f"So R got {answer}.")]
+        path = tmp_path / f"below{gap}.ipynb"
+        nbformat.write(nb, str(path))
+        problems = [p for p in spoilers.static_problems(path) if "just below" in p]
+        assert bool(problems) is caught, (gap, problems)
