@@ -205,6 +205,7 @@ class _DporChooser(Chooser):
             n = len(exe.threads)
             self.vc = [[0] * n for _ in range(n)]
             self.last = [-1] * n
+        assert self.vc is not None and self.last is not None
         st = self.states[i]
         ev = st.current.ev
         if ev.key != key_of(access[1]) or ev.kind != access[0]:
@@ -235,7 +236,7 @@ class _DporChooser(Chooser):
             # Immediate: nothing else that this step depends on comes after c.
             seen = prev[q]
             for d in preds:
-                if d != c and not (kind == "acquire" and d == entry[0]):
+                if d != c and not (kind == "acquire" and entry is not None and d == entry[0]):
                     seen = max(seen, self.clocks[d][q])
             if seen < self.local[c]:
                 self.races.append((c, i))
@@ -262,6 +263,7 @@ class _DporChooser(Chooser):
         n = len(events)
         if n == 0:
             return
+        assert self.vc is not None and self.last is not None  # set by the first on_step
         races = self.races
         if outcome_kind in HALTING:
             x = n - 1
