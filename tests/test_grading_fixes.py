@@ -140,8 +140,8 @@ def test_wrong_c_fix_loses_its_points(tmp_path, case, check, status, reason):
     text = str(r)
     assert r.score == 0 and r.status == status, text
     assert reason in text
-    assert "run it again: labkit.native.race(source=" in text or case == "does_not_compile"
-    assert "writers=2" in text or case == "does_not_compile"
+    if case != "does_not_compile":
+        assert "run it again: labkit.native.race(source=" in text and "writers=2" in text
 
 
 def test_fix_a_in_c_must_be_race_free(tmp_path):
@@ -200,9 +200,20 @@ def test_a_hold_taken_in_the_learners_c_is_named_as_theirs(tmp_path):
     path.write_text(src.replace("\tkstat_rele(ksp);\n\t/* END SOLUTION */",
                                 "\tkstat_rele(ksp);\n\t(void) kstat_hold_bykid(ksp->ks_kid);\n\t/* END SOLUTION */"))
     r = race(source=path, rounds=50, forced=True, writers=2)
-    assert r.outcome == "ok" and r.holds_left == 100, str(r)
+    # each install leaves its hold (a writer may finish one more install once R has stopped)
+    assert r.outcome == "ok" and r.holds_left == r.installs >= 100, str(r)
     assert "held by W; the hold was taken by a kstat_hold_bykid() call in your C" in r.first_held \
         or "held by X; the hold was taken by a kstat_hold_bykid() call in your C" in r.first_held, str(r)
+
+
+def test_a_second_kstat_rele_is_refused_as_illumos_asserts(tmp_path):
+    # fix A with the hold released twice: kstat_rele asserts e_owner == curthread, as illumos' does
+    src = (ROOT / "solutions" / "fix_a.c").read_text()
+    (tmp_path / "fix_a.c").write_text(src.replace("\tkstat_rele(ksp);\n\t/* END SOLUTION */",
+                                                  "\tkstat_rele(ksp);\n\tkstat_rele(ksp);\n\t/* END SOLUTION */"))
+    r = run("fix_a_c", tmp_path)
+    assert r.score == 0 and r.status == "fail", str(r)
+    assert re.search(r"kstat_rele of kstat \d+ by thread [WX], which does not hold it", str(r)), str(r)
 
 
 def test_the_record_judges_a_right_fix_clean_in_every_mode(tmp_path):

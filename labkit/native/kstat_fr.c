@@ -165,6 +165,10 @@ kstat_rele(kstat_t *ksp)
 	ekstat_t *e = (ekstat_t *)ksp;
 
 	mutex_enter(&kstat_chain_lock);
+	if (e->e_owner != lk_self)	/* illumos: ASSERT(e->e_owner == curthread) */
+		set_error("kstat_rele of kstat %d by thread %c, which does not hold it (illumos asserts "
+		    "e_owner == curthread): every kstat_rele needs a hold of its own", (int)ksp->ks_kid,
+		    lk_self ? lk_self : '?');
 	e->e_owner = 0;
 	e->e_hold_site = NULL;
 	CHECK(pthread_cond_broadcast(&e->e_cv));
