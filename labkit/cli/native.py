@@ -21,12 +21,18 @@ def _common(p, window=True):
     add_json_flag(p)
 
 
+def _writers(p):
+    p.add_argument("--writers", type=int, choices=(1, 2), default=1,
+                   help="2 adds thread X, a second zone_create at the same time as W's (default 1)")
+
+
 def register(subparsers: "argparse._SubParsersAction") -> None:
     p = subparsers.add_parser("race", help="run the race on real threads, overflows counted, never performed")
     _common(p)
     p.add_argument("--seconds", type=float, default=None, metavar="S", help="run this long (default 1)")
     p.add_argument("--rounds", type=int, default=None, metavar="N", help="or this many reader rounds")
     p.add_argument("--forced", action="store_true", help="impose count -> W clears -> copy every round")
+    _writers(p)
     p.set_defaults(run=_race)
 
     p = subparsers.add_parser("crash", help="run the race into a guard page: a real SIGSEGV, in a child process")
@@ -43,13 +49,14 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
 
     p = subparsers.add_parser("tsan", help="run the race under ThreadSanitizer and show the racing accesses")
     _common(p, window=False)
+    _writers(p)
     p.set_defaults(run=_tsan)
 
 
 def _race(args: argparse.Namespace) -> int:
     from labkit.native import race
     emit(race(args.fix, seconds=args.seconds, rounds=args.rounds, window_ns=args.window_ns,
-              seed=args.seed, source=args.source, forced=args.forced), args.json)
+              seed=args.seed, source=args.source, forced=args.forced, writers=args.writers), args.json)
     return 0
 
 
@@ -67,5 +74,5 @@ def _crash(args: argparse.Namespace) -> int:
 
 def _tsan(args: argparse.Namespace) -> int:
     from labkit.native import tsan
-    emit(tsan(args.fix, source=args.source), args.json)
+    emit(tsan(args.fix, source=args.source, writers=args.writers), args.json)
     return 0
