@@ -83,12 +83,12 @@ def measure(label: str, args, folder: str) -> dict:
                "load_1min_before": round(load, 2)}
         out["one_runs"].append(run)
         print(f"[{label}] one submission (solutions/): {run['wall_s']} s wall, {run['cpu_s']} s CPU, "
-              f"score {one.score:g}/{one.max_score:g} (load {load:.2f})")
+              f"score {one.total_text()} (load {load:.2f})")
         if best is None or run["wall_s"] < best[0]["wall_s"]:
             best = (run, one)
     run, one = best
     out["one_s"], out["one_cpu_s"] = run["wall_s"], run["cpu_s"]
-    out["one_score"] = f"{one.score:g}/{one.max_score:g}"
+    out["one_score"] = one.total_text()
     out["per_check_s"] = {r.name: round(r.seconds, 2) for r in one.results}
     print(f"[{label}] best of {args.repeat}: {out['one_s']} s; each check's worker time in it:")
     for name, s in out["per_check_s"].items():
