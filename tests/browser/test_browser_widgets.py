@@ -220,6 +220,9 @@ def test_scheduler_step_after_undo_at_the_end(nb):
     expect(schedule).to_have_value("")
     sched.locator(".labkit-sched-run.labkit-lane-W").click()
     expect(sched.locator(".labkit-sched-step.labkit-lane-W")).to_be_disabled()   # W has finished
+    # The buttons' state and the schedule box arrive as separate widget messages: wait for the
+    # box too (it is set once, at the end of the run) before reading it.
+    expect(schedule).to_have_value(re.compile(r"^W\d+$"))
     n = int(re.fullmatch(r"W(\d+)", schedule.input_value()).group(1))
     sched.locator(".labkit-sched-undo").click()
     expect(schedule).to_have_value(f"W{n - 1}")
