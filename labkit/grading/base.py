@@ -14,6 +14,8 @@ names, no attribute stores but ks_* fields); see threat_model.py for what that g
 
 from __future__ import annotations
 
+import os
+import time
 import traceback
 import types
 from dataclasses import dataclass
@@ -215,6 +217,8 @@ def describe_exception(exc: BaseException, learner_file: Path | None = None) -> 
 # command line). They are display only: the grader never reads a verdict from them, so a line a
 # learner's code forged could only show a wrong count while the check runs.
 PROGRESS_EVERY_S = 0.2     # at most five lines a second (the small scale runs thousands of executions)
+
+
 class _ProgressPipe:
     fd: int | None = None      # where progress() writes (None: nowhere)
     last = 0.0                 # when it last wrote
@@ -227,10 +231,8 @@ def set_progress_fd(fd: int | None) -> None:
 
 def progress(text: str, final: bool = False) -> None:
     """Say how far the check is, one line; dropped when lines come faster than PROGRESS_EVERY_S
-    unless `final` (the last line of a stage)."""
-    import os
-    import time
-
+    unless `final` (the last line of a stage). Called once per execution of a search: it does
+    nothing more than a test when no one watches."""
     fd = _ProgressPipe.fd
     if fd is None:
         return

@@ -187,9 +187,9 @@ def observe_c_fix(sub: Any, check: Any, filename: str) -> dict:
 
 
 def _c_ok(r: dict) -> bool:
-    """Worth running the next stage (a cheap pre-test; the grader judges the data itself)."""
-    return r.get("outcome") == "ok" and not any(r.get(k) for k in (
-        "overflows", "uninstalled_copies", "missing_copies", "holds_left", "lock_held_by"))
+    """Worth running the next stage: the run finished and the grader's own reading of it
+    (_stress_wrong) finds nothing wrong. A pre-test only: the grader judges the data itself."""
+    return r.get("outcome") == "ok" and _stress_wrong(r) is None
 
 
 # ---- in the grader -----------------------------------------------------------------------------
