@@ -14,7 +14,11 @@ What a learner's file may contain (checked on the syntax tree before anything ru
     the kernel's own bookkeeping (e_owner, the chain);
   - no class, try, with, yield, await, async, global, nonlocal, match, lambda defaults to
     escape these rules; no `import M`.
-  - builtins: SAFE_BUILTINS only (no open, getattr, setattr, type, vars, eval, exec, __import__).
+  - builtins: SAFE_BUILTINS only (no open, getattr, setattr, type, vars, eval, exec, __import__);
+  - at the top level only imports, functions (undecorated) and constants; default arguments are
+    constants; a kstat field is stored on a line of its own. With `field_access` (kernel code),
+    every access to a kstat field other than ks_flags goes through that guard (see
+    labkit.kernel.fields: state the simulated threads share must be state the search orders).
 
 Design note: an allow-list on the syntax tree (not RestrictedPython) because the exercises need
 very little Python, every refusal can say in the course's words what was refused and where, and it
@@ -32,6 +36,7 @@ from collections.abc import Iterable
 import builtins
 import importlib
 import itertools
+import operator
 import traceback
 import types
 from dataclasses import dataclass
@@ -100,6 +105,7 @@ def check_source(source: str, filename: str, allowed_modules: Iterable[str] = ()
     def bad(node, what):
         out.append(Refusal(getattr(node, "lineno", 0), what))
 
+    _check_shared_state(tree, bad)
     for node in ast.walk(tree):
         kind = _FORBIDDEN_NODES.get(type(node))
         if kind:
@@ -122,7 +128,9 @@ def check_source(source: str, filename: str, allowed_modules: Iterable[str] = ()
             attr = node.attr
             if attr.startswith("_"):
                 bad(node, f"the attribute .{attr} starts with '_': such attributes are not allowed")
-            elif isinstance(node.ctx, (ast.Store, ast.Del)):
+            elif isinstance(node.ctx, ast.Del):
+                bad(node, f"deleting .{attr} is not allowed: a kstat_t keeps all its members")
+            elif isinstance(node.ctx, ast.Store):
                 if not attr.startswith("ks_"):
                     bad(node, f"assigning .{attr} is not allowed: a fix may change a kstat's ks_* "
                               f"fields only, not the kernel's bookkeeping, a function or a module")
@@ -139,6 +147,99 @@ def check_source(source: str, filename: str, allowed_modules: Iterable[str] = ()
         elif isinstance(node, ast.keyword) and node.arg and node.arg.startswith("_"):
             bad(node, f"the keyword {node.arg!r} starts with '_': such names are not allowed")
     return sorted(set(out), key=lambda r: (r.line, r.what))
+
+
+# ---- state shared between simulated threads ----------------------------------------------------
+# A kernel fix runs on several simulated threads at once, and the search orders only what it sees
+# (labkit.kernel.fields says why). So a file may keep nothing mutable at its top level, default
+# arguments are constants, and its accesses to kstat fields go through a guard (`field_access`).
+
+#: What a constant expression (a top-level value, a default argument) may be made of. (Attributes
+#: are checked on their own: only allowed ones of constants and kernel objects get this far.)
+_CONSTANT_NODES = (ast.Constant, ast.Name, ast.Attribute, ast.Tuple, ast.BinOp, ast.UnaryOp, ast.BoolOp,
+                   ast.Compare, ast.IfExp, ast.JoinedStr, ast.FormattedValue, ast.operator,
+                   ast.unaryop, ast.boolop, ast.cmpop, ast.expr_context)
+_SHARED_WHY = ("threads share what a file keeps at its top level, and the simulator cannot "
+               "order changes to it; keep state in local variables or in a kstat's fields")
+
+
+def _constant(node: ast.AST | None) -> bool:
+    return node is None or all(isinstance(n, _CONSTANT_NODES) for n in ast.walk(node))
+
+
+def guarded(attr: str) -> bool:
+    """Is `.attr` a kstat field whose accesses go through the field guard? (ks_flags is a
+    scheduling point of its own.)"""
+    return (attr.startswith("ks_") and attr != "ks_flags") or attr == "e_owner"
+
+
+def _check_shared_state(tree: ast.Module, bad) -> None:
+    for node in tree.body:
+        if isinstance(node, (ast.ImportFrom, ast.Pass)) or type(node) in _FORBIDDEN_NODES:
+            continue            # (a forbidden statement is refused below, in its own words)
+        if isinstance(node, ast.FunctionDef):
+            if node.decorator_list:
+                bad(node, f"a decorator on {node.name}() is not allowed: " + _SHARED_WHY)
+            continue
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue                     # a docstring
+        targets = (node.targets if isinstance(node, ast.Assign)
+                   else [node.target] if isinstance(node, ast.AnnAssign) else None)
+        if targets is not None and any(isinstance(t, ast.Attribute) for t in targets):
+            continue            # (storing an attribute is refused below, in its own words)
+        if targets is not None and all(isinstance(t, ast.Name) for t in targets):
+            if _constant(getattr(node, "value", None)):
+                continue
+            bad(node, "only a constant (a number, a string, a tuple of them) may be kept at the top "
+                      "level of an exercise file: " + _SHARED_WHY)
+            continue
+        bad(node, f"only imports, functions and constants may be at the top level of an exercise "
+                  f"file, not {type(node).__name__.lower()}: " + _SHARED_WHY)
+    for sub in ast.walk(tree):
+        if isinstance(sub, (ast.FunctionDef, ast.Lambda)):
+            args = sub.args
+            for d in list(args.defaults) + [d for d in args.kw_defaults if d is not None]:
+                if not _constant(d):
+                    bad(d, "a default argument must be a constant (a list or dict default is one "
+                           "object shared by every call, on every thread)")
+            if isinstance(sub, ast.FunctionDef) and sub.decorator_list and sub not in tree.body:
+                bad(sub, f"a decorator on {sub.name}() is not allowed: " + _SHARED_WHY)
+        elif isinstance(sub, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
+            nested = [t for t in targets for n in ast.walk(t)
+                      if isinstance(n, ast.Attribute) and guarded(n.attr)]
+            if nested and (isinstance(sub, ast.AnnAssign) or len(targets) > 1
+                           or not isinstance(targets[0], ast.Attribute)):
+                bad(sub, "store a kstat field on a line of its own (`ksp.ks_ndata = n`)")
+
+
+class _GuardFields(ast.NodeTransformer):
+    """Rewrites `x.ks_ndata`, `x.ks_ndata = v` and `x.ks_ndata += v` (and e_owner loads) into
+    calls of the guard: `_lk_load(x, "ks_ndata")`, `_lk_store(...)`, `_lk_augment(...)`."""
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.ctx, ast.Load) and guarded(node.attr):
+            return ast.copy_location(ast.Call(ast.Name("_lk_load", ast.Load()),
+                                              [node.value, ast.Constant(node.attr)], []), node)
+        return node
+
+    def visit_Assign(self, node: ast.Assign) -> ast.AST:
+        self.generic_visit(node)
+        t = node.targets[0]
+        if len(node.targets) == 1 and isinstance(t, ast.Attribute) and guarded(t.attr):
+            call = ast.Call(ast.Name("_lk_store", ast.Load()), [t.value, ast.Constant(t.attr), node.value], [])
+            return ast.copy_location(ast.Expr(call), node)
+        return node
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+        self.generic_visit(node)
+        t = node.target
+        if isinstance(t, ast.Attribute) and guarded(t.attr):
+            call = ast.Call(ast.Name("_lk_augment", ast.Load()),
+                            [t.value, ast.Constant(t.attr), ast.Constant(type(node.op).__name__), node.value], [])
+            return ast.copy_location(ast.Expr(call), node)
+        return node
 
 
 def _public_copy(modname: str) -> types.ModuleType:
@@ -164,7 +265,8 @@ _ids = itertools.count()
 
 
 def load(path: str | os.PathLike, *, allowed_modules: Iterable[str] = (),
-         refused_modules: dict[str, str] | None = None, prefix: str = "learner") -> types.ModuleType:
+         refused_modules: dict[str, str] | None = None, prefix: str = "learner",
+         field_access: types.ModuleType | None = None) -> types.ModuleType:
     """Check, compile and run a learner's file; its module (not in sys.modules).
 
     A refusal, a syntax error or an exception while running its top level is a LearnerCodeError
@@ -177,21 +279,31 @@ def load(path: str | os.PathLike, *, allowed_modules: Iterable[str] = (),
     except (OSError, UnicodeDecodeError) as e:
         raise LearnerCodeError(f"{path.name}: cannot be read as text: {e}") from None
     return load_source(source, path, allowed_modules=allowed_modules,
-                       refused_modules=refused_modules, prefix=prefix)
+                       refused_modules=refused_modules, prefix=prefix, field_access=field_access)
 
 
 def load_source(source: str, path: str | os.PathLike, *, allowed_modules: Iterable[str] = (),
-                refused_modules: dict[str, str] | None = None, prefix: str = "learner") -> types.ModuleType:
+                refused_modules: dict[str, str] | None = None, prefix: str = "learner",
+                field_access: types.ModuleType | None = None) -> types.ModuleType:
+    """As load(), from source text. `field_access` (labkit.kernel.fields: load, store, augment)
+    guards every access to a kstat field the search could not order; without it (a file that
+    never runs on simulated threads) the accesses are plain."""
     refusals = check_source(source, str(path), allowed_modules, refused_modules)
     if refusals:
         first = refusals[0]
         more = f" (and {len(refusals) - 1} more refusals)" if len(refusals) > 1 else ""
         raise LearnerCodeError(f"{where(path, first.line)}: {first.what}{more}")
-    code = compile(source, str(path), "exec", dont_inherit=True)
+    tree = ast.fix_missing_locations(_GuardFields().visit(ast.parse(source, str(path))))
+    code = compile(tree, str(path), "exec", dont_inherit=True)
     module = types.ModuleType(f"_labkit_{prefix}_{Path(path).stem}_{next(_ids)}")
     module.__file__ = str(path)
     vars(module)["__builtins__"] = dict(SAFE_BUILTINS, __import__=_importer(path, set(allowed_modules)),
                                __build_class__=None)
+    guard = field_access
+    vars(module).update(
+        _lk_load=guard.load if guard else getattr,
+        _lk_store=guard.store if guard else setattr,
+        _lk_augment=guard.augment if guard else _plain_augment)
     try:
         exec(code, vars(module))
     except BaseException as exc:  # a learner's top level may raise anything, even SystemExit
@@ -199,6 +311,17 @@ def load_source(source: str, path: str | os.PathLike, *, allowed_modules: Iterab
             raise
         raise LearnerCodeError(f"{describe(exc, path, 'loading it raised')}") from None
     return module
+
+
+#: The operator of each augmented assignment (`x.ks_ndata += 1` is `Add`), for the field guard.
+AUGMENT_OPS = {"Add": operator.add, "Sub": operator.sub, "Mult": operator.mul, "Div": operator.truediv,
+               "FloorDiv": operator.floordiv, "Mod": operator.mod, "Pow": operator.pow,
+               "LShift": operator.lshift, "RShift": operator.rshift, "BitOr": operator.or_,
+               "BitAnd": operator.and_, "BitXor": operator.xor, "MatMult": operator.matmul}
+
+
+def _plain_augment(obj, name: str, op: str, value):
+    setattr(obj, name, AUGMENT_OPS[op](getattr(obj, name), value))
 
 
 def describe(exc: BaseException, path: str | os.PathLike, verb: str = "raised") -> str:
@@ -226,5 +349,5 @@ def functions(module: types.ModuleType, names: Iterable[str]) -> dict:
 
 
 __all__ = ["ALLOWED_ATTRIBUTES", "SAFE_BUILTINS", "LearnerCodeError", "Refusal", "check_source",
-           "describe", "functions", "load", "load_source", "where"]
+           "AUGMENT_OPS", "describe", "functions", "guarded", "load", "load_source", "where"]
 

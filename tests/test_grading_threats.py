@@ -313,3 +313,73 @@ def test_cannot_outlive_not_root_subreaper_and_memory_watch(tmp_path, monkeypatc
     assert not _alive("987.654"), "the daemon outlived its check"
     hog = run_job(Job(checks.get("hogs_memory"), tmp_path, str(hostile)))
     assert hog.score == 0 and "300 MiB" in str(hog), str(hog)
+
+
+# ---- cannot_hide_from_the_search: shared state the search does not order ---------------------
+CHANNELS = DATA / "channels"
+
+
+@pytest.mark.parametrize("src, words", [
+    ("seen = []\n", "only a constant"),
+    ("seen = dict()\n", "only a constant"),
+    ("from labkit.kernel.api import *\nlock = kstat_chain_lock\nLIMIT = (1, 2)\n"
+     "def f(x, seen=[]):\n    return x\n", "a default argument must be a constant"),
+    ("def deco(f):\n    return f\n@deco\ndef g():\n    pass\n", "a decorator on g()"),
+    ("for i in range(3):\n    pass\n", "not for"),
+    ("def f(k):\n    k.ks_ndata = k.ks_data_size = 0\n", "on a line of its own"),
+    ("def f(k):\n    del k.ks_ndata\n", "deleting .ks_ndata"),
+])
+def test_cannot_hide_from_the_search_shared_state_is_refused(tmp_path, src, words):
+    p = tmp_path / "fix.py"
+    p.write_text(src)
+    with pytest.raises(LearnerCodeError) as e:
+        load(p, allowed_modules=("labkit.kernel.api",))
+    assert "fix.py line" in str(e.value) and words in str(e.value), str(e.value)
+
+
+def test_cannot_hide_from_the_search_constants_and_functions_load(tmp_path):
+    p = tmp_path / "fix.py"
+    p.write_text('"""doc"""\nfrom labkit.kernel.api import *\nMASK = KSTAT_FLAG_INVALID | 1\n'
+                 'NAMES: tuple = ("a", "b")\n\ndef f(x, n=-1, s="s"):\n    return x + n\n')
+    assert load(p, allowed_modules=("labkit.kernel.api",)).f(3) == 2
+
+
+def test_cannot_hide_from_the_search_top_level_list_fix_scores_nothing(tmp_path, small):
+    r = run("fix_b_sim", one_file(tmp_path, CHANNELS / "top_level_list.py", "fix_b_sim.py"))
+    assert r.score == 0 and "line 7" in str(r) and "top level" in str(r), str(r)
+
+
+def test_cannot_hide_from_the_search_field_channel_scores_nothing(tmp_path, small):
+    r = run("fix_b_sim", one_file(tmp_path, CHANNELS / "field_channel.py", "fix_b_sim.py"))
+    assert r.score == 0, str(r)
+    assert "storing ks_private without kstat_chain_lock held" in str(r), str(r)
+
+
+def _first_outcome(tmp_path, body: str):
+    """The first execution of the one-writer small scenario with kstat_install replaced."""
+    from labkit.kernel import Scenario
+    from labkit.sched import outcomes
+    p = tmp_path / "fix.py"
+    p.write_text("from labkit.kernel.api import *\n\ndef kstat_install(ksp):\n" + body)
+    return next(iter(outcomes(Scenario(fix=str(p)), "dpor", detect_races=False)))
+
+
+@pytest.mark.parametrize("body, words", [
+    ("    n = ksp.ks_ndata\n", "reading ks_ndata without kstat_chain_lock held"),
+    ("    t = gethrtime()\n", "calling gethrtime() without kstat_chain_lock held"),
+    ("    kstat_install.ks_private = 1\n", "storing ks_private on function"),
+    ("    mutex_enter(kstat_chain_lock)\n    ksp.ks_private = [1]\n", "storing list in ks_private"),
+    ("    mutex_enter(kstat_chain_lock)\n    ksp.ks_kid = 9\n", "kstat_create sets it for good"),
+    ("    ksp.ks_snaptime += 1\n", "reading ks_snaptime without kstat_chain_lock held"),
+])
+def test_cannot_hide_from_the_search_unordered_accesses_fail_the_run(tmp_path, body, words):
+    o = _first_outcome(tmp_path, body)
+    assert o.kind == "error" and words in str(o.failure), (o.kind, o.failure)
+
+
+def test_cannot_hide_from_the_search_fields_under_the_lock_are_plain(tmp_path):
+    body = ("    mutex_enter(kstat_chain_lock)\n    ksp.ks_private += 2\n    ksp.ks_private = ksp.ks_private * 3\n"
+            "    t = gethrtime()\n    ksp.ks_flags &= ~KSTAT_FLAG_INVALID\n    mutex_exit(kstat_chain_lock)\n"
+            "    kstat_hold_bykid(ksp.ks_kid, ksp.e_zones[0])\n    kstat_rele(ksp)\n")
+    o = _first_outcome(tmp_path, body)
+    assert o.kind == "ok", (o.kind, o.failure)

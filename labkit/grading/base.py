@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from labkit import learner_code
+from labkit.kernel import fields
 from labkit.errors import LabkitError
 from labkit.grading.model import CheckResult
 
@@ -178,7 +179,8 @@ class Submission:
             return self._modules[name]
         try:
             mod = learner_code.load(self.file(name), allowed_modules=ALLOWED_IMPORTS,
-                                    refused_modules=REFUSED_IMPORTS, prefix="submission")
+                                    refused_modules=REFUSED_IMPORTS, prefix="submission",
+                                    field_access=fields)
         except learner_code.LearnerCodeError as exc:
             raise LearnerError(str(exc)) from None
         self._modules[name] = mod

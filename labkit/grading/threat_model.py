@@ -72,6 +72,12 @@ GUARANTEES = (
     Guarantee("output_bounded", "Learner text in a report is cut to a few hundred characters, saying so.",
               "answer_values.cut on every learner-made string (values, messages, schedules); "
               "RLIMIT_FSIZE on files; the report pipe is read up to 16 MiB"),
+    Guarantee("cannot_hide_from_the_search", "A simulator fix cannot pass by sharing state the "
+               "exhaustive search does not order (a wrong fix hidden that way loses its check's points).",
+              "the loader refuses mutable state at a file's top level, mutable default arguments and "
+              "decorators; kstat fields other than ks_flags (and gethrtime's clock) are read and "
+              "stored only under kstat_chain_lock, through a guard the loader writes into the code "
+              "(labkit.kernel.fields), and stores hold an int in a kstat, never a function or class"),
     Guarantee("wrong_fixes_fail", "Fixes right for one concurrent install only, or that break the "
                "kernel's behaviour without a panic, lose the points of their check.",
               "two concurrent writers, in the simulator at small scale and in C (threads W and X, "

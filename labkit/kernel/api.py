@@ -5,10 +5,11 @@ stays out of sight (every flag access, lock operation and chain step is a schedu
 """
 
 from labkit.kernel.context import kstat_avl_bykid, kstat_chain_lock
+from labkit.kernel.fields import gethrtime  # the clock, shared: under kstat_chain_lock (fields.py)
 from labkit.kernel.kstat import Kstat as kstat_t
 from labkit.kernel.kstat_fr import (ASSERT, CE_WARN, MUTEX_HELD, avl_walk, bcopy, cmn_err,
                                     cv_broadcast, cv_wait,
-                                    delay, gethrtime, getzoneid, kstat_hold_bykid, kstat_rele,
+                                    delay, getzoneid, kstat_hold_bykid, kstat_rele,
                                     kstat_zone_find, mutex_enter, mutex_exit, mutex_tryenter, panic,
                                     sizeof)
 from labkit.kernel.layout import (EACCES, EAGAIN, ENOMEM, ENXIO, GLOBAL_ZONEID,

@@ -15,7 +15,7 @@ from pathlib import Path
 from labkit import learner_code
 from labkit.errors import LabkitError, choice_error
 from labkit.fixes import FIX_NAMES
-from labkit.kernel import kstat_fr
+from labkit.kernel import fields, kstat_fr
 from labkit.kernel.context import kstat_avl_bykid, kstat_chain_lock
 from labkit.kernel.kstat import Kstat
 from labkit.kernel.kstat_fr import (ASSERT, CE_WARN, MUTEX_HELD, avl_walk, cmn_err, getzoneid, kstat_hold_bykid,
@@ -96,7 +96,7 @@ def load_variant(path: "str | os.PathLike[str]") -> Variant:
     header_kstat_snapshot; they replace the buggy kernel's functions of the same names."""
     path = Path(path)
     # the one loader of learner files (its allow-list, its wording of errors: file and line)
-    module = learner_code.load(path, allowed_modules=LEARNER_IMPORTS, prefix="variant")
+    module = learner_code.load(path, allowed_modules=LEARNER_IMPORTS, prefix="variant", field_access=fields)
     functions = learner_code.functions(module, REPLACEABLE)
     if not functions:
         raise LabkitError(f"{path.name} defines none of {', '.join(REPLACEABLE)}")
