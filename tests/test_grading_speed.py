@@ -92,7 +92,7 @@ def test_run_jobs_judges_a_split_check_once_from_all_its_parts(monkeypatch):
     datas = {(0, 0): _run(3, 1), (0, 1): _run(3, 2, "deadlock"), (1, 0): _run(5698, 1)}
     ran = []
 
-    def fake(job, part, engine=None):
+    def fake(job, part, engine=None, server=None):
         ran.append(tuple(part))
         return _unit(job.check, part, datas[tuple(part)])
 
@@ -185,7 +185,7 @@ def test_the_graders_engine_folder_is_its_own_and_a_squatted_one_is_not_used(tmp
 def test_the_engine_is_built_by_the_grader_for_native_checks_only(monkeypatch):
     built = []
     monkeypatch.setattr(runner, "EngineBuild", lambda root: built.append(root) or None)
-    monkeypatch.setattr(runner, "run_unit", lambda job, part, engine=None: Unit(part, b"", 1))
+    monkeypatch.setattr(runner, "run_unit", lambda job, part, engine=None, server=None: Unit(part, b"", 1))
     run_jobs([Job(CHECKS.get("decode_panic"), ROOT / "solutions")])
     assert built == []
     run_jobs([Job(CHECKS.get("fix_a_c"), ROOT / "solutions")])

@@ -206,9 +206,39 @@ def test_cannot_read_answer_reading_proc_fails(tmp_path):
 
 
 def test_cannot_read_the_worker_command_line_names_nothing():
-    from labkit.grading import runner
-    src = Path(runner.__file__).read_text()
-    assert 'argv = [sys.executable, "-m", "labkit.grading.worker"]' in src
+    """Workers are forked from the fork server: their command line and environment are the
+    server's, which name nothing but the server's socket and the workers' minimal settings."""
+    from labkit.grading import forkserver, runner
+    server = forkserver.ForkServer(runner._base_env())
+    try:
+        pid = server._proc.pid
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1]
+        environ = dict(e.split(b"=", 1) for e in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0") if e)
+    finally:
+        server.close()
+    assert argv[1:4] == [b"-P", b"-c", forkserver.SERVE.encode()] and argv[4].isdigit(), argv
+    assert {k.decode() for k in environ} <= {"PATH", "LANG", "PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE",
+                                             "CC", *runner.config.WORKER_SETTINGS}, environ
+
+
+def test_cannot_read_the_fork_server_never_receives_a_job(tmp_path, monkeypatch):
+    """What the server is sent (and so what every later worker's memory inherits) is the sandbox's
+    set-up only: not the job, the hidden source, or the folders hidden from learner code."""
+    from labkit.grading import forkserver
+    sent = []
+    real = forkserver.ForkServer.spawn
+    monkeypatch.setattr(forkserver.ForkServer, "spawn",
+                        lambda self, request, *a: sent.append(json.dumps(request)) or real(self, request, *a))
+    hidden_dir = tmp_path / "hidden"
+    hidden_dir.mkdir()
+    shutil.copy(DATA / "escapes" / "escapes.py", hidden_dir / "escapes.py")
+    check = load_hidden(hidden_dir / "escapes.py").get("looks_around")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    run_job(Job(check, sub, str(hidden_dir / "escapes.py"), hide=(str(ROOT / "solutions"), str(hidden_dir))))
+    assert len(sent) == 1
+    for secret in (str(hidden_dir), "looks_around", "def looks_around", str(ROOT / "solutions"), str(sub)):
+        assert secret not in sent[0], (secret, sent[0])
 
 
 def test_cannot_reach_another_check_no_shared_build_cache(tmp_path, monkeypatch):

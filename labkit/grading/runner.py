@@ -2,7 +2,8 @@
 
 Design note: a learner's code may crash (a C fix that segfaults), deadlock, loop forever, eat memory,
 print without end, fork daemons, or try to forge its result. Each check therefore runs in a fresh
-worker (worker.py) inside the sandbox of sandbox.py (its own PID namespace, cgroup and uid when the
+worker (worker.py, forked by forkserver.py from a process that has imported the checks' code, so
+it starts in milliseconds) inside the sandbox of sandbox.py (its own PID namespace, cgroup and uid when the
 grader is root; a subreaper and a memory watcher otherwise), under rlimits (no core files, bounded
 output files and CPU, bounded address space for Python checks), with a minimal environment and a
 private copy of the submission in a scratch folder. The worker sends back plain observations on a
@@ -25,12 +26,10 @@ import itertools
 import json
 import math
 import os
-import resource
 import shutil
 import signal
 import stat
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -44,6 +43,7 @@ from labkit.answer_values import cut
 from labkit.errors import LabkitError
 from labkit.grading import sandbox
 from labkit.grading.base import Check, Ctx, Missing
+from labkit.grading.forkserver import ForkServer, Worker
 from labkit.grading.model import CheckResult
 
 _MiB = 1 << 20
@@ -100,18 +100,14 @@ def memory_limit() -> int:
     return config.grade_memory_mb() * _MiB
 
 
-def _limits(check: Check, timeout: float, cgroup):
-    def apply():
-        if cgroup is not None:  # join the check's cgroup before anything of the check runs
-            cgroup.add(os.getpid())
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_LIMIT, OUTPUT_LIMIT))
-        cpu = int(2 * timeout) + 10  # two cores' worth: the wall-clock timeout is the real bound
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-        if not check.native:
-            mem = memory_limit() + 512 * _MiB  # address space: a little above the memory bound
-            resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-    return apply
+def _rlimits(check: Check, timeout: float) -> dict:
+    """The worker's rlimits, {name: [soft, hard]} as forkserver sets them."""
+    cpu = int(2 * timeout) + 10  # two cores' worth: the wall-clock timeout is the real bound
+    limits = {"core": [0, 0], "fsize": [OUTPUT_LIMIT, OUTPUT_LIMIT], "cpu": [cpu, cpu + 5]}
+    if not check.native:
+        mem = memory_limit() + 512 * _MiB  # address space: a little above the memory bound
+        limits["as"] = [mem, mem]
+    return limits
 
 
 def _copy_submission(src: Path, dst: Path) -> None:
@@ -171,14 +167,20 @@ class EngineBuild:
         return self._folder
 
 
-def _env(scratch: Path, fd: int, root: bool, engine: str | None = None) -> dict:
-    """A minimal environment: nothing of the grader's own (paths, tokens) reaches learner code."""
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(scratch / "home"),
-           "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
-           "LABKIT_RESULT_FD": str(fd), "TMPDIR": str(scratch / "tmp")}
+def _base_env() -> dict:
+    """A minimal environment: nothing of the grader's own (paths, tokens) reaches learner code.
+    The fork server starts with it (a forked worker's /proc/self/environ is the server's)."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
+           "PYTHONDONTWRITEBYTECODE": "1"}
     for k, v in os.environ.items():
         if k == "CC" or k in config.WORKER_SETTINGS:
             env[k] = v
+    return env
+
+
+def _env(scratch: Path, engine: str | None = None) -> dict:
+    """A check's environment: the minimal one, with its own HOME and TMPDIR."""
+    env = dict(_base_env(), HOME=str(scratch / "home"), TMPDIR=str(scratch / "tmp"))
     # No LABKIT_NATIVE_CACHE: a check's builds of learner C go to its own HOME's cache, inside
     # its scratch folder. A cache shared by the checks' uids would let one submission plant a
     # module for C that another submission (or the untouched template) will load.
@@ -234,9 +236,17 @@ def run_job(job: Job) -> CheckResult:
     return run_jobs([job])[0]
 
 
-def run_unit(job: Job, part: object = None, engine: EngineBuild | None = None) -> Unit:
+def run_unit(job: Job, part: object = None, engine: EngineBuild | None = None,
+             server: ForkServer | None = None) -> Unit:
     """Run one worker (the whole check, or one part of it) in its sandbox; what it left behind.
-    A native check links the engine objects of `engine` (else it compiles the engine itself)."""
+    A native check links the engine objects of `engine` (else it compiles the engine itself);
+    the worker is forked by `server` (else by a server started for it alone)."""
+    if server is None:
+        own = ForkServer(_base_env())
+        try:
+            return run_unit(job, part, engine, own)
+        finally:
+            own.close()
     check = job.check
     engine_folder = engine.folder() if engine is not None and check.native else None
     timeout = timeout_for(check)
@@ -266,33 +276,36 @@ def run_unit(job: Job, part: object = None, engine: EngineBuild | None = None) -
                 "stash": str(scratch / "stash"),
                 "hide": [str(Path(p).resolve()) for p in job.hide]}
         read_fd, write_fd = os.pipe()
-        env = _env(scratch, write_fd, root, engine_folder)
+        fds = {"LABKIT_RESULT_FD": write_fd}
         progress_fds: tuple = ()
         if job.progress is not None:   # the worker's progress lines, on a pipe of their own
             progress_fds = os.pipe()
-            env["LABKIT_PROGRESS_FD"] = str(progress_fds[1])
-        argv = [sys.executable, "-m", "labkit.grading.worker"]
-        if root:
-            argv = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "--"] + argv
+            fds["LABKIT_PROGRESS_FD"] = progress_fds[1]
+        spec_r, spec_w = os.pipe()
         with open(scratch / "stderr", "w+b") as se:
-            proc = subprocess.Popen(argv, cwd=scratch, env=env,
-                                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=se,
-                                    pass_fds=(write_fd,) + progress_fds[1:], start_new_session=True,
-                                    preexec_fn=_limits(check, timeout, cgroup))
-            os.close(write_fd)
+            request = {"cwd": str(scratch), "env": _env(scratch, engine_folder), "pidns": root,
+                       "rlimits": _rlimits(check, timeout),
+                       "cgroup": [str(d / "cgroup.procs") for d in cgroup.dirs] if cgroup else []}
+            try:
+                proc = server.spawn(request, spec_r, se.fileno(), fds)
+            except BaseException:
+                for f in (read_fd, spec_w, *progress_fds[:1]):
+                    os.close(f)
+                raise
+            finally:
+                for f in (spec_r, write_fd, *progress_fds[1:]):
+                    os.close(f)
             chunks: list[bytes] = []
             reader = threading.Thread(target=_read_report, args=(read_fd, chunks), daemon=True)
             reader.start()
             shower = None
             if progress_fds:
-                os.close(progress_fds[1])
                 shower = threading.Thread(target=_show_progress, args=(progress_fds[0], job.progress),
                                           daemon=True)
                 shower.start()
-            assert proc.stdin is not None       # stdin=PIPE
             try:
-                proc.stdin.write(json.dumps(spec).encode())
-                proc.stdin.close()
+                with open(spec_w, "wb") as stdin:
+                    stdin.write(json.dumps(spec).encode())
             except BrokenPipeError:
                 pass
             timed_out, over_memory = _wait(proc, timeout, watch_memory=cgroup is None)
@@ -357,11 +370,13 @@ def _wait(proc, timeout: float, watch_memory: bool) -> tuple[bool, bool]:
             pass
         if time.monotonic() >= deadline:
             return True, False
-        if watch_memory and sandbox.rss(sandbox.tree(proc.pid)) > limit:
+        # (proc.pid is the fork server's monitor: it runs nothing of the check's and its pages are
+        # the server's; the worker's own tree is what the check uses)
+        if watch_memory and sandbox.rss(sandbox.tree(proc.pid) - {proc.pid}) > limit:
             return False, True
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
+def _kill_group(proc: Worker) -> None:
     # The worker leads its own session; kill it and anything left in its group.
     try:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -512,14 +527,22 @@ def run_jobs(jobs: list[Job], workers: int | None = None,
     workers = workers or config.cpu_count()
     units = units_of(jobs, workers)
     order = sorted(range(len(units)), key=lambda u: (-units[u][2], u))
+    engine = EngineBuild(sandbox.has_pid_namespaces()) if any(j.check.native for j in jobs) else None
+    server = ForkServer(_base_env())
+    try:
+        return _run_units(jobs, units, order, workers, engine, server, on_done)
+    finally:
+        server.close()
+
+
+def _run_units(jobs, units, order, workers, engine, server, on_done) -> list[CheckResult]:
     left = [0] * len(jobs)
     for i, _, _ in units:
         left[i] += 1
     done_units: list[dict[int, Unit]] = [{} for _ in jobs]
     results: list[CheckResult | None] = [None] * len(jobs)
-    engine = EngineBuild(sandbox.has_pid_namespaces()) if any(j.check.native for j in jobs) else None
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(run_unit, jobs[units[u][0]], units[u][1], engine): u for u in order}
+        futures = {pool.submit(run_unit, jobs[units[u][0]], units[u][1], engine, server): u for u in order}
         for fut in as_completed(futures):
             u = futures[fut]
             i = units[u][0]

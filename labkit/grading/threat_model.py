@@ -49,8 +49,9 @@ GUARANTEES = (
               "calls only ALLOWED_CALLS and has no .init_array/.ctors/.fini_array section"),
     Guarantee("cannot_read", "Learner code cannot read the hidden checks, solutions/, other "
                "submissions, or the grader's command line and environment.",
-              "the worker's command line names nothing (the job, hidden source included, comes on "
-              "stdin) and its environment is minimal; as root the worker is alone in a PID "
+              "workers are forked from a fork server started with the workers' minimal environment "
+              "and a command line naming nothing, which never receives a job (the job, hidden source "
+              "included, comes on the worker's own stdin after the fork); as root the worker is alone in a PID "
               "namespace (/proc shows no grader), empty tmpfs hide solutions/, the hidden folder "
               "and the folder of submissions, and it runs under its own uid"),
     Guarantee("cannot_reach_another_check", "Nothing one check writes is read by another check "

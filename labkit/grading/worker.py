@@ -1,11 +1,12 @@
-"""The process one check runs in: `python -m labkit.grading.worker`, its job as JSON on stdin.
+"""The process one check runs in: main(), in a fork of the fork server (forkserver.py), its job as
+JSON on stdin. (`python -m labkit.grading.worker` runs the same, started afresh.)
 
 Design note: this is the only process where a learner's code runs (the learner's C runs in its
 own children). It reports observations, plain JSON data, on the pipe whose number is in
 $LABKIT_RESULT_FD, and nothing else it does matters: the grader (runner.py) checks the shape of
 that data and judges it where learner code never ran. Nothing of the job is on the command line
-(an instructor's hidden checks come as source text on stdin, not as a path), so /proc/<pid>/cmdline
-names nothing. When the grader is root, this process starts as PID 1 of its own PID namespace and
+or in the fork server (an instructor's hidden checks come as source text on stdin, not as a path),
+so /proc/<pid>/cmdline names nothing. When the grader is root, this process starts as PID 1 of its own PID namespace and
 mount namespace: it hides the paths it is told to (tmpfs over them) and drops to its own uid
 before it loads anything of the learner's.
 """
