@@ -32,6 +32,8 @@ int lk_schedule(int create_after, int clear_phase, int firewall);
 HERE = os.path.dirname(os.path.abspath(__file__))
 ENGINE = ["kstat_fr.c", "engine.c", "fault.c"]
 CFLAGS = ["-std=gnu11", "-O2", "-pthread", "-Wall"]
+#: The C of every module's own part: cffi's wrapper for CDEF is generated after it.
+PREAMBLE = '#include "lk_engine.h"\n'
 
 
 def make_ffi(module_name, sources, include_dirs, extra_compile_args=(), extra_link_args=(),
@@ -40,7 +42,7 @@ def make_ffi(module_name, sources, include_dirs, extra_compile_args=(), extra_li
     ffi.cdef(CDEF)
     ffi.set_source(
         module_name,
-        '#include "lk_engine.h"\n',
+        PREAMBLE,
         sources=list(sources),
         include_dirs=list(include_dirs),
         extra_compile_args=CFLAGS + list(extra_compile_args),
@@ -65,11 +67,11 @@ def _require_compiler():
 
 if __name__ == "__cffi__":   # run by setuptools at install time (cffi's setuptools_ext)
     _require_compiler()
-
-# At install time setuptools runs from the project root and wants relative paths.
-_rel = os.path.join("labkit", "native")
-ffibuilder = make_ffi(
-    "labkit.native._race",
-    [os.path.join(_rel, f) for f in ENGINE + ["variants.c"]],
-    [_rel],
-)
+    # At install time setuptools runs from the project root and wants relative paths. (Only
+    # then: parsing CDEF costs every process that imports labkit.native, the C's children too.)
+    _rel = os.path.join("labkit", "native")
+    ffibuilder = make_ffi(
+        "labkit.native._race",
+        [os.path.join(_rel, f) for f in ENGINE + ["variants.c"]],
+        [_rel],
+    )

@@ -131,7 +131,10 @@ def build(source=None, tsan=False):
     if source is None:
         sources = [os.path.join(NATIVE_DIR, "variants.c")]
     else:
-        sources = [os.path.join(NATIVE_DIR, "learner_glue.c"), check_source(source)]
+        path = os.path.abspath(os.fspath(source))
+        if not os.path.isfile(path):
+            raise LabkitError(f"source file {source!r} does not exist")
+        sources = [os.path.join(NATIVE_DIR, "learner_glue.c"), path]
     flags = TSAN_FLAGS if tsan else []
     objects = engine_objects(tsan)
     # The engine objects are named by their own content hash, which the module's name includes.
@@ -141,26 +144,47 @@ def build(source=None, tsan=False):
         with open(path, "rb") as f:
             digest.update(f.read())
     name = "_lk_" + digest.hexdigest()[:20]
-    return name, _build_module(name, sources, flags, objects)
+    target = os.path.join(cache_dir(), name + (sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
+    if not os.path.exists(target):   # (a module in the cache compiled: no need to check it again)
+        if source is not None:
+            check_source(source)
+        _build_module(name, target, sources, tsan, objects)
+    return name, target
 
 
-def _build_module(name, sources, flags, objects):
-    suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
-    target = os.path.join(cache_dir(), name + suffix)
-    if os.path.exists(target):
-        return target
+def _build_module(name, target, sources, tsan, objects):
+    """cffi's wrapper for `name`, compiled with `sources` as the engine objects are (the same
+    flags), each file by its own compiler at once, and linked with the objects. (cffi's own
+    compile goes through setuptools, which costs more than the compiling, and changes directory,
+    which a build in a thread must not.)"""
     os.makedirs(cache_dir(), exist_ok=True)
-    includes = [NATIVE_DIR] + sorted({os.path.dirname(s) for s in sources})
-    ffi = _build.make_ffi(name, sources, includes, flags, ["-fsanitize=thread"] if flags else [], objects)
-    tmp = tempfile.mkdtemp(prefix="labkit-build-")
+    cc, tmp = compiler(), tempfile.mkdtemp(prefix="labkit-build-")
     try:
-        built = ffi.compile(tmpdir=tmp, verbose=False)
-        os.replace(built, target)
-    except Exception as exc:  # the compiler's own words are more use than a traceback
-        raise LabkitError(f"building the native module failed: {exc}") from None
+        wrapper = os.path.join(tmp, name + ".c")
+        from cffi import FFI
+        from cffi.recompiler import make_c_source
+        ffi = FFI()
+        ffi.cdef(_build.CDEF)
+        make_c_source(ffi, name, _build.PREAMBLE, wrapper)
+        includes = [f"-I{d}" for d in [NATIVE_DIR, *sorted({os.path.dirname(s) for s in sources}),
+                                       sysconfig.get_paths()["include"]]]
+        compiles = []
+        for n, src in enumerate([wrapper, *sources]):
+            obj = os.path.join(tmp, f"{n}.o")
+            compiles.append((obj, subprocess.Popen([cc, *_engine_flags(tsan), *includes, "-c", src, "-o", obj],
+                                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)))
+        errors = [proc.communicate()[1].decode(errors="replace").strip() for _, proc in compiles]
+        if any(proc.returncode for _, proc in compiles):
+            raise LabkitError("building the native module failed:\n" + "\n".join(e for e in errors if e))
+        built = os.path.join(tmp, os.path.basename(target))
+        link = subprocess.run([cc, "-shared", *[obj for obj, _ in compiles], *objects, "-pthread",
+                               *(["-fsanitize=thread"] if tsan else []), "-o", built],
+                              capture_output=True, text=True)
+        if link.returncode != 0:
+            raise LabkitError(f"building the native module failed:\n{link.stderr.strip()}")
+        os.replace(built, target)  # atomic: racing builders are both fine
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return target
 
 
 def _import(name, path):
