@@ -212,7 +212,11 @@ def test_cannot_read_the_worker_command_line_names_nothing():
     server = forkserver.ForkServer(runner._base_env())
     try:
         pid = server._proc.pid
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1]
+        for _ in range(100):  # (right after exec the kernel may not show the new command line yet)
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1]
+            if argv:
+                break
+            time.sleep(0.05)
         environ = dict(e.split(b"=", 1) for e in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0") if e)
     finally:
         server.close()
