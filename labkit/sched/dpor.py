@@ -160,6 +160,7 @@ class _DporChooser(Chooser):
         self.vc: list[list[int]] | None = None   # each thread's clock now (lists)
         self.last: list[int] | None = None       # each thread's last decision, or -1
         self.table: dict[Hashable, list] = {}    # key -> [last write, {thread: last read since}, last acquire]
+        self.pending_events: dict[int, tuple] = {}   # thread -> (its pending access, its Event)
 
     def choose(self, exe, enabled):
         i = exe.decisions
@@ -184,8 +185,18 @@ class _DporChooser(Chooser):
         return t
 
     def _new_state(self, exe, i, enabled):
-        pending = {t.index: Event(t.index, t.pending[0], key_of(t.pending[1]))
-                   for t in exe.threads if not t.finished}
+        # A thread's pending access is a new tuple each time it moves: the others' Events are
+        # the ones the last state made. (plant() may mark one of them `halts`, in every state
+        # that shares it: that only adds dependences, so it can cost executions, never miss one;
+        # the kstat searches explore exactly the same schedules either way.)
+        cache = self.pending_events
+        pending = {}
+        for t in exe.threads:
+            if not t.finished:
+                got = cache.get(t.index)
+                if got is None or got[0] is not t.pending:
+                    got = cache[t.index] = (t.pending, Event(t.index, t.pending[0], key_of(t.pending[1])))
+                pending[t.index] = got[1]
         if i == 0:
             sleep, wut = {}, self.search.root_wut
         else:

@@ -186,10 +186,11 @@ class Trace(Sequence):
     """An execution's thread name per step, read from its decisions: every step from one decision
     to the next is the thread chosen at the first (a skipped step is the running thread's)."""
 
-    __slots__ = ("exe",)
+    __slots__ = ("exe", "_at")
 
     def __init__(self, exe: "Execution") -> None:
         self.exe = exe
+        self._at = 0      # the decision the last lookup fell in: readers mostly go step by step
 
     def __len__(self) -> int:
         return self.exe.steps
@@ -203,7 +204,14 @@ class Trace(Sequence):
         if not 0 <= i < n:
             raise IndexError("trace index out of range")
         chosen = self.exe.chosen
-        return chosen[bisect.bisect_right(chosen, (i, "\x7f")) - 1][1]
+        k = self._at
+        if k < len(chosen) and chosen[k][0] <= i and (k + 1 == len(chosen) or i < chosen[k + 1][0]):
+            return chosen[k][1]
+        if k + 1 < len(chosen) and chosen[k + 1][0] <= i and (k + 2 == len(chosen) or i < chosen[k + 2][0]):
+            self._at = k + 1
+            return chosen[k + 1][1]
+        self._at = k = bisect.bisect_right(chosen, (i, "\x7f")) - 1
+        return chosen[k][1]
 
     def runs(self) -> list[tuple[str, int]]:
         """(thread name, steps) per run of one thread, as a schedule string writes them."""
