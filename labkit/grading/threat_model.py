@@ -102,6 +102,9 @@ LIMITS = (
     "In the simulator two concurrent writers are explored at the small scale only: at the seed "
     "scale fix A's search has 9,240 executions of some 0.06 s each, about 9 minutes, fix B's about "
     "2.5 (benchmarks/bench_seed_two_writers.py); the seed scale runs one writer.",
+    "The simulator checks run fixed scales (3 kstats and the seed's 5698, LABKIT_GRADE_SCALES): a "
+    "fix written to misbehave only at other chain lengths would pass them. An instructor who "
+    "fears that adds a hidden check at another scale (INSTRUCTORS.md section 4).",
     "Hidden checks are the instructor's own code: they run in the worker next to learner code and "
     "report their parts, which the grader validates and clamps; the learner's code cannot reach "
     "them (it cannot import or touch '_' names), but an instructor's check that calls learner "

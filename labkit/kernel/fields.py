@@ -16,7 +16,8 @@ So in learner code (labkit.learner_code rewrites its field accesses to call thes
   - stores go to a kstat, never to a function or a class, and hold a number;
   - gethrtime() reads the kernel's clock, which every call advances: it too needs the lock.
 The learner_code loader refuses the other shared state at load time (top-level lists, mutable
-default arguments). Modelling choice, stated as such: illumos protects these members with
+default arguments). A kstat's e_zones is read freely: it changes only in kstat_zone_add, which
+learner code cannot call, and a kstat's zones are added by its creator before kstat_install. Modelling choice, stated as such: illumos protects these members with
 ks_lock or kstat_chain_lock; the model asks for kstat_chain_lock because it is the lock the race
 is about, and the one the course's reader holds.
 
