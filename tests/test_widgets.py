@@ -305,7 +305,9 @@ def test_native_repeat_stops_each_run_at_its_first_overflow():
     assert [r.seed for r in runs] == [0, 1, 2]
     hit = [r for r in runs if r.overflows]
     assert hit, runs                  # at ~20+ overflows/s, three misses in a second each: < 1e-8
-    assert all(r.seconds < 0.9 for r in hit)    # each ended soon after its first overflow
+    # each stopped at its first overflow: one overflow, whatever the machine's load (a bound on
+    # its seconds failed on a loaded machine, where the first overflow can come late)
+    assert all(r.overflows == 1 for r in hit), runs
     assert len(nw.plot().axes) == 2 and "overflowed" in repr(nw)
 
 
