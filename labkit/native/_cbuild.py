@@ -6,16 +6,18 @@ module is named by a hash of every source and option, built in a private tempora
 moved into the cache with os.replace (atomic, so two kernels racing to build are both fine) and
 loaded by path. Editing the file changes the hash, so a running notebook just picks it up.
 
-The engine (kstat_fr.c, engine.c, fault.c) is the same in every such build, and most of its
-compile time: it is compiled once per content, compiler and flags (`engine_objects`, normal and
-ThreadSanitizer flavours) and linked in, so a learner's build compiles only its own file, the glue
-and cffi's wrapper. The grader compiles the engine objects itself, before any check runs, into a
-folder only it can write ($LABKIT_NATIVE_ENGINE for its checks, which only read it).
+The engine (kstat_fr.c, engine.c, fault.c), the learner glue and cffi's wrapper (generated from
+CDEF) are the same in every such build, and nearly all of its compile time: they are compiled once
+per content, compiler and flags (`engine_objects`, normal and ThreadSanitizer flavours) and linked
+in, so a learner's build compiles only its own file and its module's two-line init. The grader
+compiles these objects itself, before any check runs, into a folder only it can write
+($LABKIT_NATIVE_ENGINE for its checks, which only read it).
 """
 
 import hashlib
 import importlib.util
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -58,20 +60,32 @@ def _engine_flags(tsan: bool) -> list[str]:
     return py + _build.CFLAGS + (TSAN_FLAGS if tsan else [])
 
 
+#: What every first-use build links, compiled once: the engine, the glue that presents a learner's
+#: functions as the variant "learner" (left out of a build of variants.c), and cffi's wrapper.
+FIXED = [*_build.ENGINE, "learner_glue.c", "wrapper"]
+#: The name cffi's wrapper is generated under. It is compiled once, so it cannot carry a module's
+#: name: each module gets its own two-line PyInit, which calls lk_cffi_init (appended to it).
+WRAPPER_NAME = "_lk_wrapper"
+_WRAPPER_INIT = re.compile(r'return _cffi_init\("_lk_wrapper", (0x[0-9a-fA-F]+), &_cffi_type_context\);')
+
+
 def engine_objects(tsan: bool = False, into: str | None = None) -> list[str]:
-    """The engine's object files for a first-use build, compiled once and then found by content.
+    """The FIXED object files of a first-use build (in FIXED's order), compiled once and then
+    found by content.
 
     Looked for in one folder: `into` if given; else $LABKIT_NATIVE_ENGINE if it is set (the
     grader's folder, which its checks only read; if it lacks them, they are compiled into a
     private temporary folder, nothing else is trusted); else engine_dir(). Compiled into that
     folder if it does not have them."""
     cc, flags = compiler(), _engine_flags(tsan)
-    digest = hashlib.sha256(repr((cc, flags)).encode())
-    for f in _build.ENGINE + ["kstat_model.h", "lk_engine.h"]:
+    import cffi
+    digest = hashlib.sha256(repr((cc, flags, sys.version, cffi.__version__, _build.CDEF, _build.PREAMBLE,
+                                  sysconfig.get_paths()["include"])).encode())
+    for f in [*FIXED[:-1], "kstat_model.h", "lk_engine.h"]:
         with open(os.path.join(NATIVE_DIR, f), "rb") as fh:
             digest.update(f.encode() + b"\0" + fh.read())
     key = digest.hexdigest()[:20]
-    names = [f"{key}-{os.path.splitext(f)[0]}.o" for f in _build.ENGINE]
+    names = [f"{key}-{os.path.splitext(f)[0]}.o" for f in FIXED]
     given = None if into else config.native_engine()
     folder = into or given or engine_dir()
     if all(os.path.isfile(os.path.join(folder, n)) for n in names):
@@ -80,17 +94,51 @@ def engine_objects(tsan: bool = False, into: str | None = None) -> list[str]:
     os.makedirs(target, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="labkit-engine-")
     try:
-        for src, name in zip(_build.ENGINE, names):
-            obj = os.path.join(tmp, name)
-            proc = subprocess.run([cc, *flags, "-I", NATIVE_DIR, "-c", os.path.join(NATIVE_DIR, src),
-                                   "-o", obj], capture_output=True, text=True)
-            if proc.returncode != 0:
-                raise LabkitError(f"building the native engine ({src}) failed:\n{proc.stderr.strip()}")
+        wrapper = os.path.join(tmp, "wrapper.c")
+        _write_wrapper(wrapper)
+        sources = [os.path.join(NATIVE_DIR, f) for f in FIXED[:-1]] + [wrapper]
+        objs = [os.path.join(tmp, n) for n in names]
+        _compile(list(zip(sources, objs)), tsan, "building the native engine")
+        for obj, name in zip(objs, names):
             os.chmod(obj, 0o644)
             os.replace(obj, os.path.join(target, name))  # atomic: racing builders are both fine
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return [os.path.join(target, n) for n in names]
+
+
+def _write_wrapper(path: str) -> None:
+    """cffi's wrapper for CDEF, generated under WRAPPER_NAME, with lk_cffi_init(name) appended:
+    what cffi's own PyInit does, for the name a module is loaded under."""
+    from cffi import FFI
+    from cffi.recompiler import make_c_source
+    ffi = FFI()
+    ffi.cdef(_build.CDEF)
+    make_c_source(ffi, WRAPPER_NAME, _build.PREAMBLE, path)
+    with open(path) as f:
+        text = f.read()
+    m = _WRAPPER_INIT.search(text)
+    if m is None:
+        import cffi
+        raise LabkitError(f"cffi {cffi.__version__} writes its module's init in a form labkit does not "
+                          f"know (no '_cffi_init(\"{WRAPPER_NAME}\", ...)'); report this, with the version")
+    with open(path, "a") as f:
+        f.write("\nPyObject *lk_cffi_init(const char *name)\n"
+                f"{{\n  return _cffi_init(name, {m.group(1)}, &_cffi_type_context);\n}}\n")
+
+
+def _compile(pairs: list[tuple[str, str]], tsan: bool, what: str) -> None:
+    """Compile each (source, object) with the engine's flags, all at once."""
+    cc = compiler()
+    includes = [f"-I{d}" for d in [NATIVE_DIR, *sorted({os.path.dirname(src) for src, _ in pairs}),
+                                   sysconfig.get_paths()["include"]]]
+    procs = [(src, subprocess.Popen([cc, *_engine_flags(tsan), *includes, "-c", src, "-o", obj],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+             for src, obj in pairs]
+    errors = [(src, proc.communicate()[1].decode(errors="replace").strip()) for src, proc in procs]
+    failed = [f"{os.path.basename(src)}: {err}" for (src, err), (_, proc) in zip(errors, procs) if proc.returncode]
+    if failed:
+        raise LabkitError(f"{what} failed:\n" + "\n".join(failed))
 
 
 def check_source(source: str) -> str:
@@ -128,16 +176,17 @@ def build(source=None, tsan=False):
     A ThreadSanitizer build can only be loaded with libtsan preloaded: build it here, load it in
     a child.
     """
+    objects = engine_objects(tsan)
     if source is None:
         sources = [os.path.join(NATIVE_DIR, "variants.c")]
+        objects = [o for o, f in zip(objects, FIXED) if f != "learner_glue.c"]
     else:
         path = os.path.abspath(os.fspath(source))
         if not os.path.isfile(path):
             raise LabkitError(f"source file {source!r} does not exist")
-        sources = [os.path.join(NATIVE_DIR, "learner_glue.c"), path]
+        sources = [path]
     flags = TSAN_FLAGS if tsan else []
-    objects = engine_objects(tsan)
-    # The engine objects are named by their own content hash, which the module's name includes.
+    # The fixed objects are named by their own content hash, which the module's name includes.
     digest = hashlib.sha256(repr((flags, sys.version, _build.CDEF,
                                   [os.path.basename(o) for o in objects])).encode())
     for path in sources + [os.path.join(NATIVE_DIR, h) for h in ("kstat_model.h", "lk_engine.h")]:
@@ -153,31 +202,22 @@ def build(source=None, tsan=False):
 
 
 def _build_module(name, target, sources, tsan, objects):
-    """cffi's wrapper for `name`, compiled with `sources` as the engine objects are (the same
-    flags), each file by its own compiler at once, and linked with the objects. (cffi's own
-    compile goes through setuptools, which costs more than the compiling, and changes directory,
-    which a build in a thread must not.)"""
+    """`sources` and the module's own init, compiled as the fixed objects are (the same flags, each
+    file by its own compiler at once), linked with them. (cffi's own compile goes through
+    setuptools, which costs more than the compiling, and changes directory, which a build in a
+    thread must not.)"""
     os.makedirs(cache_dir(), exist_ok=True)
-    cc, tmp = compiler(), tempfile.mkdtemp(prefix="labkit-build-")
+    tmp = tempfile.mkdtemp(prefix="labkit-build-")
     try:
-        wrapper = os.path.join(tmp, name + ".c")
-        from cffi import FFI
-        from cffi.recompiler import make_c_source
-        ffi = FFI()
-        ffi.cdef(_build.CDEF)
-        make_c_source(ffi, name, _build.PREAMBLE, wrapper)
-        includes = [f"-I{d}" for d in [NATIVE_DIR, *sorted({os.path.dirname(s) for s in sources}),
-                                       sysconfig.get_paths()["include"]]]
-        compiles = []
-        for n, src in enumerate([wrapper, *sources]):
-            obj = os.path.join(tmp, f"{n}.o")
-            compiles.append((obj, subprocess.Popen([cc, *_engine_flags(tsan), *includes, "-c", src, "-o", obj],
-                                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)))
-        errors = [proc.communicate()[1].decode(errors="replace").strip() for _, proc in compiles]
-        if any(proc.returncode for _, proc in compiles):
-            raise LabkitError("building the native module failed:\n" + "\n".join(e for e in errors if e))
+        init = os.path.join(tmp, "init.c")
+        with open(init, "w") as f:
+            f.write("extern void *lk_cffi_init(const char *);\n"
+                    f'__attribute__((visibility("default"))) void *PyInit_{name}(void)\n'
+                    f'{{\n  return lk_cffi_init("{name}");\n}}\n')
+        pairs = [(src, os.path.join(tmp, f"{n}.o")) for n, src in enumerate([init, *sources])]
+        _compile(pairs, tsan, "building the native module")
         built = os.path.join(tmp, os.path.basename(target))
-        link = subprocess.run([cc, "-shared", *[obj for obj, _ in compiles], *objects, "-pthread",
+        link = subprocess.run([compiler(), "-shared", *[obj for _, obj in pairs], *objects, "-pthread",
                                *(["-fsanitize=thread"] if tsan else []), "-o", built],
                               capture_output=True, text=True)
         if link.returncode != 0:
