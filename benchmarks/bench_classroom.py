@@ -4,7 +4,7 @@
 
 1. `labkit grade --many` over --copies submissions (solutions/ and exercises/ alternately, so half
    run every check to its end), with --output-dir and --format csv: wall time, and the peak memory
-   of the whole process tree (the grader and its check processes; RSS summed, sampled every 50 ms).
+   of the whole process tree (the grader and its check processes; PSS summed, sampled every 50 ms).
 2. The autograder: `labkit autograder build`, its setup.sh against a temporary /autograder
    (LABKIT_AUTOGRADER_ROOT), then run_autograder on one submission (solutions/ in exercises/):
    the time of each step and the score.
@@ -29,7 +29,10 @@ LABKIT = [sys.executable, "-m", "labkit"]
 
 
 def measure(argv, env=None, cwd=None):
-    """(seconds, peak MiB of the process tree, CompletedProcess-like (returncode, stdout))."""
+    """(seconds, peak MiB of the process tree, CompletedProcess-like (returncode, stdout)).
+
+    Memory is each process's proportional share (PSS): the checks' workers are forks of one
+    fork server and share its pages, which resident sizes (RSS) would count once per worker."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     top = psutil.Process(proc.pid)
@@ -37,12 +40,19 @@ def measure(argv, env=None, cwd=None):
     while proc.poll() is None:
         try:
             tree = [top, *top.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            peak = max(peak, sum(_pss(p) for p in tree))
         except psutil.Error:
             pass
         time.sleep(0.05)
     out, err = proc.communicate()
     return time.perf_counter() - start, peak / (1 << 20), proc.returncode, out, err
+
+
+def _pss(p: psutil.Process) -> int:
+    try:
+        return p.memory_full_info().pss
+    except psutil.Error:    # (gone meanwhile, or not ours to read)
+        return 0
 
 
 def uptime() -> str:
