@@ -40,6 +40,8 @@ EXPECTED = {
 #: Longest string accepted at all: longer answers are refused before any parsing (a 500 KB answer
 #: is not an answer).
 MAX_TEXT = 200
+#: Largest whole number accepted, in bits: every answer of the course fits in 64.
+MAX_INT_BITS = 128
 
 
 class AnswerError(LabkitError):
@@ -58,6 +60,10 @@ def _plain_str(value) -> str:
 def parse_int(value: object) -> int:
     """A whole number from an exact int or a string of one (see the module docstring)."""
     if type(value) is int:
+        # bounded before anything prints it: str() of a 5000-digit int raises (Python's own limit)
+        if value.bit_length() > MAX_INT_BITS:
+            raise AnswerError(f"a whole number of {value.bit_length()} bits is larger than any "
+                              f"answer here (at most {MAX_INT_BITS} bits)")
         return int(value)
     if type(value) is not str:
         raise AnswerError(f"not a whole number; expected {EXPECTED['int']}")
@@ -111,12 +117,14 @@ def normalise(kind: str, value: Any, choices: Sequence | None = None) -> Any:
 def shown(value: Any, limit: int = 80) -> str:
     """A learner's value as a report may show it: a plain value's repr, cut to `limit` characters
     (saying so); an object of any other type by its type's name only (its __repr__ is not called)."""
-    if type(value) in (int, bool, float, type(None)):
+    if type(value) is int and value.bit_length() > MAX_INT_BITS:
+        text = f"a whole number of {value.bit_length()} bits"   # (its repr could be too long to make)
+    elif type(value) in (int, bool, float, type(None)):
         text = repr(value)
     elif type(value) is str:
         text = str.__repr__(value)
     elif type(value) in (tuple, list) and len(value) <= 8 and all(
-            type(v) in (int, str, bool) for v in value):
+            type(v) in (str, bool) or (type(v) is int and v.bit_length() <= MAX_INT_BITS) for v in value):
         text = repr(tuple(int(v) if type(v) is int else str.__str__(v) if type(v) is str else v is True
                           for v in value))
     else:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit.answer_values import AnswerError, normalise
+from labkit.answer_values import AnswerError, normalise, shown
 from labkit.grading import sandbox, threat_model
 from labkit.grading.base import Ctx
 from labkit.grading.exercises import CHECKS
@@ -132,6 +132,19 @@ def test_judge_not_patchable_allow_list(tmp_path, src, words):
 def test_answers_plain_an_int_that_equals_everything_scores_nothing(tmp_path):
     r = run("decode_panic", one_file(tmp_path, DATA / "hostile_answers" / "any_int.py", "decode_panic.py"))
     assert r.score == 0 and "a class is not allowed" in str(r), str(r)
+
+
+def test_output_bounded_a_huge_int_answer_costs_only_its_question(tmp_path):
+    # str() of a 5000-digit int raises in Python 3.11: once, that took the whole check down
+    src = (ROOT / "solutions" / "decode_panic.py").read_text()
+    start = src.index("def sizeof_kstat_t():")
+    end = src.index("\n\n\ndef ", start)
+    (tmp_path / "decode_panic.py").write_text(src[:start] + "def sizeof_kstat_t():\n    return 10 ** 5000" + src[end:])
+    r = run("decode_panic", tmp_path)
+    assert r.score == r.points - 1 and "a whole number of 16610 bits" in str(r), str(r)
+    with pytest.raises(AnswerError, match="at most 128 bits"):
+        normalise("int", 1 << 200)
+    assert shown((1 << 200, 2)) == "an object of type tuple"
 
 
 def test_answers_plain_normaliser_tests_exact_types():
