@@ -91,3 +91,86 @@ def test_seed_scale_verdicts_and_failing_schedules_are_unchanged():
     assert (r.executions, r.pruned, r.outcomes) == (47, 0, {"ok": 43, "panic": 4})
     assert r.shortest_failing.schedule == "W12 R28500 W1 R2"
     assert r.exhaustive
+
+
+# ---- the fast path of a skipped step (runtime.SKIPPING) counts in bulk, settled later --------
+def _serial(prog, first, **kw):
+    from labkit.sched.dpor import _Serial
+    return run_once(prog, _Serial(first), detect_races=False, **kw)
+
+
+@pytest.mark.parametrize("budget", [1, 2, 15, 16, 17, 4000, 9000, 11400, 11401, 11402, 22820, 28517])
+def test_a_step_budget_that_runs_out_among_skipped_steps_hangs_where_the_plain_run_does(budget):
+    # The fast path may only skip while the budget lasts: a quiet run must stop on the very step
+    # a run with no skipping stops on, however far into a stretch of skipped steps that is.
+    prog = Scenario(5698, "none")
+    quiet = DporSearch(prog).learn()
+    for first in (0, 1):
+        fast, fexe = _serial(prog, first, budget=budget, quiet=quiet)
+        plain, pexe = _serial(prog, first, budget=budget)
+        assert fexe.decisions < fexe.steps or budget < 30     # it did skip
+        assert (fast.kind, fast.steps, fast.schedule) == (plain.kind, plain.steps, plain.schedule)
+        assert [t.steps for t in fexe.threads] == [t.steps for t in pexe.threads]
+        assert fast.kind == "hang" and fast.steps == budget
+
+
+def test_no_skipping_outside_an_execution_whatever_it_ended_with():
+    from labkit.sched.runtime import SKIPPING
+    for fix in ("none", "lock"):
+        prog = Scenario(40, fix)
+        quiet = DporSearch(prog).learn()
+        for first in (0, 1):
+            outcome, _ = _serial(prog, first, quiet=quiet)
+            assert (SKIPPING.room, SKIPPING.granted, SKIPPING.thread) == (0, 0, None)
+            assert not SKIPPING.reads and not SKIPPING.writes
+    # a panic ends it mid-copy, with skipped steps not yet credited when it is raised
+    panic = replay(Scenario.seed("none"), "W12 R28500 W1 R2")
+    assert panic.kind == "panic" and panic.steps == 28515
+    assert (SKIPPING.room, SKIPPING.granted, SKIPPING.thread) == (0, 0, None)
+
+
+def test_bcopy_faults_exactly_where_a_search_of_the_allocations_says():
+    # bcopy tests the range of the buffer it last stored into before it searches the allocations:
+    # every store, in any order, must fault (or not) as that search says, at the same byte.
+    import random
+    from labkit.kernel.context import booting
+    from labkit.kernel.kstat import Kernel, Kstat
+    from labkit.kernel.kstat_fr import bcopy
+    from labkit.kernel.panic import KernelPanic
+    rng = random.Random(0)
+    for allocator in ("firewall", "redzone", "slab"):
+        k = Kernel(allocator)
+        k.header_ksp = Kstat(k.ekstat_addr(0), 0, "unix", 0, "kstat_headers", "kstat", 1, 0)
+        src = Kstat(k.ekstat_addr(1), 1, "m", 0, "n", "misc", 1, 0)
+        bufs = [k.memory.kmem_zalloc(size) for size in (0xfff71, 0x229, 0x30, 0x2001)]
+        faults = 0
+        # runs of stores one header apart (as a copy makes them), starting anywhere near a buffer
+        dsts = []
+        for _ in range(300):
+            a = rng.choice(bufs)
+            at = rng.choice((a.addr, a.addr + a.size, a.addr + rng.randrange(a.size)))
+            start = at + rng.randrange(-0x400, 0x400)
+            dsts += [start + i * 0xB8 for i in range(rng.randrange(1, 12))]
+        for dst in dsts:
+            expect = k.memory.first_unmapped(dst, 0xB8, k.memory.allocation_for(dst))
+            with booting(k):
+                try:
+                    bcopy(src, dst, 0xB8)
+                    got = None
+                except KernelPanic as p:
+                    got = p.record.fault_addr
+            assert got == expect, (allocator, hex(dst))
+            faults += got is not None
+        assert faults > 100 or allocator == "slab"
+
+
+def test_a_read_results_kids_with_and_without_records_left_zero():
+    from labkit.kernel.scenario import ReadResult
+    from labkit.kernel.kstat_drv import UserKstat
+    ok = replay(Scenario(40, "none"), "R").result
+    assert ok.kids == list(range(40)) and ok.signature()[2] == tuple(range(40))
+    user = UserKstat(ks_kid=0, ks_data_size=0)
+    user.data = list(ok.records[:3]) + [None] + list(ok.records[3:5])
+    r = ReadResult(0, 1, user)
+    assert r.kids == [0, 1, 2, 3, 4] and r.signature()[2] == (0, 1, 2, None, 3, 4)
+    assert r.zero_filled == 1

@@ -9,7 +9,7 @@ stands for "this kernel's chain lock" wherever it is used.
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabkitError
-from labkit.sched import current_thread
+from labkit.sched import runtime
 
 if TYPE_CHECKING:                 # kstat.py finds its kernel here: the type only
     from labkit.kernel.kstat import Kernel
@@ -18,7 +18,8 @@ _booting: "list[Kernel]" = []     # kernels being set up outside any execution (
 
 
 def kernel() -> "Kernel":
-    t = current_thread()
+    exe = runtime._current     # (current_thread(), inlined: bcopy asks once per header it copies)
+    t = exe.running if exe is not None else None
     if t is not None and t.context is not None:
         return t.context
     if _booting:

@@ -101,7 +101,7 @@ def read_kstat_data(rvalp, user_ksp: int, flag: int):
     _out(ksp, error)
     if error:
         return error
-    records = [k.memory.stores.get(kbuf.addr + i * 0xB8) for i in range(ksp.ks_ndata)]
+    records = list(map(k.memory.stores.get, range(kbuf.addr, kbuf.addr + ksp.ks_ndata * 0xB8, 0xB8)))
     # A 32-bit caller of kid 0 gets the array repacked in place as kstat32_t records.
     user.record_size = SIZEOF_KSTAT32_T if model == DATAMODEL_ILP32 else 0xB8
     user.data = records

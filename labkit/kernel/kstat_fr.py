@@ -6,16 +6,16 @@ out what does not (the by-name tree, persistent and dormant kstats, named-string
 `kstat_install` clears KSTAT_FLAG_INVALID without kstat_chain_lock: the bug.
 """
 
+import itertools
 import os
 import sys
 
 from labkit.kernel.context import kernel, kstat_avl_bykid, kstat_chain_lock, resolve
 from labkit.kernel.kstat import Kstat
-from labkit.kernel.layout import (EACCES, GLOBAL_ZONEID, KSTAT_FLAG_DORMANT, KSTAT_FLAG_INVALID,
-                                  KSTAT_WRITE, SIZEOF_KSTAT_T)
+from labkit.kernel.layout import EACCES, GLOBAL_ZONEID, KSTAT_FLAG_DORMANT, KSTAT_FLAG_INVALID, KSTAT_WRITE, SIZEOF_KSTAT_T
 from labkit.kernel.panic import KernelPanic, PanicRecord
 from labkit.kernel.stacks import capture_threads, page_fault
-from labkit.sched import current_thread, point
+from labkit.sched.runtime import SKIPPING, current_thread, point
 
 
 # ---- the primitives kernel code is written with --------------------------------------------
@@ -85,19 +85,17 @@ _walk_labels: dict = {}   # tree name -> ["kstat_avl_bykid (walk step 0)", ...],
 
 def avl_walk(tree):
     """for (e = avl_first(t); e != NULL; e = avl_walk(t, e, AVL_AFTER)): each step a point."""
-    t = resolve(tree)
-    # The label of each step is made once and kept: at seed scale a search takes half a million
-    # steps, and a fresh string (or closure) per step costs more than the step.
+    t, s = resolve(tree), SKIPPING
     labels, nodes = _walk_labels.setdefault(t.name, []), t.nodes   # (the tree's one list: it grows in place)
-    i = 0
-    while True:
-        if i == len(labels):
-            labels.extend(f"{t.name} (walk step {j})" for j in range(i, max(i + 1, len(nodes) + 1)))
-        point("read", t, labels[i], depth=2)
+    for i in itertools.count():
+        # point()'s fast path, inlined (runtime.SKIPPING): at seed scale most of a search's steps
+        if s.room and t in s.reads:                       # are skipped ones. Labels: _walk_label.
+            s.room -= 1
+        else:
+            point("read", t, labels[i] if i < len(labels) else _walk_label(labels, t, i), depth=2)
         if i >= len(nodes):
             return
         yield nodes[i]
-        i += 1
 
 
 def kstat_zone_find(ksp: Kstat, zoneid: int) -> bool:
@@ -107,13 +105,15 @@ def kstat_zone_find(ksp: Kstat, zoneid: int) -> bool:
 
 def bcopy(src: Kstat, dst: int, size: int) -> None:
     """Copy a kstat_t into kernel memory at dst. A store into an unmapped page panics."""
-    point("read", src, src.copy_what, depth=2)
-    k = kernel()
-    memory = k.memory
-    alloc = memory.allocation_for(dst)
-    bad = memory.first_unmapped(dst, size, alloc)
-    if bad is not None:
-        page_fault(k, bad, src, dst, size, alloc)
+    if SKIPPING.room and src in SKIPPING.reads:      # point()'s fast path, inlined (see avl_walk)
+        SKIPPING.room -= 1
+    else:
+        point("read", src, src.copy_what, depth=2)
+    memory = (k := kernel()).memory
+    if not memory.safe_lo <= dst <= memory.safe_hi - size:   # not inside the buffer last stored into
+        alloc, bad = memory.store_fault(dst, size)
+        if bad is not None:
+            page_fault(k, bad, src, dst, size, alloc)
     # src.copy() keeps the grader's record of a kstat copied before its kstat_install made it visible
     memory.stores[dst] = src.copy()
 
@@ -213,3 +213,10 @@ CE_WARN = 2
 def cmn_err(level: int, message: str) -> None:
     """A console message, not a panic: kernel code that cannot go on warns and returns."""
     kernel().console.append(("WARNING: " if level == CE_WARN else "") + message)
+
+
+def _walk_label(labels: list, tree, i: int) -> str:
+    """avl_walk's label of step i. Labels are made once per process, for every step the tree has
+    now: a fresh string per step would cost more than the step."""
+    labels.extend(f"{tree.name} (walk step {j})" for j in range(len(labels), max(i + 1, len(tree.nodes) + 1)))
+    return labels[i]

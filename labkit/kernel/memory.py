@@ -72,6 +72,11 @@ class KernelMemory:
     _next_small: int = SMALL_HEAP
     caches: dict = field(default_factory=dict)
     before_zalloc: Callable[[], None] | None = None   # the grader's record, kept out of kernel code (scenario.py)
+    # The mapped bytes [safe_lo, safe_hi) of the allocation the last store checked went into: a
+    # store inside them cannot fault, so bcopy, which copies thousands of headers into one buffer,
+    # tests this range and searches the allocations (store_fault) only when a store leaves it.
+    safe_lo: int = 0
+    safe_hi: int = 0
     sched_key = ("kmem", "arena")      # the same allocator in every execution (sched/quiet.py)
 
     def cache(self, ctype: str) -> KmemCache:
@@ -113,6 +118,15 @@ class KernelMemory:
         if end > alloc.map_end:
             return max(addr, alloc.map_end)
         return None
+
+    def store_fault(self, addr: int, length: int) -> tuple[Allocation | None, int | None]:
+        """A store of length bytes at addr: the allocation it goes into and the first byte of it
+        that is not mapped (None: it does not fault). Remembers that allocation's mapped bytes."""
+        alloc = self.allocation_for(addr)
+        bad = self.first_unmapped(addr, length, alloc)
+        if alloc is not None and bad is None:
+            self.safe_lo, self.safe_hi = alloc.map_start, alloc.map_end
+        return alloc, bad
 
     def allocation_for(self, addr: int) -> Allocation | None:
         """The allocation addr lies in, or whose guard page it lies in (None if neither)."""

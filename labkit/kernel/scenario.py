@@ -17,7 +17,7 @@ from typing import Any
 from labkit.errors import LabkitError
 from labkit.kernel import symbols
 from labkit.kernel.context import booting
-from labkit.kernel.kstat import BootKstat, Kernel, Kstat, ekstat_addr
+from labkit.kernel.kstat import BootKstat, Kernel, Kstat, ekstat_addr, kid_of
 from labkit.kernel.kstat_drv import UserKstat, _sys_sysenter_post_swapgs
 from labkit.kernel.memory import ALLOCATORS
 from labkit.kernel.layout import (DATAMODEL_ILP32, FREAD, GLOBAL_ZONEID, KSTAT_FLAG_INVALID,
@@ -60,6 +60,7 @@ class ReadResult:
         self.record_size = user.record_size
         self.records = user.data           # bcopy's KstatCopy per header, None where none was copied
         self._headers: list | None = None
+        self._kids: tuple | None = None
 
     @property
     def headers(self) -> list:
@@ -69,9 +70,18 @@ class ReadResult:
             self._headers = [None if r is None else r.header() for r in self.records]
         return self._headers
 
+    def _record_kids(self) -> tuple:
+        """Each record's kid, None where none was copied: made once, by C code when no record is
+        missing (a search asks for it once per outcome, and at seed scale there are 5698)."""
+        if self._kids is None:
+            recs = self.records
+            self._kids = (tuple(map(kid_of, recs)) if None not in recs
+                          else tuple(None if r is None else r.kid for r in recs))
+        return self._kids
+
     @property
     def kids(self) -> list:
-        return [r.kid for r in self.records if r is not None]
+        return [kid for kid in self._record_kids() if kid is not None]
 
     @property
     def zero_filled(self) -> int:
@@ -83,7 +93,7 @@ class ReadResult:
         return dict(self._facts)
 
     def signature(self) -> tuple:
-        return (self.error, self.ndata, tuple(None if r is None else r.kid for r in self.records))
+        return (self.error, self.ndata, self._record_kids())
 
     def to_json(self) -> dict:
         return {"error": self.error, "ndata": self.ndata, "data_size": self.data_size,
@@ -174,8 +184,8 @@ class _Instance:
             # (judged for executions that ended well, where every writer's kstat_install returned)
             "not_visible_at_end": [n.ks_kid for n in self._new_kstats()
                                    if n._flags & KSTAT_FLAG_INVALID or not n.installed],
-            "holds_left": [[n.ks_kid, n.e_owner.name, k.hold_sites.get(n.ks_kid, "?")]
-                           for n in k.avl_bykid.nodes if n.e_owner is not None],
+            "holds_left": [[n.ks_kid, n._owner.name, k.hold_sites.get(n.ks_kid, "?")]
+                           for n in k.avl_bykid.nodes if n._owner is not None],   # (e_owner, read plainly)
             "lock_held_by": owner.name if owner is not None else None,
         }
 

@@ -88,25 +88,63 @@ class _Halt(BaseException):
     """Raised in the driver's own greenlet when the execution ends or pauses there."""
 
 
+class _Skipping:
+    """What the running thread may skip without asking quiet.py again: the fast path of point().
+
+    One object for the process (one execution runs at a time), armed by the execution for its
+    running thread at each decision and disarmed whenever it stops running: `reads` and `writes`
+    are that thread's quiet_reads and quiet_writes (the same sets, so what quiet.py clears is
+    cleared here), `room` how many more steps it may skip before the step budget. A skipped step
+    only takes one from `room`; the execution credits the steps skipped (granted - room) to the
+    thread and to its own count before anything reads them (Execution.settle), so a skip costs a
+    test and a decrement. Primitives that run once per kstat at seed scale (the walk, the flag
+    read, bcopy) make the same test inline, sparing the call:
+
+        if SKIPPING.room and obj in SKIPPING.reads: SKIPPING.room -= 1   else: point(...)
+    """
+
+    __slots__ = ("reads", "writes", "room", "granted", "thread")
+
+    def __init__(self) -> None:
+        self.disarm()
+
+    reads: "set | frozenset"
+    writes: "set | frozenset"
+    thread: "SimThread | None"
+
+    def disarm(self) -> None:
+        self.reads = self.writes = frozenset()
+        self.room = self.granted = 0
+        self.thread = None
+
+
+SKIPPING = _Skipping()
+
+
 def point(kind: str, obj: object, what: str = "", depth: int = 1) -> None:
     """Announce the calling thread's next shared access; it may let other threads run first.
 
     `depth` says which caller frame is the line doing the access (1: the caller of point()).
     """
+    s = SKIPPING
+    if s.room and obj in (s.reads if kind == "read" else s.writes):
+        s.room -= 1      # an access this thread was already cleared to skip (see _Skipping)
+        return
     exe = _current
     if exe is not None:
         t = exe.running
         if t is not None:
             if exe.quiet is not None:
-                # The fast path of quiet.py: an access this thread was already cleared to skip.
-                # Counted here, not through a call: at seed scale a search skips 1.4 million
-                # steps, and this is all a skipped step costs (Execution.skip says why it is right).
-                if obj in (t.quiet_reads if kind == "read" else t.quiet_writes) and exe.steps < exe.budget:
-                    exe.steps += 1
-                    t.steps += 1
-                    return
+                n = s.granted - s.room
+                if n:                   # settle(), inlined: quiet.py may read the step counts
+                    s.granted = s.room
+                    exe.steps += n
+                    t.steps += n
                 if exe.quiet.skips(exe, kind, obj):
-                    exe.skip(t)
+                    if s.room:          # skip(), inlined: counted as the fast path counts
+                        s.room -= 1
+                    else:
+                        exe.skip(t)
                     return
             exe._point(kind, obj, what, sys._getframe(depth))
 
@@ -277,6 +315,7 @@ class Execution:
             raise LabkitError("the simulator is busy with another run; wait for it to finish")
         _current = self
         self._starting = True
+        SKIPPING.disarm()         # (no thread skips before its first point)
         try:
             for t in self.threads:
                 t.glet = greenlet.greenlet(self._thread_main, parent=self.main)
@@ -310,6 +349,8 @@ class Execution:
         except _Halt:
             pass
         finally:
+            self.settle()
+            SKIPPING.disarm()
             _current = None   # outside resume(), kernel objects read plainly (no scheduling)
             lock.release()
         return self.outcome_kind is not None
@@ -400,13 +441,38 @@ class Execution:
         return out
 
     def skip(self, t: SimThread) -> None:
-        """Count t's access as a step without a scheduling point (quiet.py decided it may): the
-        one rule for a skipped step (point() inlines it), so schedules still count every point.
+        """Count t's access as a step without a scheduling point (quiet.py decided it may), so
+        schedules still count every point. The fast path (SKIPPING) counts the same steps in
+        bulk: its room is the budget left, and settle() credits them here, to the same counts.
 
         The trace needs no entry for it: a skipped step is always the running thread's, the
         thread chosen at the last decision, so the decisions alone give every step's thread."""
         self.steps += 1
         t.steps += 1
+        s = SKIPPING
+        if s.thread is t and s.room:
+            s.room -= 1          # (the fast path's room is the budget left: one step less)
+            s.granted -= 1
+
+    def settle(self) -> None:
+        """Credit the steps the running thread skipped on the fast path (SKIPPING): done before
+        anything reads the step counts, at every point that is not skipped there."""
+        s = SKIPPING
+        n = s.granted - s.room
+        if n:
+            s.granted = s.room
+            self.steps += n
+            assert s.thread is not None
+            s.thread.steps += n
+
+    def _arm(self, t: SimThread) -> None:
+        """t runs next: let it skip what quiet.py cleared it to skip, up to the step budget."""
+        s = SKIPPING
+        if self.quiet is None or self._starting:
+            s.disarm()
+            return
+        s.reads, s.writes, s.thread = t.quiet_reads, t.quiet_writes, t
+        s.room = s.granted = max(0, self.budget - self.steps)
 
     @property
     def may_skip(self) -> bool:
@@ -414,6 +480,7 @@ class Execution:
         return not self._starting and self.steps < self.budget
 
     def _decide(self) -> None:
+        self.settle()
         while True:
             enabled = self.enabled()
             if not enabled:
@@ -437,6 +504,7 @@ class Execution:
             self.chooser.on_step(self, choice, access)
             for obs in self.observers:
                 obs.on_step(self, choice, access)
+            self._arm(choice)
             if choice is self.running and greenlet.getcurrent() is choice.glet:
                 return
             self.running = choice
@@ -447,6 +515,8 @@ class Execution:
         """End the execution as `kind` (one of outcome.ALL_KINDS); never returns."""
         if kind not in ALL_KINDS:
             raise AssertionError(f"unknown way for an execution to end: {kind!r}")
+        self.settle()
+        SKIPPING.disarm()
         self.outcome_kind = kind
         self.failure = failure
         self._paused_in = None
