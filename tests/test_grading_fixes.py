@@ -54,7 +54,8 @@ def test_untouched_exercises_score_zero():
     ("count_in_snapshot", "fix_b_sim", "the kernel panicked"),
     ("copies_invalid", "fix_b_sim", "before kstat_install had made them visible"),
     ("skips_copy", "fix_b_sim", "the snapshot lacks kstats"),
-    ("raises", "fix_b_sim", "your code raised NameError"),
+    ("raises", "fix_b_sim", "your code raised NameError (thread R, fix_b_sim.py line 6)"),
+    ("eats_memory", "fix_a_sim", "your code ran out of memory (thread W, fix_a_sim.py line 5)"),
 ])
 def test_wrong_sim_fix_loses_its_points(tmp_path, case, check, reason):
     sub = one_file(tmp_path, DATA / "wrong_sim" / f"{case}.py", f"{check}.py")

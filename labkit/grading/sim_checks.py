@@ -22,6 +22,7 @@ kernel/scenario.py). A hidden search bound would make a pass mean less, so there
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any
 
@@ -56,6 +57,8 @@ def observe_execution(outcome: Any, scenario: Scenario) -> dict:
     if outcome.failure is not None and outcome.kind in ("error", "panic"):
         obs["failure_type"] = type(outcome.failure).__name__
         obs["failure"] = cut(str(outcome.failure), 300)
+    if outcome.kind == "error" and outcome.failure is not None:
+        obs["where"] = _where(outcome, scenario)
     rec = outcome.panic
     if rec is not None and getattr(rec, "fault_addr", None) is not None:
         obs["panic"] = [rec.header_index, rec.counted, rec.offset]
@@ -74,6 +77,22 @@ def observe_execution(outcome: Any, scenario: Scenario) -> dict:
                    boot_missing=missing[:10], boot_missing_n=len(missing), dups=dups[:10],
                    zero_filled=res.zero_filled, facts=res.facts())
     return obs
+
+
+def _where(outcome: Any, scenario: Scenario) -> str:
+    """Which thread raised, and the learner's deepest line in the traceback: "thread W,
+    fix_a_sim.py line 4" (the thread is the last step's: an exception ends the run there)."""
+    thread = outcome.schedule.split()[-1][0] if outcome.schedule else "?"
+    source = getattr(scenario.variant, "source", None)
+    line = None
+    if source:
+        name = os.path.basename(source)
+        tb = getattr(outcome.failure, "__traceback__", None)
+        while tb is not None:
+            if os.path.basename(tb.tb_frame.f_code.co_filename) == name:
+                line = f"{name} line {tb.tb_lineno}"
+            tb = tb.tb_next
+    return f"thread {thread}" + (f", {line}" if line else "")
 
 
 def explore_scale(scenario: Scenario) -> dict:
@@ -170,9 +189,10 @@ def judge_execution(obs: dict, kstats: int, writers: int) -> str | None:
         return "no end in sight: the execution ran out of scheduling steps (a loop that never ends?)"
     if kind == "error":
         what = cut(str(obs.get("failure", "")), 300)
+        where = f" ({cut(str(obs['where']), 80)})" if obs.get("where") else ""
         if obs.get("failure_type") == "MemoryError":
-            return "your code ran out of memory during the read (every check's memory is bounded)"
-        return f"your code raised {cut(str(obs.get('failure_type', 'an exception')), 40)}: {what}"
+            return f"your code ran out of memory{where}: every check's memory is bounded"
+        return f"your code raised {cut(str(obs.get('failure_type', 'an exception')), 40)}{where}: {what}"
     if kind != "ok":
         raise ValueError(f"outcome {kind!r}")
     error, facts = obs["error"], obs["facts"]
