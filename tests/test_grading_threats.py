@@ -430,3 +430,9 @@ def test_cannot_hide_from_the_search_fields_under_the_lock_are_plain(tmp_path):
             "    kstat_hold_bykid(ksp.ks_kid, ksp.e_zones[0])\n    kstat_rele(ksp)\n")
     o = _first_outcome(tmp_path, body)
     assert o.kind == "ok", (o.kind, o.failure)
+
+
+def test_cannot_read_a_symlink_to_the_solution_earns_nothing_and_says_why(tmp_path, small):
+    (tmp_path / "fix_a_sim.py").symlink_to(ROOT / "solutions" / "fix_a_sim.py")
+    r = run("fix_a_sim", tmp_path)
+    assert r.score == 0 and "fix_a_sim.py is a symbolic link: submit the file itself" in str(r), str(r)

@@ -154,8 +154,9 @@ REFUSED_IMPORTS = {"labkit": "a submission must be your own code: labkit's built
 class Submission:
     """A folder laid out like exercises/."""
 
-    def __init__(self, path, shown_as=None):
+    def __init__(self, path, shown_as=None, skipped: dict | None = None):
         self.path = Path(path).resolve()
+        self.skipped = dict(skipped or {})   # name -> why the grader did not copy it (its words)
         # The grader copies a submission into the check's own folder; messages and replay
         # commands name the learner's folder instead.
         self.shown_as = Path(shown_as) if shown_as else self.path
@@ -163,6 +164,8 @@ class Submission:
 
     def file(self, name: str) -> Path:
         p = self.path / name
+        if name in self.skipped:
+            raise Missing(f"{name} {self.skipped[name]}")
         if not p.is_file():
             raise Missing(f"{name}: file not found in {self.shown_as}")
         return p

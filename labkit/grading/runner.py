@@ -110,12 +110,19 @@ def _rlimits(check: Check, timeout: float) -> dict:
     return limits
 
 
-def _copy_submission(src: Path, dst: Path) -> None:
-    """The submission's top-level files (the exercises), each at most MAX_SUBMISSION_FILE."""
+def _copy_submission(src: Path, dst: Path) -> dict[str, str]:
+    """The submission's top-level files (the exercises), each at most MAX_SUBMISSION_FILE; what
+    was left out and why, {name: reason}, for the check's message."""
     dst.mkdir()
+    skipped = {}
     for p in sorted(Path(src).iterdir()):
-        if p.is_file() and not p.is_symlink() and p.stat().st_size <= MAX_SUBMISSION_FILE:
+        if p.is_symlink():
+            skipped[p.name] = "is a symbolic link: submit the file itself"
+        elif p.is_file() and p.stat().st_size > MAX_SUBMISSION_FILE:
+            skipped[p.name] = f"is larger than {MAX_SUBMISSION_FILE} bytes, the most a file may be"
+        elif p.is_file():
             shutil.copyfile(p, dst / p.name)
+    return skipped
 
 
 def _engine_home(root: bool) -> str:
@@ -259,7 +266,7 @@ def run_unit(job: Job, part: object = None, engine: EngineBuild | None = None,
     scratch = Path(tempfile.mkdtemp(prefix="labkit-grade-"))
     try:
         sub = scratch / "submission"
-        _copy_submission(job.submission, sub)
+        skipped = _copy_submission(job.submission, sub)
         for d in ("home", "tmp"):
             (scratch / d).mkdir()
         if uid is not None:
@@ -272,7 +279,7 @@ def run_unit(job: Job, part: object = None, engine: EngineBuild | None = None,
             hidden = {"name": Path(job.hidden_file).name, "source": Path(job.hidden_file).read_text()}
         (scratch / "stash").mkdir(mode=0o700)
         spec = {"check": check.name, "part": part, "submission": str(sub), "hidden": hidden, "uid": uid,
-                "shown_as": str(Path(job.submission).resolve()),
+                "shown_as": str(Path(job.submission).resolve()), "skipped": skipped,
                 "stash": str(scratch / "stash"),
                 "hide": [str(Path(p).resolve()) for p in job.hide]}
         read_fd, write_fd = os.pipe()

@@ -24,12 +24,13 @@ from labkit import config
 MAX_JOB = 4 << 20
 
 
-def observe(check: Any, submission_dir: str, shown_as: str | None = None, part: Any = None) -> dict:
+def observe(check: Any, submission_dir: str, shown_as: str | None = None, part: Any = None,
+            skipped: dict | None = None) -> dict:
     """Run the check's observing half (or one part of it) on the submission; {"kind": ..., ...}
     as plain data."""
     from labkit.errors import LabkitError
     from labkit.grading.base import Ctx, LearnerError, Missing, Submission
-    sub = Submission(submission_dir, shown_as)
+    sub = Submission(submission_dir, shown_as, skipped)
     try:
         for name in check.files:
             sub.file(name)
@@ -96,7 +97,7 @@ def main() -> int:
     from labkit.grading.base import set_progress_fd
     set_progress_fd(progress_fd)
     check = load_check(job)  # the hidden source is compiled before any learner code runs
-    report = observe(check, job["submission"], job.get("shown_as"), job.get("part"))
+    report = observe(check, job["submission"], job.get("shown_as"), job.get("part"), job.get("skipped"))
     sandbox.kill_descendants()
     report["check"], report["part"] = check.name, job.get("part")
     out.write(json.dumps(report))
