@@ -416,7 +416,7 @@ def _first_outcome(tmp_path, body: str):
     ("    t = gethrtime()\n", "calling gethrtime() without kstat_chain_lock held"),
     ("    kstat_install.ks_private = 1\n", "storing ks_private on function"),
     ("    mutex_enter(kstat_chain_lock)\n    ksp.ks_private = [1]\n", "storing list in ks_private"),
-    ("    mutex_enter(kstat_chain_lock)\n    ksp.ks_kid = 9\n", "kstat_create sets it for good"),
+    ("    mutex_enter(kstat_chain_lock)\n    ksp.ks_kid = 9\n", "set before kstat_install and never changes"),
     ("    ksp.ks_snaptime += 1\n", "reading ks_snaptime without kstat_chain_lock held"),
 ])
 def test_cannot_hide_from_the_search_unordered_accesses_fail_the_run(tmp_path, body, words):

@@ -11,15 +11,18 @@ So in learner code (labkit.learner_code rewrites its field accesses to call thes
   - a kstat's fields that change after kstat_create (ks_ndata, ks_data_size, ks_snaptime,
     ks_data, ks_private, e_owner, ...) are read and stored only with kstat_chain_lock held;
     ks_flags is a scheduling point of its own and needs no lock;
-  - the fields kstat_create sets for good (ks_kid, ks_module, ks_name, ...) are read freely and
-    never stored;
+  - the fields set before kstat_install and never changed after (ks_kid, ks_module, ks_name,
+    ks_update, ...) are read freely and never stored;
   - stores go to a kstat, never to a function or a class, and hold a number;
   - gethrtime() reads the kernel's clock, which every call advances: it too needs the lock.
 The learner_code loader refuses the other shared state at load time (top-level lists, mutable
 default arguments). A kstat's e_zones is read freely: it changes only in kstat_zone_add, which
-learner code cannot call, and a kstat's zones are added by its creator before kstat_install. Modelling choice, stated as such: illumos protects these members with
-ks_lock or kstat_chain_lock; the model asks for kstat_chain_lock because it is the lock the race
-is about, and the one the course's reader holds.
+learner code cannot call, and a kstat's zones are added by its creator before kstat_install.
+
+Modelling choice, stated as such: in illumos a kstat's data is protected by its ks_lock
+(sys/kstat.h: "protects this kstat's data"), which for the header kstat is &kstat_chain_lock
+(kstat_init in kstat_fr.c, line 497 at c9bbee95). The model asks for kstat_chain_lock for every
+kstat: it is the lock the race is about, and the one the course's reader holds.
 
 Outside a simulated execution (a learner calling a function of their fix directly) nothing is
 checked: there is only one thread.
@@ -36,7 +39,7 @@ from labkit.kernel.kstat import Kstat
 from labkit.kernel.kstat_fr import gethrtime as _kernel_gethrtime
 from labkit.sched import current_thread
 
-#: Set by kstat_create, never changed after: readable without the lock, never stored.
+#: Set before kstat_install, never changed after: readable without the lock, never stored.
 FIXED = frozenset(("ks_crtime", "ks_next", "ks_kid", "ks_module", "ks_resv", "ks_instance",
                    "ks_name", "ks_type", "ks_class", "ks_update", "ks_snapshot", "ks_lock"))
 #: Fields a fix may store (under the lock): the header kstat's update and snapshot set these.
@@ -69,7 +72,7 @@ def store(obj: Any, name: str, value: Any) -> None:
     if name not in STORABLE:
         accepted = ", ".join(sorted(STORABLE | {"ks_flags"}))
         raise SharedStateError(f"storing {name}: a fix may store only {accepted}"
-                               + (" (kstat_create sets it for good)" if name in FIXED else ""))
+                               + (" (it is set before kstat_install and never changes)" if name in FIXED else ""))
     if type(value) is not int:
         raise SharedStateError(f"storing {type(value).__name__} in {name}: a kstat_t member holds a "
                                f"number (an int)")
