@@ -174,3 +174,23 @@ def test_a_read_results_kids_with_and_without_records_left_zero():
     r = ReadResult(0, 1, user)
     assert r.kids == [0, 1, 2, 3, 4] and r.signature()[2] == (0, 1, 2, None, 3, 4)
     assert r.zero_filled == 1
+
+
+def test_bcopy_copies_a_boot_kstat_once_and_records_an_uninstalled_one_every_time():
+    from labkit.kernel.context import booting
+    from labkit.kernel.kstat import Kernel
+    from labkit.kernel.kstat_fr import bcopy
+    prog = Scenario(5)
+    boot = prog.boot_image().kstats[1]
+    k = Kernel("redzone")
+    buf = k.memory.kmem_zalloc(4 * 0xB8)
+    with booting(k):
+        bcopy(boot, buf.addr, 0xB8)
+        bcopy(boot, buf.addr + 0xB8, 0xB8)
+        assert k.memory.stores[buf.addr] is k.memory.stores[buf.addr + 0xB8]   # made once
+        assert k.uninstalled_copies == []
+        object.__setattr__(boot, "installed", False)  # as if its kstat_install had not run
+        bcopy(boot, buf.addr + 2 * 0xB8, 0xB8)
+        bcopy(boot, buf.addr + 3 * 0xB8, 0xB8)
+    assert k.uninstalled_copies == [boot.ks_kid, boot.ks_kid]
+    assert k.memory.stores[buf.addr + 3 * 0xB8] == k.memory.stores[buf.addr]   # the same members

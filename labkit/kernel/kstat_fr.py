@@ -85,17 +85,17 @@ _walk_labels: dict = {}   # tree name -> ["kstat_avl_bykid (walk step 0)", ...],
 
 def avl_walk(tree):
     """for (e = avl_first(t); e != NULL; e = avl_walk(t, e, AVL_AFTER)): each step a point."""
-    t, s = resolve(tree), SKIPPING
-    labels, nodes = _walk_labels.setdefault(t.name, []), t.nodes   # (the tree's one list: it grows in place)
+    labels, nodes, s = _walk_labels.setdefault((t := resolve(tree)).name, []), t.nodes, SKIPPING   # (nodes grows in place)
     for i in itertools.count():
-        # point()'s fast path, inlined (runtime.SKIPPING): at seed scale most of a search's steps
-        if s.room and t in s.reads:                       # are skipped ones. Labels: _walk_label.
+        if s.room and t in s.reads:     # point()'s fast path, inlined: most steps of a search at seed scale
             s.room -= 1
         else:
             point("read", t, labels[i] if i < len(labels) else _walk_label(labels, t, i), depth=2)
-        if i >= len(nodes):
+        try:
+            ksp = nodes[i]
+        except IndexError:              # (no len() per step: the walk is half a search's steps)
             return
-        yield nodes[i]
+        yield ksp
 
 
 def kstat_zone_find(ksp: Kstat, zoneid: int) -> bool:
@@ -114,8 +114,8 @@ def bcopy(src: Kstat, dst: int, size: int) -> None:
         alloc, bad = memory.store_fault(dst, size)
         if bad is not None:
             page_fault(k, bad, src, dst, size, alloc)
-    # src.copy() keeps the grader's record of a kstat copied before its kstat_install made it visible
-    memory.stores[dst] = src.copy()
+    # a boot kstat's copy, made once while nothing changes it (copy() keeps the grader's record)
+    memory.stores[dst] = src._copy if src._copy is not None and src.installed else src.copy()
 
 
 # ---- the framework ---------------------------------------------------------------------------
