@@ -30,6 +30,7 @@ import os
 import re
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from labkit.answer_values import cut
@@ -172,51 +173,28 @@ def _race(path, check, forced: bool) -> dict:
 def observe_c_fix(sub: Any, check: Any, filename: str) -> dict:
     """In the worker: the static check, then (only if it passes) the stress runs and TSan.
 
-    The free-running stress is a wall-clock window: ThreadSanitizer's build and run go on during
-    it, in a thread, once the forced stress has passed; they are reported only if the free run
-    passes too, as when they ran after it."""
+    The free-running stress is a wall-clock window: once the forced stress has passed,
+    ThreadSanitizer's child is started (a slow start-up, under TSan) and its build made while that
+    window runs; TSan's own run starts when the free run has passed, as before."""
+    from labkit.native.tsan import prepare
     path = str(sub.file(filename))
     problems = static_check(path)
     if problems:
         return {"static": [cut(p, 1600) for p in problems[:5]]}
     obs = {"static": [], "shown": sub.shown(filename), "forced": _race(path, check, True)}
     if _c_ok(obs["forced"]):
-        tsan_run = _Background(lambda: _tsan(path, check))
-        obs["free"] = _race(path, check, False)
-        t = tsan_run.result()
-        if _c_ok(obs["free"]):
-            obs["tsan"] = t
+        with ThreadPoolExecutor(1) as background:
+            starting = background.submit(prepare, source=path, timeout=max(10.0, timeout_for(check) / 3),
+                                         writers=WRITERS)
+            obs["free"] = _race(path, check, False)
+            pending = starting.result()
+        if not _c_ok(obs["free"]):
+            pending.cancel()
+            return obs
+        t = pending.run()
+        obs["tsan"] = {"hang": bool(t.hang), "exit_code": t.exit_code, "detail": cut(str(t.detail), 600),
+                       "races": [{"accesses": r["accesses"]} for r in t.races[:5]]}
     return obs
-
-
-def _tsan(path: str, check: Any) -> dict:
-    from labkit.native import tsan
-    t = tsan(source=path, timeout=max(10.0, timeout_for(check) / 3), writers=WRITERS)
-    return {"hang": bool(t.hang), "exit_code": t.exit_code, "detail": cut(str(t.detail), 600),
-            "races": [{"accesses": r["accesses"]} for r in t.races[:5]]}
-
-
-class _Background:
-    """fn() in a thread; result() waits for it and returns its value or raises its exception."""
-
-    def __init__(self, fn: Any) -> None:
-        import threading
-        self._out: list = []
-        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
-        self._thread.start()
-
-    def _run(self, fn: Any) -> None:
-        try:
-            self._out.append((True, fn()))
-        except BaseException as exc:  # (re-raised in the caller's thread)
-            self._out.append((False, exc))
-
-    def result(self) -> Any:
-        self._thread.join()
-        ok, value = self._out[0]
-        if not ok:
-            raise value
-        return value
 
 
 def _c_ok(r: dict) -> bool:

@@ -3,7 +3,8 @@
     python -m labkit.native._child {race|crash} PARAMS_JSON
 
 Design note: the parent (detect.py, crash.py, tsan.py) builds the C first, so this process only
-loads it from the cache. It prints "progress [...]" lines and one "result {...}" line on stdout;
+loads it from the cache. With "wait" in its parameters it starts, imports, then waits for a "go"
+line on stdin before it loads the C and runs (tsan.prepare: its start-up overlaps other work). It prints "progress [...]" lines and one "result {...}" line on stdout;
 a crash says what it knows on stderr through the C fault reporter (fault.c) and dies of it.
 """
 
@@ -20,6 +21,8 @@ from labkit.native.detect import run_here
 
 def main(argv):
     mode, p = argv[0], json.loads(argv[1])
+    if p.get("wait") and sys.stdin.readline().strip() != "go":
+        return                          # started ahead (tsan.prepare), then not wanted
     ffi, lib = _cbuild.load(p.get("source"), tsan=p.get("tsan", False))
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -33,26 +33,68 @@ def tsan(fix: str | None = None, *, source: str | os.PathLike | None = None, sec
          timeout: float = 120, writers: int = 1) -> TsanResult:
     """Run the race under ThreadSanitizer and return the data races it reports (writers=2: with
     thread X, a second zone_create, beside W)."""
+    return prepare(fix, source=source, seconds=seconds, timeout=timeout, writers=writers).run()
+
+
+def prepare(fix: str | None = None, *, source: str | os.PathLike | None = None, seconds: float = TSAN_SECONDS,
+            timeout: float = 120, writers: int = 1) -> "TsanRun":
+    """tsan(), in two steps: this starts the child (a Python under ThreadSanitizer is slow to
+    start) and builds the C while it imports; TsanRun.run() then starts the run itself, its
+    `seconds` counted from then, and returns what tsan() does. A build error is raised by run()."""
     variant, label = _args.variant(fix, source)
     seconds, _ = _args.budget(seconds, None)
-    _cbuild.build(source, tsan=True)
     lib_path = subprocess.run([_cbuild.compiler(), "-print-file-name=libtsan.so"],
                               capture_output=True, text=True).stdout.strip()
     if not os.path.isabs(lib_path):
         raise LabkitError("this compiler has no ThreadSanitizer runtime (libtsan.so)")
     p = dict(variant=variant, label=label, seconds=seconds, rounds=None, window_ns=0, seed=0,
              forced=False, tsan=True, source=None if source is None else os.fspath(source),
-             writers=_args.writers(writers))
+             writers=_args.writers(writers), wait=True)
     env = dict(os.environ, LD_PRELOAD=lib_path,
                TSAN_OPTIONS="halt_on_error=0 exitcode=66 report_signal_unsafe=0")
+    proc = subprocess.Popen([sys.executable, "-m", "labkit.native._child", "tsan", json.dumps(p)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    error = None
     try:
-        proc = subprocess.run([sys.executable, "-m", "labkit.native._child", "tsan", json.dumps(p)],
-                              capture_output=True, text=True, timeout=timeout, env=env)
-    except subprocess.TimeoutExpired:
-        return TsanResult(fix=label, source=p["source"], hang=True, detail=f"killed after {timeout} s")
-    races = parse(proc.stderr)
-    detail = "" if races or proc.returncode in (0, 66) else (proc.stderr.strip().splitlines() or [""])[-1]
-    return TsanResult(fix=label, races=races, exit_code=proc.returncode, source=p["source"], detail=detail)
+        _cbuild.build(source, tsan=True)
+    except LabkitError as exc:
+        error = exc
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    return TsanRun(proc, p, timeout, error)
+
+
+class TsanRun:
+    """A ThreadSanitizer child started by prepare(): run() it once, or cancel() it."""
+
+    def __init__(self, proc: subprocess.Popen, params: dict, timeout: float, error: LabkitError | None) -> None:
+        self._proc, self._p, self._timeout, self._error = proc, params, timeout, error
+
+    def run(self) -> TsanResult:
+        if self._error is not None:
+            self.cancel()
+            raise self._error
+        p, proc = self._p, self._proc
+        try:
+            _, stderr = proc.communicate("go\n", timeout=self._timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            return TsanResult(fix=p["label"], source=p["source"], hang=True, detail=f"killed after {self._timeout} s")
+        races = parse(stderr)
+        detail = "" if races or proc.returncode in (0, 66) else (stderr.strip().splitlines() or [""])[-1]
+        return TsanResult(fix=p["label"], races=races, exit_code=proc.returncode, source=p["source"], detail=detail)
+
+    def cancel(self) -> None:
+        """The child exits without running (it reads no "go")."""
+        try:
+            self._proc.communicate("", timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.communicate()
 
 
 def _field(addr, heap_base):
