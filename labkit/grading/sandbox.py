@@ -2,8 +2,9 @@
 
 Two modes, chosen by who runs the grader:
 
-- root (Gradescope's autograder, `labkit grade` in a container): the worker starts under
-  `unshare --pid --fork --mount-proc --kill-child`, so it is PID 1 of a new PID namespace (every
+- root (Gradescope's autograder, `labkit grade` in a container): the worker is forked (by
+  forkserver.py) as `unshare --pid --fork --mount-proc --kill-child` would start it: PID 1 of a
+  new PID namespace with its own /proc, killed if its monitor dies (every
   process it or its children start, setsid or double-forked, dies with it, and /proc shows no
   process outside it: not the grader's command line or environment). It joins a fresh cgroup
   (memory and pids controllers) before it reads its job, so memory is bounded for native checks
