@@ -305,14 +305,14 @@ def judge_c_fix(data: dict, ctx: Any, filename: str, flag_race_expected: bool) -
         ctx.part(True, 3, good="ThreadSanitizer: no data race")
 
 
-@CHECKS.check(points=10, files=("fix_a.c",), timeout=120, native=True, cost=3.5,
+@CHECKS.check(points=10, files=("fix_a.c",), timeout=120, native=True, cost=2.5,
               judge=lambda data, ctx: judge_c_fix(data, ctx, "fix_a.c", False))
 def fix_a_c(sub: Submission) -> dict:
     """Fix A in C: stress-tested, and clean under ThreadSanitizer"""
     return observe_c_fix(sub, CHECKS.get("fix_a_c"), "fix_a.c")
 
 
-@CHECKS.check(points=10, files=("fix_b.c",), timeout=120, native=True, cost=3.5,
+@CHECKS.check(points=10, files=("fix_b.c",), timeout=120, native=True, cost=2.5,
               judge=lambda data, ctx: judge_c_fix(data, ctx, "fix_b.c", True))
 def fix_b_c(sub: Submission) -> dict:
     """Fix B in C: stress-tested, and only the expected race under ThreadSanitizer"""
