@@ -7,7 +7,10 @@ the course's 2-core machine (issue 13): each seed-scale verdict (5698 kstats) in
 The search is optimal DPOR in one process: executions = Mazurkiewicz traces, none pruned.
 Timings move with whatever else the machine runs, so it prints the load average and the time
 of a fixed pure-Python loop beside them, takes the best of --repeat runs, and gives the process's
-own CPU time too (on a shared, busy machine it moves less than the wall clock).
+own CPU time too (on a shared, busy machine it moves less than the wall clock), and that CPU
+time per execution run (learning runs included): the cost of one execution, which cutting the
+number of executions does not move. bench_step.py measures that cost alone, and can count it in
+instructions (load-independent).
 """
 
 import argparse
@@ -39,7 +42,7 @@ def main():
     print(f"load average {os.getloadavg()[0]:.2f}; reference loop {reference_loop():.3f} s")
     rows = []
     print(f"{'fix':6} {'kstats':>6} {'executions':>10} {'pruned':>6} {'learning':>8} {'panics':>6} "
-          f"{'naive interleavings':>20} {'best s':>7} {'best cpu s':>10} {'runs (s)':>20}")
+          f"{'naive interleavings':>20} {'best s':>7} {'best cpu s':>10} {'cpu ms/run':>10} {'runs (s)':>20}")
     for fix in ("none", "lock", "count"):
         times, cpu = [], []
         for _ in range(args.repeat):
@@ -48,15 +51,19 @@ def main():
             times.append(time.perf_counter() - t)
             cpu.append(time.process_time() - c)   # this process's own CPU: steadier on a busy machine
         naive = f"~10^{len(str(r.naive_interleavings)) - 1}"
+        # every execution the search ran (its learning runs and pruned ones too): the cost of one
+        # execution, which the number of executions does not move
+        runs = r.executions + r.pruned + r.learning_runs
+        per_run_ms = 1000 * min(cpu) / runs
         rows.append({"fix": fix, "kstats": args.kstats, "executions": r.executions,
                      "pruned": r.pruned, "learning_runs": r.learning_runs, "panics": r.panics,
                      "exhaustive": r.exhaustive,
                      "naive_interleavings_log10": len(str(r.naive_interleavings)) - 1,
                      "best_seconds": round(min(times), 2), "seconds": [round(x, 2) for x in times],
-                     "best_cpu_seconds": round(min(cpu), 2),
+                     "best_cpu_seconds": round(min(cpu), 2), "cpu_ms_per_run": round(per_run_ms, 2),
                      "shortest_failing": r.shortest_failing.schedule if r.shortest_failing else None})
         print(f"{fix:6} {args.kstats:6} {r.executions:10} {r.pruned:6} {r.learning_runs:8} "
-              f"{r.panics:6} {naive:>20} {min(times):7.2f} {min(cpu):10.2f} "
+              f"{r.panics:6} {naive:>20} {min(times):7.2f} {min(cpu):10.2f} {per_run_ms:10.2f} "
               f"{' '.join(f'{x:.2f}' for x in times):>20}")
     print(f"target: each verdict under {TARGET_S} s; "
           f"met: {all(row['best_seconds'] < TARGET_S for row in rows)}")

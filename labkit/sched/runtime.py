@@ -181,7 +181,7 @@ class SimThread:
         self.context = context  # the program's own state (the kernel uses it to find itself)
         self.held: frozenset = frozenset()  # the Mutexes it holds (for quiet.py's common-lock test)
         self.quiet_reads: set = set()   # objects whose reads (writes) quiet.py lets it skip, for now
-        self.quiet_writes: set = set()
+        self.quiet_writes: set = set()  # (both changed in place, never replaced: SKIPPING holds them)
 
     def set_held(self, held: frozenset) -> None:
         """Its locks changed: what quiet.py let it skip was judged under the old ones."""
