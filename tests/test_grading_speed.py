@@ -8,6 +8,7 @@ import json
 import os
 import random
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -92,7 +93,7 @@ def test_run_jobs_judges_a_split_check_once_from_all_its_parts(monkeypatch):
     datas = {(0, 0): _run(3, 1), (0, 1): _run(3, 2, "deadlock"), (1, 0): _run(5698, 1)}
     ran = []
 
-    def fake(job, part, engine=None, server=None):
+    def fake(job, part, engine=None, server=None, budget=None):
         ran.append(tuple(part))
         return _unit(job.check, part, datas[tuple(part)])
 
@@ -105,6 +106,43 @@ def test_run_jobs_judges_a_split_check_once_from_all_its_parts(monkeypatch):
         assert sorted(ran) == sorted(datas)
         assert r.score == 0 and "two writers (W and X): deadlock" in str(r), str(r)
         assert "seed scale" in str(r) and r.status == "fail"
+
+
+def test_a_hanging_split_check_gets_its_timeout_once_not_once_per_part(tmp_path, monkeypatch):
+    """Three parts of a fix that never returns run at once: together they may use the check's
+    timeout, not three times it (each part used to get the whole of it)."""
+    monkeypatch.setenv("LABKIT_GRADE_TIMEOUT", "6")
+    (tmp_path / "fix_a_sim.py").write_text((DATA / "wrong_sim" / "loops_forever.py").read_text())
+    job = Job(CHECKS.get("fix_a_sim"), tmp_path)
+    assert len(runner.units_of([job], workers=3)) == 3
+    started, budgets = [], []
+    real_unit, real_budget = runner.run_unit, runner.Budget
+    monkeypatch.setattr(runner, "run_unit", lambda *a: started.append(a[1]) or real_unit(*a))
+    monkeypatch.setattr(runner, "Budget", lambda seconds: budgets.append(real_budget(seconds)) or budgets[-1])
+    t0 = time.monotonic()
+    (r,) = run_jobs([job], workers=3)
+    wall = time.monotonic() - t0
+    assert r.status == "timeout" and r.score == 0 and "did not finish within 6 s" in str(r), str(r)
+    assert len(started) == 3
+    # the time the three workers ran, summed: 6 s (it was 3 x 6 s), spent 3 s a second
+    ran = sum(b.seconds - b.left()[0] for b in budgets)
+    assert 6 <= ran < 6.5, ran
+    assert wall < 6, wall   # (2 s of running, the rest is starting and cleaning up)
+
+
+def test_the_parts_share_a_budget_and_a_late_part_does_not_run():
+    budget = runner.Budget(2.0)
+    a, b = budget.begin(), budget.begin()
+    left, running = budget.left()
+    assert running == 2 and 1.9 < left <= 2.0
+    time.sleep(0.3)
+    assert budget.left()[0] < 2.0 - 2 * 0.3 + 0.05   # two running: spent twice as fast
+    budget.end(a)
+    budget.end(b)
+    assert budget.left()[1] == 0
+    spent = runner.Budget(0.0)
+    unit = runner.run_unit(Job(CHECKS.get("fix_a_sim"), ROOT / "solutions"), [0, 0], None, None, spent)
+    assert unit.timed_out and unit.raw == b"" and unit.code is None   # never started
 
 
 def test_a_part_that_reports_another_part_or_fails_decides_the_check():

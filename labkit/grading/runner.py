@@ -14,7 +14,8 @@ and the caller goes on with the next check. Jobs run in parallel on a thread poo
 wait on processes), so a folder of submissions is graded across all cores in one command. A check
 that alone is more than a core's share of the work (a learner's one check of a simulator fix) runs
 as one worker per part (each in a sandbox of its own, under the check's limits), and is judged
-once from the parts' observations, merged into what the whole check would have observed. The
+once from the parts' observations, merged into what the whole check would have observed; the parts
+share the check's timeout (Budget: the time they run, summed). The
 native engine's objects are compiled here, once, into a folder only the grader writes; checks
 link them (EngineBuild).
 See threat_model.py for what this guarantees and what it does not.
@@ -51,6 +52,7 @@ OUTPUT_LIMIT = 64 * _MiB  # RLIMIT_FSIZE: a learner's endless print stops here
 MAX_REPORT = 16 * _MiB  # the most the grader reads of a worker's observations
 MAX_SUBMISSION_FILE = 1 * _MiB  # files bigger than this are not copied into the check's folder
 LEARNER_TEXT = 300  # characters of learner-made text (messages, values) a report shows
+BUDGET_POLL_S = 0.25  # how often a worker's wait looks at its check's budget (Budget)
 
 _SIGNAL_HINTS = {
     signal.SIGSEGV: "a segmentation fault: a bad pointer, or a write past the end of a buffer",
@@ -216,6 +218,38 @@ class Unit:
     end: float = 0.0
 
 
+class Budget:
+    """A check's timeout, shared by all its workers: the time they run, summed, may not pass it.
+
+    So a check split into parts (units_of) gets no more time than the whole check would: a part
+    that hangs spends the budget of the others as it runs, and a part that starts after the budget
+    is spent does not run. (A check in one worker: its plain wall-clock timeout.)"""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._spent = 0.0
+        self._running: dict[int, float] = {}   # worker key -> when it started
+        self._keys = itertools.count()
+
+    def begin(self) -> int:
+        with self._lock:
+            key = next(self._keys)
+            self._running[key] = time.monotonic()
+            return key
+
+    def end(self, key: int) -> None:
+        with self._lock:
+            self._spent += time.monotonic() - self._running.pop(key)
+
+    def left(self) -> tuple[float, int]:
+        """(seconds left, workers running now)."""
+        with self._lock:
+            now = time.monotonic()
+            return (self.seconds - self._spent - sum(now - t for t in self._running.values()),
+                    len(self._running))
+
+
 def parts_of(check: Check) -> list[tuple[object, float]]:
     """[(part, cost)] for a check that can be split into parts, else [(None, its cost)]."""
     return check.parts() if check.parts is not None else [(None, check.cost)]
@@ -244,20 +278,24 @@ def run_job(job: Job) -> CheckResult:
 
 
 def run_unit(job: Job, part: object = None, engine: EngineBuild | None = None,
-             server: ForkServer | None = None) -> Unit:
+             server: ForkServer | None = None, budget: Budget | None = None) -> Unit:
     """Run one worker (the whole check, or one part of it) in its sandbox; what it left behind.
     A native check links the engine objects of `engine` (else it compiles the engine itself);
-    the worker is forked by `server` (else by a server started for it alone)."""
+    the worker is forked by `server` (else by a server started for it alone). It runs within
+    `budget`, its check's timeout (shared by the check's parts)."""
+    check = job.check
+    budget = budget or Budget(timeout_for(check))
+    timeout = budget.seconds
+    start = time.monotonic()
+    if budget.left()[0] <= 0:   # the check's other parts have spent its time: this one is not run
+        return Unit(part, b"", None, True, timeout, False, "", start, start)
     if server is None:
         own = ForkServer(_base_env())
         try:
-            return run_unit(job, part, engine, own)
+            return run_unit(job, part, engine, own, budget)
         finally:
             own.close()
-    check = job.check
     engine_folder = engine.folder() if engine is not None and check.native else None
-    timeout = timeout_for(check)
-    start = time.monotonic()
     root = sandbox.has_pid_namespaces()
     named = grade_user()
     uid = (named[0] if named else sandbox.take_uid()) if root else None
@@ -315,7 +353,11 @@ def run_unit(job: Job, part: object = None, engine: EngineBuild | None = None,
                     stdin.write(json.dumps(spec).encode())
             except BrokenPipeError:
                 pass
-            timed_out, over_memory = _wait(proc, timeout, watch_memory=cgroup is None)
+            key = budget.begin()
+            try:
+                timed_out, over_memory = _wait(proc, budget, watch_memory=cgroup is None)
+            finally:
+                budget.end(key)
             if cgroup is not None:
                 over_memory = over_memory or cgroup.hit_memory_limit()
                 cgroup.kill()
@@ -365,18 +407,21 @@ def _show_progress(fd: int, show: Callable[[str], None]) -> None:
                     pass
 
 
-def _wait(proc, timeout: float, watch_memory: bool) -> tuple[bool, bool]:
+def _wait(proc, budget: Budget, watch_memory: bool) -> tuple[bool, bool]:
     """(timed out, over memory). Without a cgroup, the tree's resident memory is watched."""
-    deadline = time.monotonic() + timeout
     limit = memory_limit()
     while True:
+        left, running = budget.left()
+        if left <= 0:
+            return True, False
+        # When the budget would run out if the workers of the check running now go on, looked at
+        # again at least every BUDGET_POLL_S (another part may start and spend it faster).
+        wait = min(left / max(1, running), BUDGET_POLL_S)
         try:
-            proc.wait(sandbox.WATCH_SECONDS if watch_memory else max(0.0, deadline - time.monotonic()))
+            proc.wait(min(wait, sandbox.WATCH_SECONDS) if watch_memory else wait)
             return False, False
         except subprocess.TimeoutExpired:
             pass
-        if time.monotonic() >= deadline:
-            return True, False
         # (proc.pid is the fork server's monitor: it runs nothing of the check's and its pages are
         # the server's; the worker's own tree is what the check uses)
         if watch_memory and sandbox.rss(sandbox.tree(proc.pid) - {proc.pid}) > limit:
@@ -548,8 +593,10 @@ def _run_units(jobs, units, order, workers, engine, server, on_done) -> list[Che
         left[i] += 1
     done_units: list[dict[int, Unit]] = [{} for _ in jobs]
     results: list[CheckResult | None] = [None] * len(jobs)
+    budgets = [Budget(timeout_for(j.check)) for j in jobs]   # a check's parts share its timeout
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(run_unit, jobs[units[u][0]], units[u][1], engine, server): u for u in order}
+        futures = {pool.submit(run_unit, jobs[units[u][0]], units[u][1], engine, server,
+                               budgets[units[u][0]]): u for u in order}
         for fut in as_completed(futures):
             u = futures[fut]
             i = units[u][0]
