@@ -118,7 +118,23 @@ ON_THE_BUGGY_KERNEL = {"copy_at_most_count": ROOT / "labkit" / "native" / "learn
 
 @pytest.mark.parametrize("case, check, status, reason", [
     ("segfault", "fix_a_c", "fail", "your C crashed"),
-    ("never_returns", "fix_a_c", "fail", "never returned"),
+    # kstat_rele under the lock: illumos panics ("recursive mutex_enter"); named, with where
+    ("never_returns", "fix_a_c", "fail", "took kstat_chain_lock in kstat_rele, called from kstat_install, "
+                                         "while it already held it (taken in kstat_install). illumos panics"),
+    ("unlock_skipped_by_goto", "fix_a_c", "fail", "recursive mutex_enter: thread "),
+    ("exits_unheld_lock", "fix_a_c", "fail", "mutex_exit: not owner: thread "),
+    # the lock left held when kstat_install returns: always, or on one early return only
+    ("lock_left_after_clear", "fix_a_c", "fail", "kstat_install calls returned with kstat_chain_lock still "
+                                                 "held (taken in kstat_install)"),
+    ("lock_left_on_error_path", "fix_a_c", "fail", "kstat_install calls returned with kstat_chain_lock still "
+                                                   "held (taken in kstat_install)"),
+    # ... and clears kmutex_t's owner field: the engine's record is not in it
+    ("hides_lock_owner", "fix_a_c", "fail", "kstat_install calls returned with kstat_chain_lock still "
+                                            "held (taken in kstat_install)"),
+    # never returns, holding the lock or not: the record says where each thread is
+    ("spins_holding_lock", "fix_a_c", "fail", "no thread made progress for 5 s: kstat_chain_lock is held by "),
+    ("loops_forever", "fix_a_c", "fail", "never returned (a deadlock? a loop?): no thread made progress for "
+                                         "5 s: kstat_chain_lock is "),
     ("delay_not_lock", "fix_a_c", "fail", "overflowed its buffer"),
     ("clear_before_lock", "fix_a_c", "fail", "overflowed its buffer"),
     ("does_not_compile", "fix_a_c", "fail", "fix_a.c"),
@@ -215,6 +231,40 @@ def test_a_second_kstat_rele_is_refused_as_illumos_asserts(tmp_path):
     r = run("fix_a_c", tmp_path)
     assert r.score == 0 and r.status == "fail", str(r)
     assert re.search(r"kstat_rele of kstat \d+ by thread [WX], which does not hold it", str(r)), str(r)
+
+
+def test_the_thread_sanitizer_runs_record_is_judged_as_the_stress_runs_are():
+    from labkit.grading.base import Ctx
+    from labkit.grading.native_checks import judge_c_fix
+    ok = {"outcome": "ok", "rounds": 300, "installs": 900, "overflows": 0, "uninstalled_copies": 0,
+          "missing_copies": 0, "holds_left": 0, "lock_left": 0}
+    clean = {"hang": False, "exit_code": 0, "detail": "", "races": [], "record": dict(ok)}
+    data = {"static": [], "shown": "fix_b.c", "forced": ok, "free": ok, "tsan": clean}
+
+    def judged(tsan):
+        ctx = Ctx(CHECKS.get("fix_b_c"))
+        judge_c_fix(dict(data, tsan=tsan), ctx, "fix_b.c", True)
+        return ctx.finish()
+
+    assert judged(clean).score == 10
+    r = judged(dict(clean, record=dict(ok, missing_copies=3, first_missing="kstat 71 (zone_zfs:0:zone7_zfs)")))
+    assert r.score == 7 and "ThreadSanitizer's run (free-running, 2 writers): in 3 of 300 rounds the " \
+        "reader's copy lacked a kstat" in str(r), str(r)
+
+
+def test_a_run_that_stops_making_progress_says_who_holds_the_lock(tmp_path):
+    """The engine stops it itself (no thread made progress for 5 s) and says why, well before
+    the child's timeout would kill it unexplained."""
+    import time
+    from labkit.native import race
+    path = _wrong_c(tmp_path, "spins_holding_lock", "fix_a.c")
+    t0 = time.monotonic()
+    r = race(source=path, rounds=500, forced=True, writers=2, timeout=30)
+    assert time.monotonic() - t0 < 20
+    assert r.outcome == "hang" and r.lock_held_by in ("W", "X"), str(r)
+    assert f"kstat_chain_lock is held by {r.lock_held_by} (taken in kstat_install)" in r.detail, r.detail
+    assert f"{r.lock_held_by} is in kstat_install (a loop that never ends?)" in r.detail, r.detail
+    assert re.search(r"R waits for kstat_chain_lock in \w+, called from read_kstat_data", r.detail), r.detail
 
 
 def test_the_record_judges_a_right_fix_clean_in_every_mode(tmp_path):

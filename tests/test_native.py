@@ -109,6 +109,30 @@ def test_tsan_fix_a_is_clean():
     assert t.clean and t.races == [] and t.exit_code == 0, t
 
 
+@pytest.mark.slow
+def test_tsan_run_keeps_the_record_and_its_must_be_in_the_copy_rule(tmp_path):
+    """Under ThreadSanitizer the record reads ks_flags too, without a report of its own: a copy
+    that stops at the count drops the kstat made valid between the passes, and the TSan run's
+    record says so. Timing decides whether a 1 s run has such a round: measured 6 of 6 runs (1
+    to 30 rounds each, load 3.3); with 4 tries, a false failure needs 4 misses in a row (below
+    0.1% if a run misses one time in six)."""
+    src = open(native.TEMPLATE).read()
+    start = src.index("int\nheader_kstat_snapshot(")
+    wrong = open(os.path.join(os.path.dirname(__file__), "data", "grading", "wrong_c",
+                              "copy_at_most_count.c")).read()
+    path = tmp_path / "fix_b.c"
+    path.write_text(src[:start] + wrong[wrong.index("int\nheader_kstat_snapshot("):])
+    for _ in range(4):
+        t = native.tsan(source=path, seconds=1.0, writers=2)
+        assert t.record is not None and t.record["outcome"] == "ok", t
+        assert all(a["function"] != "mark_required" for r in t.races for a in r["accesses"]), t
+        if t.record["missing_copies"]:
+            break
+    assert t.record["missing_copies"] > 0 and "installed before the copy began" in t.record["first_missing"], t
+    clean = native.tsan("count", seconds=0.5, writers=2)
+    assert clean.record["missing_copies"] == clean.record["uninstalled_copies"] == 0, clean
+
+
 def test_learner_segfault_is_reported_not_propagated():
     r = native.race(source=data("segv.c"), seconds=0.5, timeout=30)
     assert r.outcome == "crash" and "signal 11" in r.detail, r

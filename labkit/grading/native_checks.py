@@ -11,10 +11,13 @@ labkit.native runs the learner's C in a child process, so a crash or hang comes 
 The engine also keeps the grader's record, where the learner's C cannot name it: which kstats
 their writer had passed to kstat_install, and which of those were valid when the copy pass began
 or had returned from it before the count; after each copy pass the copied headers are compared
-with it (a kstat not yet installed must not be there, one installed before the copy must), and at
-the end of the run every hold must be released and the lock free. ThreadSanitizer comes last: fix A must
-be clean; fix B must show only the race the lesson expects (ks_flags, written in kstat_install
-without the lock), because that is exercise 7's point, and nothing else.
+with it (a kstat not yet installed must not be there, one installed before the copy must), each
+kstat_install must return with kstat_chain_lock released (the record knows who took it, and where),
+and at the end of the run every hold must be released. A run whose threads stop making progress is
+stopped by the engine, which says who holds the lock and where each thread is. ThreadSanitizer comes
+last: fix A must be clean; fix B must show only the race the lesson expects (ks_flags, written in
+kstat_install without the lock), because that is exercise 7's point, and nothing else; the
+TSan run's record is judged as the stress runs' are.
 
 Before any of the learner's C runs, its translation unit is checked statically (`static_check`):
 an in-process forger cannot be stopped at run time, so the file may include only kstat_model.h, may
@@ -153,8 +156,12 @@ def _stub(text: str) -> str | None:
 
 
 def _race(path, check, forced: bool) -> dict:
-    from labkit.native import race  # imported here: grading still loads where C cannot be built
+    from labkit.native import _cbuild, race  # imported here: grading still loads where C cannot be built
     hang_after = max(5.0, min(20.0, timeout_for(check) / 4))
+    try:
+        _cbuild.build(path)
+    except LabkitError as exc:  # it did not compile
+        return {"outcome": "build", "detail": cut(str(exc), 1500)}
     try:
         if forced:
             r = race(source=path, rounds=FORCED_ROUNDS, forced=True, seed=SEED, timeout=hang_after,
@@ -162,10 +169,10 @@ def _race(path, check, forced: bool) -> dict:
         else:
             r = race(source=path, seconds=FREE_SECONDS, seed=SEED, timeout=hang_after + FREE_SECONDS,
                      writers=WRITERS)
-    except LabkitError as exc:  # it did not compile, or the engine refused to start it
-        return {"outcome": "build", "detail": cut(str(exc), 1500)}
+    except LabkitError as exc:  # the engine stopped the run with an error (or refused to start it)
+        return {"outcome": "error", "detail": cut(str(exc), 1500)}
     out = r.to_json()
-    for key in ("detail", "first_uninstalled", "first_missing", "first_held"):
+    for key in ("detail", "first_uninstalled", "first_missing", "first_held", "lock_site"):
         out[key] = cut(str(out.get(key, "")), 600)
     return out
 
@@ -193,8 +200,20 @@ def observe_c_fix(sub: Any, check: Any, filename: str) -> dict:
             return obs
         t = pending.run()
         obs["tsan"] = {"hang": bool(t.hang), "exit_code": t.exit_code, "detail": cut(str(t.detail), 600),
-                       "races": [{"accesses": r["accesses"]} for r in t.races[:5]]}
+                       "races": [{"accesses": r["accesses"]} for r in t.races[:5]],
+                       "record": _recorded(t.record)}
     return obs
+
+
+def _recorded(record: dict | None) -> dict | None:
+    """What _stress_wrong reads of a run's record (the TSan run's), its texts cut."""
+    if not record or record.get("outcome") != "ok":
+        return None
+    keys = ("rounds", "installs", "overflows", "first_overflow_round", "uninstalled_copies",
+            "first_uninstalled", "missing_copies", "first_missing", "holds_left", "first_held",
+            "lock_left", "lock_held_by", "lock_site")
+    return {k: cut(str(record[k]), 600) if isinstance(record.get(k), str) else record.get(k)
+            for k in keys}
 
 
 def _c_ok(r: dict) -> bool:
@@ -209,9 +228,16 @@ def _stress_wrong(r: dict) -> str | None:
     rounds, installs = int(r["rounds"]), int(r["installs"])
     overflows, uninstalled = int(r["overflows"]), int(r.get("uninstalled_copies", 0))
     missing, holds = int(r.get("missing_copies", 0)), int(r.get("holds_left", 0))
+    lock_left = int(r.get("lock_left") or 0)
     if overflows:
         return (f"the reader's copy overflowed its buffer {overflows} times in {rounds} rounds "
                 f"(first in round {r.get('first_overflow_round')})")
+    if lock_left:
+        return (f"{lock_left} of {installs} kstat_install calls returned with kstat_chain_lock still "
+                f"held (taken {cut(str(r.get('lock_site', '')), 80)}), the first by thread "
+                f"{cut(str(r.get('lock_held_by')), 5)}: every mutex_enter needs its mutex_exit, on every "
+                f"path through the function (on illumos the next mutex_enter of the lock would wait "
+                f"forever or panic)")
     if uninstalled:
         return (f"in {uninstalled} of {rounds} rounds the reader's copy held a kstat before its "
                 f"kstat_install had been called, first {cut(str(r.get('first_uninstalled', '')), 200)}: "
@@ -225,9 +251,6 @@ def _stress_wrong(r: dict) -> str | None:
         return (f"when the run ended, {holds} kstat hold(s) had never been released; the first: "
                 f"{cut(str(r.get('first_held', '')), 300)}. Every hold needs its kstat_rele (on illumos "
                 f"every later kstat_hold of that kstat would wait forever)")
-    if r.get("lock_held_by"):
-        return (f"when the run ended kstat_chain_lock was still held by thread "
-                f"{cut(str(r['lock_held_by']), 5)}: every mutex_enter needs its mutex_exit")
     if installs == 0 or rounds == 0:
         return f"no progress ({rounds} reader rounds, {installs} kstats installed): one thread is stuck"
     return None
@@ -243,6 +266,11 @@ def _judge_stress(ctx, r: dict, name: str, shown: str, forced: bool, points: flo
         raise Missing(f"{name}: {stub}")
     if outcome == "build":
         return ctx.part(False, points, required=True, bad=f"{name}: {detail}")
+    if outcome == "hang" and r.get("lock_held_by"):
+        return ctx.part(False, points, required=True, bad=(
+            f"{what}: {detail}. "
+            f"Nothing may wait or loop while it holds kstat_chain_lock, and every mutex_enter "
+            f"needs its mutex_exit{again}"))
     if outcome != "ok":
         why = {"crash": "your C crashed", "hang": "your C never returned (a deadlock? a loop?)",
                "error": "your C stopped with an error"}.get(outcome, cut(outcome, 20))
@@ -293,6 +321,10 @@ def judge_c_fix(data: dict, ctx: Any, filename: str, flag_race_expected: bool) -
     if t["hang"] or (not t["races"] and t["exit_code"] != 0):
         ctx.part(False, 3, bad=f"ThreadSanitizer: the run did not finish normally: "
                                f"{cut(str(t['detail']), 600)}{again}")
+        return
+    wrong = _stress_wrong(t["record"]) if t.get("record") else None
+    if wrong:   # the same record, judged the same way, in the run under ThreadSanitizer
+        ctx.part(False, 3, bad=f"ThreadSanitizer's run (free-running, {WRITERS} writers): {wrong}{again}")
         return
     unexpected = [r for r in t["races"] if not (flag_race_expected and _expected_flag_race(r))]
     if unexpected:

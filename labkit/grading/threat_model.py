@@ -69,7 +69,9 @@ GUARANTEES = (
               "memory does); otherwise RLIMIT_AS for Python checks and a resident-memory watcher "
               "over the check's process tree for native ones"),
     Guarantee("time_bounded", "A check that hangs or loops is stopped at its timeout; the others go on.",
-              "wall-clock timeout, then the whole process tree or cgroup is killed"),
+              "wall-clock timeout, then the whole process tree or cgroup is killed; a check split "
+              "into parallel parts shares one timeout, the time its parts run summed (runner.Budget), "
+              "so a hanging fix gets the check's time once, not once per part"),
     Guarantee("output_bounded", "Learner text in a report is cut to a few hundred characters, saying so.",
               "answer_values.cut on every learner-made string (values, messages, schedules); "
               "RLIMIT_FSIZE on files; the report pipe is read up to 16 MiB"),
@@ -83,8 +85,12 @@ GUARANTEES = (
                "kernel's behaviour without a panic, lose the points of their check.",
               "two concurrent writers, in the simulator at small scale and in C (threads W and X, "
               "forced and free-running); invariants judged from the kernel's record of what happened "
-              "(who installed what, when the copy read it, holds and locks at the end), kept in C where "
-              "learner code cannot name it, and compared with the copied headers"),
+              "(who installed what, when the copy read it, holds at the end, who holds "
+              "kstat_chain_lock and where it was taken, checked as each kstat_install returns), kept "
+              "in C where learner code cannot name it, compared with the copied headers, and judged "
+              "in the ThreadSanitizer run too; a recursive mutex_enter or a mutex_exit by a "
+              "non-owner stops the run as illumos panics; a run whose threads stop making progress "
+              "is reported with the lock's holder and where each thread is"),
 )
 
 LIMITS = (

@@ -13,15 +13,19 @@ CDEF = """
 struct lk_stats {
     long long rounds, overflows, first_overflow_round, first_overflow_ns;
     long long short_rounds, installs, forced_timeouts, elapsed_ns;
-    long long uninstalled_rounds, missing_rounds, holds_left;
+    long long uninstalled_rounds, missing_rounds, holds_left, lock_left;
+    long long progress[3];
     int done, error, writers, lock_held_by;
-    char first_uninstalled[96], first_missing[96], first_held[256];
+    int exited[3];
+    char first_uninstalled[96], first_missing[96], first_held[256], lock_site[96];
 };
 int lk_setup(const char *variant, int crash, int forced, long long window_ns,
              unsigned long long seed, int nkstats);
 int lk_start(long long max_rounds, long long max_ns);
 void lk_poll(struct lk_stats *);
 void lk_stop(void);
+int lk_stop_within(long long ns);
+int lk_stuck(char *buf, size_t len);
 const char *lk_error(void);
 void lk_set_interrupts(int on);
 void lk_set_writers(int n);

@@ -10,6 +10,7 @@ a crash says what it knows on stderr through the C fault reporter (fault.c) and 
 
 import faulthandler
 import json
+import os
 import signal
 import sys
 import threading
@@ -43,6 +44,8 @@ def main(argv):
         print("error", json.dumps(str(exc)), flush=True)
         raise SystemExit(3) from None
     print("result", json.dumps(result.to_json()), flush=True)
+    if result.outcome == "hang":   # its C threads are stuck and cannot be joined: end them with us
+        os._exit(0)
 
 
 def _code_mappings():

@@ -22,6 +22,10 @@ from labkit.native import _args, _cbuild
 from labkit.native.results import RaceResult
 
 POLL_S = 0.05
+#: A learner's C in a child: a thread that makes no progress this long (no round of R's, no
+#: install of W's or X's) stops the run, reported with who holds kstat_chain_lock and where each
+#: thread is (engine.c lk_stuck). At most this, and well inside the child's timeout.
+STALL_S = 5.0
 #: progress(rounds, overflows, elapsed_s), called about every POLL_S seconds
 Progress = Callable[[int, int, float], None]
 _one_run = threading.Lock()   # the chain is a C global: one in-process run at a time
@@ -54,6 +58,7 @@ def race(fix: str | None = None, *, seconds: float | None = None, rounds: int | 
     params["source"] = os.fspath(source)
     if timeout is None:
         timeout = (seconds or 0) + 60
+    params["stall_s"] = min(STALL_S, timeout / 3)
     return _run_child(params, progress, stop, timeout)
 
 
@@ -74,6 +79,9 @@ def run_here(ffi_lib: tuple[Any, Any], p: dict, progress: Progress | None = None
         max_ns = int(p["seconds"] * 1e9) if p["seconds"] else 0
         lib.lk_start(p["rounds"] or 0, max_ns)
         stats = ffi.new("struct lk_stats *")
+        stall_s = p.get("stall_s")   # set for a learner's C in a child (_run_child)
+        watch = _Stall(float(stall_s)) if stall_s else None
+        stuck = None
         try:
             while True:
                 lib.lk_poll(stats)
@@ -83,9 +91,17 @@ def run_here(ffi_lib: tuple[Any, Any], p: dict, progress: Progress | None = None
                     progress(stats.rounds, stats.overflows, stats.elapsed_ns / 1e9)
                 if stop is not None and stop.is_set():
                     break
+                if watch is not None and watch.stalled(stats):
+                    stuck = _stuck(ffi, lib, f"no thread made progress for {watch.seconds:g} s")
+                    break
                 time.sleep(POLL_S)
         finally:
-            lib.lk_stop()
+            if watch is None:
+                lib.lk_stop()
+            elif stuck is None and lib.lk_stop_within(int(watch.seconds * 1e9)) != 0:
+                stuck = _stuck(ffi, lib, f"the run was over, but a thread did not end within {watch.seconds:g} s")
+        if stuck is not None:   # its threads cannot be joined: the child process reports and ends
+            return _hung(p, stuck)
         lib.lk_poll(stats)
         if stats.error:
             raise LabkitError(ffi.string(lib.lk_error()).decode())
@@ -97,6 +113,38 @@ def run_here(ffi_lib: tuple[Any, Any], p: dict, progress: Progress | None = None
     finally:
         _one_run.release()
     return _result(ffi, stats, p)
+
+
+class _Stall:
+    """Whether a thread of a run has made no progress (R: a round; W, X: an install) for `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.last: list[int] = []
+        self.since = [time.monotonic()] * 3
+
+    def stalled(self, s: Any) -> bool:
+        now, marks = time.monotonic(), [int(s.progress[i]) for i in range(3)]
+        for i, mark in enumerate(marks):
+            if not self.last or mark != self.last[i] or s.exited[i]:
+                self.since[i] = now
+        self.last = marks
+        return any(now - t > self.seconds for t in self.since)
+
+
+def _stuck(ffi, lib, why: str) -> tuple[str | None, str]:
+    """(the chain lock's holder or None, what the record says of every thread)."""
+    buf = ffi.new("char[]", 1024)
+    owner = lib.lk_stuck(buf, len(buf))
+    return (chr(owner) if owner else None), f"{why}: {ffi.string(buf).decode(errors='replace')}"
+
+
+def _hung(p: dict, stuck: tuple[str | None, str]) -> RaceResult:
+    return RaceResult(fix=p["label"], rounds=0, overflows=0, first_overflow_round=None,
+                      time_to_first_overflow_s=None, rounds_per_s=0.0, seed=p["seed"],
+                      window_ns=p["window_ns"], forced=p["forced"], source=p.get("source"),
+                      writers=p.get("writers", 1), outcome="hang", detail=stuck[1],
+                      lock_held_by=stuck[0])
 
 
 def _result(ffi, s, p):
@@ -113,7 +161,8 @@ def _result(ffi, s, p):
         uninstalled_copies=s.uninstalled_rounds, first_uninstalled=ffi.string(s.first_uninstalled).decode(),
         missing_copies=s.missing_rounds, first_missing=ffi.string(s.first_missing).decode(),
         holds_left=s.holds_left, first_held=ffi.string(s.first_held).decode(),
-        lock_held_by=chr(s.lock_held_by) if s.lock_held_by else None)
+        lock_held_by=chr(s.lock_held_by) if s.lock_held_by else None, lock_left=s.lock_left,
+        lock_site=ffi.string(s.lock_site).decode())
 
 
 def _run_child(p, progress, stop, timeout):
@@ -149,7 +198,7 @@ def _run_child(p, progress, stop, timeout):
     if error is not None:
         raise LabkitError(error)
     if result is not None and outcome == "ok":
-        return RaceResult(**result)
+        return RaceResult(**result)   # (a run that stopped making progress says so: outcome "hang")
     if outcome == "ok":
         code = child.returncode
         outcome = "crash" if code < 0 else "error"

@@ -26,8 +26,12 @@
  * returned before R's count began (e_done), or once it has made the kstat valid before R's copy
  * began (mark_required).  After each copy pass, still under the lock, R's
  * headers are compared with that record, by kid; when the threads have stopped, every hold must
- * have been released and kstat_chain_lock be free.  A modelling choice: the model cannot see
- * which store made a kstat valid, so it judges by the kstat_install call, not by the flag bits.
+ * have been released.  A modelling choice: the model cannot see which store made a kstat valid,
+ * so it judges by the kstat_install call, not by the flag bits.  The record also holds who took
+ * kstat_chain_lock and where (kstat_fr.c's mutex_enter, the only way in): a kstat_install that
+ * returns holding it is counted (install_returned), and a callback of R's that returns without it
+ * stops the run.  Each thread notes its progress and what it waits for, so that a run whose
+ * threads stop making progress can say why (lk_stuck) before its process is ended.
  */
 #include "lk_engine.h"
 
@@ -58,17 +62,24 @@ forced_wait(long long *p, long long want)
 {
 	hrtime_t end = gethrtime() + (g.sched ? SCHED_WAIT_NS : FORCED_WAIT_NS);
 	struct timespec nap = { 0, 2000 };
+	int met = 0;
 
-	while (LOAD(p) < want) {
+	lk_wait_note(LK_WAIT_FORCED, NULL);
+	for (;;) {
+		if (LOAD(p) >= want) {
+			met = 1;
+			break;
+		}
 		if (LOAD(&g.stop) && !g.sched)	/* schedule mode: W's one round outlives R's */
-			return (0);
+			break;
 		if (gethrtime() > end) {
 			ADD(&g.timeouts, 1);
-			return (0);
+			break;
 		}
 		nanosleep(&nap, NULL);
 	}
-	return (1);
+	lk_wait_note(0, NULL);
+	return (met);
 }
 
 /* kmem_zalloc(size): detect mode mallocs; crash mode ends the buffer at the guard page. */
@@ -153,11 +164,20 @@ chain_find(ekstat_t **cursor, kid_t kid)
 }
 
 /*
+ * ks_flags, read for the record.  Not instrumented under ThreadSanitizer: the read is the
+ * grader's, not the kernel's, so it must not add a report of its own beside the lesson's race
+ * (fix B's unlocked clear, which it overlaps).  A relaxed atomic load: one byte, never torn.
+ */
+__attribute__((no_sanitize_thread)) static uchar_t
+record_flags(const kstat_t *ks)
+{
+	return (__atomic_load_n(&ks->ks_flags, __ATOMIC_RELAXED));
+}
+
+/*
  * Just before the copy pass, under the chain lock: the kstats this round's copy must hold.  One
  * whose kstat_install had returned before the count (seq <= start_seq), and one whose
- * kstat_install had been called and had made it valid by now.  (Not under ThreadSanitizer: there
- * this read of ks_flags would be a second report of the lesson's race, and no verdict reads that
- * run's counts.)
+ * kstat_install had been called and had made it valid by now.
  */
 static void
 mark_required(long long round, long long start_seq)
@@ -167,12 +187,8 @@ mark_required(long long round, long long start_seq)
 
 	for (e = lk_chain_head(); e != NULL; e = e->e_next) {
 		done = LOAD(&e->e_done);
-#if defined(__SANITIZE_THREAD__)
-		if (done >= 0 && done <= start_seq)
-#else
 		if ((done >= 0 && done <= start_seq) || (LOAD(&e->e_begun) &&
-		    !(__atomic_load_n(&e->e_ks.ks_flags, __ATOMIC_RELAXED) & KSTAT_FLAG_INVALID)))
-#endif
+		    !(record_flags(&e->e_ks) & KSTAT_FLAG_INVALID)))
 			e->e_required = round;
 	}
 }
@@ -216,7 +232,7 @@ inspect_copy(const unsigned char *kbuf, size_t len, long long round)
 		ADD(&g.missing_rounds, 1);
 }
 
-/* When the threads have stopped: every hold released, kstat_chain_lock free. */
+/* When the threads have stopped: every hold released (the lock is checked as each callback returns). */
 static void
 balance_check(void)
 {
@@ -235,11 +251,33 @@ balance_check(void)
 			    e->e_hold_site ? e->e_hold_site : "?");
 		}
 	}
-	g.lock_held_by = kstat_chain_lock.owner;
-	if (g.lock_held_by == 0 && pthread_mutex_trylock(&kstat_chain_lock.m) == 0)
-		CHECK(pthread_mutex_unlock(&kstat_chain_lock.m));
-	else if (g.lock_held_by == 0)
-		g.lock_held_by = '?';
+}
+
+/*
+ * A writer's kstat_install returned holding kstat_chain_lock: recorded (the first: who, and
+ * where it took the lock), then released on its behalf, so that the run goes on and shows it.
+ */
+static void
+install_returned(void)
+{
+	if (LOAD(&g.lock_owner) != lk_self)
+		return;
+	if (ADD(&g.lock_left, 1) == 1) {
+		g.lock_held_by = lk_self;
+		lk_lock_site(g.lock_site, sizeof (g.lock_site));
+	}
+	LK_EXIT(&kstat_chain_lock, NULL);
+}
+
+/* R holds kstat_chain_lock across its callbacks: one that returns without it is an error. */
+static void
+reader_callback_returned(const char *cb)
+{
+	if (LOAD(&g.lock_owner) == 'R')
+		return;
+	set_error("%s returned without kstat_chain_lock, which read_kstat_data holds from its "
+	    "count to its copy: a callback must leave the lock as it found it", cb);
+	LK_ENTER(&kstat_chain_lock, "read_kstat_data");	/* back, so R's mutex_exit is its own */
 }
 
 /*
@@ -284,6 +322,8 @@ reader(void *arg)
 
 	(void) arg;
 	lk_self = 'R';
+	lk_tidx = 0;
+	lk_home = "read_kstat_data";
 	if (g.crash && sigaltstack(&ss, NULL) != 0)
 		set_error("sigaltstack failed");
 	for (round = 1; !LOAD(&g.stop); round++) {
@@ -303,9 +343,12 @@ reader(void *arg)
 			forced_wait(&g.w_installed, 1);
 		hdr = lk_hold_bykid(0, "in read_kstat_data (engine.c)");
 		start_seq = LOAD(&g.install_seq);	/* installs that returned before the count */
-		mutex_enter(hdr->ks_lock);
+		LK_ENTER(hdr->ks_lock, "read_kstat_data");
+		lk_callback("header_kstat_update");
 		if (g.v->update(hdr, KSTAT_READ) != 0)
 			set_error("header_kstat_update returned an error for KSTAT_READ");
+		lk_callback(NULL);
+		reader_callback_returned("header_kstat_update");
 		size = hdr->ks_data_size;
 		r_ndata = hdr->ks_ndata;
 		if (g.forced || g.sched)
@@ -324,13 +367,16 @@ reader(void *arg)
 			r_round = round;
 			r_kbuf = kbuf;
 			mark_required(round, start_seq);
+			lk_callback("header_kstat_snapshot");
 			g.v->snapshot(hdr, kbuf, KSTAT_READ);
+			lk_callback(NULL);
 			r_kbuf = NULL;
+			reader_callback_returned("header_kstat_snapshot");
 			inspect_copy(kbuf, size + 1, round);
 		} else if (!LOAD(&g.error)) {
 			set_error("could not allocate %zu bytes", size + 1);
 		}
-		mutex_exit(hdr->ks_lock);
+		LK_EXIT(hdr->ks_lock, "read_kstat_data");
 		kstat_rele(hdr);
 		t = gethrtime();
 		if (kbuf != NULL)
@@ -341,10 +387,12 @@ reader(void *arg)
 		if (kbuf != NULL)
 			note_round(round, r_over, r_copied, r_ndata);
 		STORE(&g.r_done, round);
+		ADD(&g.progress[0], 1);
 	}
 	t_end = gethrtime();
 	STORE(&g.stop, 1);
 	STORE(&g.done, 1);
+	STORE(&g.exited[0], 1);
 	return (NULL);
 }
 
@@ -407,6 +455,8 @@ writer(void *arg)
 	char name[KSTAT_STRLEN];
 
 	lk_widx = w;
+	lk_tidx = 1 + w;
+	lk_home = "zone_create";
 	lk_self = w ? 'X' : 'W';
 	rng_start(g.rng + 0x9E3779B97F4A7C15ULL * (uint64_t)(w + 1));
 	for (k = 1; g.sched ? k == 1 : !LOAD(&g.stop); k++) {
@@ -443,8 +493,12 @@ writer(void *arg)
 			}
 		}
 		STORE(&e->e_begun, 1);
+		lk_callback("kstat_install");
 		g.v->install(ksp);
+		lk_callback(NULL);
+		install_returned();
 		STORE(&e->e_done, ADD(&g.install_seq, 1));
+		ADD(&g.progress[1 + w], 1);
 		if (g.forced || g.sched) {
 			STORE(&g.w_at_lock[w], k);	/* in case the variant never took the lock */
 			STORE(&g.w_installing[w], 0);
@@ -457,6 +511,7 @@ writer(void *arg)
 		ADD(&g.installs, 1);
 		kstat_delete_oldest();
 	}
+	STORE(&g.exited[1 + w], 1);
 	return (NULL);
 }
 
@@ -563,6 +618,8 @@ lk_start(long long max_rounds, long long max_ns)
 void
 lk_poll(struct lk_stats *s)
 {
+	int i;
+
 	s->done = LOAD(&g.done);
 	s->rounds = LOAD(&g.rounds);
 	s->overflows = LOAD(&g.overflows);
@@ -573,14 +630,21 @@ lk_poll(struct lk_stats *s)
 	s->uninstalled_rounds = LOAD(&g.uninstalled_rounds);
 	s->missing_rounds = LOAD(&g.missing_rounds);
 	s->writers = g.writers;
+	s->lock_left = LOAD(&g.lock_left);
+	for (i = 0; i < 3; i++) {
+		s->progress[i] = LOAD(&g.progress[i]);
+		s->exited[i] = LOAD(&g.exited[i]) || (i == 2 && g.writers < 2);
+	}
 	if (!g.running) {	/* the threads have stopped: their notes and the end's balance */
 		memcpy(s->first_uninstalled, g.first_uninstalled, sizeof (s->first_uninstalled));
 		memcpy(s->first_missing, g.first_missing, sizeof (s->first_missing));
 		memcpy(s->first_held, g.first_held, sizeof (s->first_held));
+		memcpy(s->lock_site, g.lock_site, sizeof (s->lock_site));
 		s->holds_left = g.holds_left;
 		s->lock_held_by = g.lock_held_by;
 	} else {
 		s->first_uninstalled[0] = s->first_missing[0] = s->first_held[0] = '\0';
+		s->lock_site[0] = '\0';
 		s->holds_left = 0;
 		s->lock_held_by = 0;
 	}
@@ -601,4 +665,72 @@ lk_stop(void)
 		CHECK(pthread_join(g.x, NULL));
 	g.running = 0;
 	balance_check();
+}
+
+/*
+ * Stop the run, waiting at most ns for the threads to end (a learner's C may never return, or hold
+ * kstat_chain_lock forever).  0: stopped; -1: a thread is still running, the run cannot be joined
+ * (lk_stuck says where each thread is; the process must end instead).
+ */
+int
+lk_stop_within(long long ns)
+{
+	hrtime_t end = gethrtime() + ns;
+	struct timespec nap = { 0, 1000000 };
+
+	if (!g.running)
+		return (0);
+	STORE(&g.stop, 1);
+	while (!LOAD(&g.exited[0]) || !LOAD(&g.exited[1]) || (g.writers == 2 && !LOAD(&g.exited[2]))) {
+		if (gethrtime() > end)
+			return (-1);
+		nanosleep(&nap, NULL);
+	}
+	lk_stop();
+	return (0);
+}
+
+/*
+ * A run whose threads stopped making progress: who holds kstat_chain_lock and where it was taken,
+ * then where each thread is and what it waits for, from the record.  Returns the holder ('R',
+ * 'W', 'X') if the variant's code took it, else 0 (free, or held by the engine's own code).
+ */
+int
+lk_stuck(char *buf, size_t len)
+{
+	static const char names[] = "RWX";
+	static const char *const home[] = { "read_kstat_data", "zone_create", "zone_create" };
+	int owner = LOAD(&g.lock_owner), t, n, what;
+	const char *in;
+	char site[96], where[96];
+	size_t at;
+
+	lk_lock_site(site, sizeof (site));
+	if (owner != 0)
+		n = snprintf(buf, len, "kstat_chain_lock is held by %c (taken %s)", owner, site);
+	else
+		n = snprintf(buf, len, "kstat_chain_lock is free");
+	at = n > 0 && (size_t)n < len ? (size_t)n : len - 1;
+	for (t = 0; t < 1 + g.writers && at + 1 < len; t++) {
+		if (LOAD(&g.exited[t]))
+			continue;
+		in = LOAD(&g.in[t]);
+		what = LOAD(&g.waiting[t]);
+		lk_site_text(where, sizeof (where), what ? LOAD(&g.wait_fn[t]) : NULL, in ? in : home[t]);
+		if (what == LK_WAIT_HOLD)
+			n = snprintf(buf + at, len - at, "; %c waits for the hold on kstat %d %s", names[t],
+			    (int)LOAD(&g.wait_kid[t]), where);
+		else if (what == LK_WAIT_FORCED)
+			n = snprintf(buf + at, len - at, "; %c waits %s for another thread (forced "
+			    "interleaving, at most %lld ms)", names[t], where,
+			    (g.sched ? SCHED_WAIT_NS : FORCED_WAIT_NS) / 1000000);
+		else if (what)
+			n = snprintf(buf + at, len - at, "; %c waits for %s %s", names[t],
+			    what == LK_WAIT_LOCK ? "kstat_chain_lock" : "a lock of your C's", where);
+		else
+			n = snprintf(buf + at, len - at, "; %c is %s%s", names[t], where,
+			    in ? " (a loop that never ends?)" : "");
+		at += n > 0 && (size_t)n < len - at ? (size_t)n : len - at - 1;
+	}
+	return (LOAD(&g.lock_by_variant) ? owner : 0);	/* a holder in the variant's code */
 }

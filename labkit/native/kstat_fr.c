@@ -6,7 +6,9 @@
  * only unlocked store is the one the lesson is about (in a variant's kstat_install).  The mutex is
  * adaptive like a kmutex: it spins while the owner probably runs, bounded by time (spin speed
  * varies by CPU), then sleeps.  Forced mode's hook is here: W reaching the chain lock inside
- * kstat_install is the moment the reader may go on to its copy pass.
+ * kstat_install is the moment the reader may go on to its copy pass.  So is the grader's record
+ * of kstat_chain_lock (who holds it, taken where), and illumos' two panics of mutex.c that a
+ * lesson's wrong fix meets: "recursive mutex_enter" and "mutex_exit: not owner".
  */
 #include "lk_engine.h"
 
@@ -23,6 +25,10 @@ kmutex_t kstat_chain_lock = { PTHREAD_MUTEX_INITIALIZER, 0 };
 struct lk_run g;
 __thread int lk_self;
 __thread int lk_widx = -1;
+__thread int lk_tidx = -1;
+static __thread const char *lk_cb;	/* the variant's callback this thread is in, or NULL */
+__thread const char *lk_home;		/* the thread's own kernel function (read_kstat_data, ...) */
+__thread const char *lk_fn;		/* the model's function calling mutex_enter/exit (LK_ENTER) */
 static __thread uint64_t lk_rng;
 char lk_errbuf[512];
 unsigned char *volatile r_kbuf;
@@ -79,13 +85,88 @@ forced_note_lock(void)
 		STORE(&g.w_at_lock[lk_widx], k);
 }
 
+/* The engine's threads say which callback of the variant they enter (a name) and leave (NULL). */
+void
+lk_callback(const char *name)
+{
+	lk_cb = name;
+	if (lk_tidx >= 0)
+		STORE(&g.in[lk_tidx], name);
+}
+
+/*
+ * "in kstat_install" (fn NULL: the learner's own call in callback `in`), or "in kstat_rele,
+ * called from kstat_install" (the model's fn, called in `in`).
+ */
+void
+lk_site_text(char *buf, size_t len, const char *fn, const char *in)
+{
+	if (in == NULL)
+		in = "?";
+	if (fn == NULL || strcmp(fn, in) == 0)
+		snprintf(buf, len, "in %s", fn ? fn : in);
+	else
+		snprintf(buf, len, "in %s, called from %s", fn, in);
+}
+
+/* Where the chain lock's holder took it, from the record. */
+void
+lk_lock_site(char *buf, size_t len)
+{
+	lk_site_text(buf, len, LOAD(&g.lock_fn), LOAD(&g.lock_in));
+}
+
+void
+lk_wait_note(int what, const char *fn)
+{
+	if (lk_tidx < 0)
+		return;
+	STORE(&g.wait_fn[lk_tidx], fn);
+	STORE(&g.waiting[lk_tidx], what);
+}
+
+static void
+record_taken(const char *fn)
+{
+	STORE(&g.lock_fn, fn);
+	STORE(&g.lock_in, lk_cb ? lk_cb : lk_home);
+	STORE(&g.lock_by_variant, lk_cb != NULL);
+	STORE(&g.lock_owner, lk_self);
+}
+
+static void
+record_free(void)
+{
+	STORE(&g.lock_owner, 0);
+	STORE(&g.lock_fn, NULL);
+	STORE(&g.lock_in, NULL);
+}
+
+/*
+ * mutex_enter, by the model's function lk_fn (NULL: the learner's own call; the model's functions
+ * call it through LK_ENTER, so that stacks read as the kernel's).  kstat_chain_lock is recorded
+ * as taken; entering it again on the thread that holds it is illumos' panic "recursive
+ * mutex_enter" (mutex.c), here an error that stops the run, the lock left as it was.
+ */
 void
 mutex_enter(kmutex_t *mp)
 {
+	const char *fn = lk_fn;
 	hrtime_t end;
-	int rc;
+	int rc, chain = (mp == &kstat_chain_lock);
+	char here[96], site[96];
 
 	forced_note_lock();
+	if (chain && lk_self != 0 && LOAD(&g.lock_owner) == lk_self) {
+		lk_site_text(here, sizeof (here), fn, lk_cb ? lk_cb : lk_home);
+		lk_lock_site(site, sizeof (site));
+		set_error("recursive mutex_enter: thread %c took kstat_chain_lock %s, while it already "
+		    "held it (taken %s). illumos panics here (\"recursive mutex_enter\", mutex.c); "
+		    "release the lock before anything that takes it again, such as kstat_rele",
+		    lk_self, here, site);
+		return;
+	}
+	lk_wait_note(chain ? LK_WAIT_LOCK : LK_WAIT_OWN_LOCK, fn);
 	if ((rc = pthread_mutex_trylock(&mp->m)) == EBUSY) {
 		end = gethrtime() + SPIN_NS;
 		while ((rc = pthread_mutex_trylock(&mp->m)) == EBUSY) {
@@ -97,19 +178,39 @@ mutex_enter(kmutex_t *mp)
 		}
 	}
 	CHECK(rc);
+	lk_wait_note(0, NULL);
 	mp->owner = lk_self;
+	if (chain)
+		record_taken(fn);
 }
 
+/* mutex_exit; of kstat_chain_lock by a thread that does not hold it: illumos' "not owner" panic. */
 void
 mutex_exit(kmutex_t *mp)
 {
+	const char *fn = lk_fn;
+	char here[96];
+
+	if (mp == &kstat_chain_lock) {
+		if (lk_self != 0 && LOAD(&g.lock_owner) != lk_self) {
+			lk_site_text(here, sizeof (here), fn, lk_cb ? lk_cb : lk_home);
+			set_error("mutex_exit: not owner: thread %c released kstat_chain_lock %s, which it "
+			    "did not hold. illumos panics here (\"mutex_exit: not owner\", mutex.c); a "
+			    "thread may release only a lock it has taken", lk_self, here);
+			return;
+		}
+		record_free();
+	}
 	mp->owner = 0;
 	CHECK(pthread_mutex_unlock(&mp->m));
 }
 
+/* MUTEX_HELD: for kstat_chain_lock, the engine's record (kmutex_t.owner is writable by anyone). */
 int
 lk_mutex_held(kmutex_t *mp)
 {
+	if (mp == &kstat_chain_lock)
+		return (lk_self != 0 && LOAD(&g.lock_owner) == lk_self);
 	return (mp->owner == lk_self && lk_self != 0);
 }
 
@@ -139,17 +240,28 @@ lk_hold_bykid(kid_t kid, const char *site)
 {
 	ekstat_t *e;
 
-	mutex_enter(&kstat_chain_lock);
+	LK_ENTER(&kstat_chain_lock, "kstat_hold_bykid");
 	for (e = chain_head; e != NULL && e->e_ks.ks_kid != kid; e = e->e_next)
 		;
-	if (e != NULL) {
-		while (e->e_owner != 0)
+	if (e != NULL && e->e_owner == lk_self && lk_self != 0) {
+		/* illumos would wait for itself forever (kstat_hold's cv_wait): say so instead */
+		set_error("kstat_hold_bykid of kstat %d by thread %c, which holds it already: it would "
+		    "wait for itself forever", (int)kid, lk_self);
+	} else if (e != NULL) {
+		while (e->e_owner != 0) {
+			record_free();		/* pthread_cond_wait releases the lock while it waits */
+			if (lk_tidx >= 0)
+				STORE(&g.wait_kid[lk_tidx], kid);
+			lk_wait_note(LK_WAIT_HOLD, "kstat_hold_bykid");
 			CHECK(pthread_cond_wait(&e->e_cv, &kstat_chain_lock.m));
+			lk_wait_note(0, NULL);
+			record_taken("kstat_hold_bykid");
+		}
 		e->e_owner = lk_self;
 		e->e_hold_site = site;
 		kstat_chain_lock.owner = lk_self;
 	}
-	mutex_exit(&kstat_chain_lock);
+	LK_EXIT(&kstat_chain_lock, "kstat_hold_bykid");
 	return (e ? &e->e_ks : NULL);
 }
 
@@ -164,7 +276,7 @@ kstat_rele(kstat_t *ksp)
 {
 	ekstat_t *e = (ekstat_t *)ksp;
 
-	mutex_enter(&kstat_chain_lock);
+	LK_ENTER(&kstat_chain_lock, "kstat_rele");
 	if (e->e_owner != lk_self)	/* illumos: ASSERT(e->e_owner == curthread) */
 		set_error("kstat_rele of kstat %d by thread %c, which does not hold it (illumos asserts "
 		    "e_owner == curthread): every kstat_rele needs a hold of its own", (int)ksp->ks_kid,
@@ -172,7 +284,7 @@ kstat_rele(kstat_t *ksp)
 	e->e_owner = 0;
 	e->e_hold_site = NULL;
 	CHECK(pthread_cond_broadcast(&e->e_cv));
-	mutex_exit(&kstat_chain_lock);
+	LK_EXIT(&kstat_chain_lock, "kstat_rele");
 }
 
 void
@@ -242,7 +354,7 @@ kstat_create(const char *module, const char *name, uchar_t flags, uint_t ndata)
 	}
 	e->e_ks.ks_crtime = gethrtime();
 	e->e_done = -1;
-	mutex_enter(&kstat_chain_lock);
+	LK_ENTER(&kstat_chain_lock, "kstat_create");
 	e->e_ks.ks_flags = flags | KSTAT_FLAG_INVALID;
 	e->e_ks.ks_kid = kstat_chain_id++;
 	if (chain_tail)
@@ -251,7 +363,7 @@ kstat_create(const char *module, const char *name, uchar_t flags, uint_t ndata)
 		chain_head = e;
 	chain_tail = e;
 	chain_len++;
-	mutex_exit(&kstat_chain_lock);
+	LK_EXIT(&kstat_chain_lock, "kstat_create");
 	return (e);
 }
 
@@ -261,7 +373,7 @@ kstat_delete_oldest(void)
 {
 	ekstat_t *victim = NULL;
 
-	mutex_enter(&kstat_chain_lock);
+	LK_ENTER(&kstat_chain_lock, "kstat_delete");
 	/* not one a writer still uses: held, or its kstat_install not yet returned (e_done) */
 	if (chain_len > g.nkstats + 1 && chain_head->e_next->e_owner == 0 &&
 	    LOAD(&chain_head->e_next->e_done) >= 0) {
@@ -269,7 +381,7 @@ kstat_delete_oldest(void)
 		chain_head->e_next = victim->e_next;
 		chain_len--;
 	}
-	mutex_exit(&kstat_chain_lock);
+	LK_EXIT(&kstat_chain_lock, "kstat_delete");
 	if (victim) {
 		CHECK(pthread_cond_destroy(&victim->e_cv));
 		free(victim);

@@ -60,10 +60,28 @@ struct lk_run {
 	/* the copied headers, inspected against the record (inspect_copy) */
 	long long uninstalled_rounds, missing_rounds;
 	char first_uninstalled[96], first_missing[96];
-	/* at the end of the run (lk_stop): holds and the lock left taken */
+	/* at the end of the run (lk_stop): holds never released */
 	long long holds_left;
-	int lock_held_by;
 	char first_held[256];
+	/*
+	 * kstat_chain_lock as the engine saw it taken: mutex_enter and mutex_exit are the only way
+	 * in and out (learner C may call no pthread function), and kmutex_t's own owner field is
+	 * the learner's to write, so the record is here.  lock_fn: the model's function that took
+	 * it (NULL: the learner's own mutex_enter); lock_in: the callback it was called in.
+	 */
+	int lock_owner;			/* 'R', 'W', 'X' or 0 (atomic) */
+	int lock_by_variant;		/* taken in one of the variant's callbacks (atomic) */
+	const char *lock_fn, *lock_in;	/* (atomic) */
+	/* callbacks that returned holding kstat_chain_lock (the engine then released it) */
+	long long lock_left;
+	int lock_held_by;		/* the first such thread */
+	char lock_site[96];		/* where it had taken the lock */
+	/* each thread (0 R, 1 W, 2 X): how far it got, where it is, what it waits for (atomic) */
+	long long progress[3];
+	int exited[3], waiting[3];	/* waiting: 0 no, or LK_WAIT_* */
+	kid_t wait_kid[3];		/* LK_WAIT_HOLD: of this kstat */
+	const char *wait_fn[3];		/* the model's function it waits in (NULL: the learner's) */
+	const char *in[3];		/* the callback it is in (NULL: the engine's own code) */
 	/* forced and schedule mode; per writer (0: W, 1: X) */
 	long long w_held[2], w_at_lock[2], w_installing[2], r_counted;
 	/* schedule mode (lk_schedule): one round that follows a simulator schedule's order */
@@ -73,9 +91,17 @@ struct lk_run {
 };
 /* Where W's clear falls in schedule mode, relative to R's two passes. */
 enum { CLEAR_BEFORE = 1, CLEAR_BETWEEN = 2, CLEAR_AFTER = 3 };
+/* What a thread waits for (lk_run.waiting). */
+enum { LK_WAIT_LOCK = 1, LK_WAIT_OWN_LOCK = 2, LK_WAIT_HOLD = 3, LK_WAIT_FORCED = 4 };
 extern struct lk_run g;
 extern __thread int lk_self;		/* 'R', 'W', 'X', or 0 for the caller's thread */
 extern __thread int lk_widx;		/* a writer's index (W 0, X 1), else -1 */
+extern __thread int lk_tidx;		/* R 0, W 1, X 2, else -1 (the caller's thread) */
+extern __thread const char *lk_home;	/* "read_kstat_data" (R), "zone_create" (W, X) */
+extern __thread const char *lk_fn;	/* the model's function in mutex_enter/exit, or NULL */
+/* mutex_enter and mutex_exit called by the model's function fn (named in the grader's messages). */
+#define LK_ENTER(mp, fn)	do { lk_fn = (fn); mutex_enter(mp); lk_fn = NULL; } while (0)
+#define LK_EXIT(mp, fn)		do { lk_fn = (fn); mutex_exit(mp); lk_fn = NULL; } while (0)
 extern int chain_len;
 extern char lk_errbuf[512];
 
@@ -91,6 +117,10 @@ uint64_t rng_next(void);
 void rng_start(uint64_t);
 ekstat_t *kstat_create(const char *, const char *, uchar_t, uint_t);
 kstat_t *lk_hold_bykid(kid_t, const char *);
+void lk_callback(const char *);
+void lk_lock_site(char *, size_t);
+void lk_site_text(char *, size_t, const char *, const char *);
+void lk_wait_note(int, const char *);
 ekstat_t *lk_chain_head(void);
 void kstat_delete_oldest(void);
 void chain_destroy(void);
@@ -100,14 +130,18 @@ kid_t lk_chain_id(void);
 struct lk_stats {
 	long long rounds, overflows, first_overflow_round, first_overflow_ns;
 	long long short_rounds, installs, forced_timeouts, elapsed_ns;
-	long long uninstalled_rounds, missing_rounds, holds_left;
+	long long uninstalled_rounds, missing_rounds, holds_left, lock_left;
+	long long progress[3];
 	int done, error, writers, lock_held_by;
-	char first_uninstalled[96], first_missing[96], first_held[256];
+	int exited[3];
+	char first_uninstalled[96], first_missing[96], first_held[256], lock_site[96];
 };
 int lk_setup(const char *, int, int, long long, unsigned long long, int);
 int lk_start(long long, long long);
 void lk_poll(struct lk_stats *);
 void lk_stop(void);
+int lk_stop_within(long long);
+int lk_stuck(char *, size_t);
 const char *lk_error(void);
 void lk_set_interrupts(int);
 void lk_set_writers(int);

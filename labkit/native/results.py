@@ -42,7 +42,9 @@ class RaceResult:
     first_missing: str = ""
     holds_left: int = 0         # kstat holds never released when the run ended
     first_held: str = ""
-    lock_held_by: str | None = None   # kstat_chain_lock still held at the end, by R, W or X
+    lock_held_by: str | None = None   # who left kstat_chain_lock held (R, W or X; a hang: who holds it)
+    lock_left: int = 0          # kstat_install calls that returned holding kstat_chain_lock
+    lock_site: str = ""         # where the first of them took it ("in kstat_install")
     outcome: str = "ok"         # ok | crash | hang | error (the last three: a learner's C misbehaved)
     detail: str = ""
 
@@ -70,8 +72,9 @@ class RaceResult:
             text += f"; {self.missing_copies} rounds lacked an installed kstat ({self.first_missing})"
         if self.holds_left:
             text += f"; {self.holds_left} kstat holds never released ({self.first_held})"
-        if self.lock_held_by:
-            text += f"; kstat_chain_lock still held by {self.lock_held_by} at the end"
+        if self.lock_left:
+            text += (f"; {self.lock_left} kstat_install calls returned holding kstat_chain_lock "
+                     f"(the first by {self.lock_held_by}, taken {self.lock_site})")
         return text
 
     __repr__ = __str__
@@ -157,6 +160,7 @@ class TsanResult:
     source: str | None = None
     hang: bool = False
     detail: str = ""
+    record: dict | None = None   # the run's RaceResult.to_json(): the engine's record, under TSan too
 
     @property
     def clean(self) -> bool:

@@ -4,7 +4,8 @@ Design note: a TSan-built module loads only with libtsan preloaded, so it runs i
 environment has LD_PRELOAD=$(gcc -print-file-name=libtsan.so). TSan finds the race from the
 happens-before order of one run, not from luck, so a short run suffices. Each report becomes two
 accesses (thread R or W, read or write, function, file:line, and the kstat_t field when the
-address lies in a kstat), deduplicated by their source lines.
+address lies in a kstat), deduplicated by their source lines. The run's own record (overflows,
+copies against what was installed, holds and the lock) comes back too, as `record`.
 """
 
 import json
@@ -15,6 +16,7 @@ import sys
 
 from labkit.errors import LabkitError
 from labkit.native import _args, _cbuild
+from labkit.native.detect import STALL_S
 from labkit.native.results import TsanResult
 
 TSAN_SECONDS = 0.5
@@ -49,7 +51,7 @@ def prepare(fix: str | None = None, *, source: str | os.PathLike | None = None, 
         raise LabkitError("this compiler has no ThreadSanitizer runtime (libtsan.so)")
     p = dict(variant=variant, label=label, seconds=seconds, rounds=None, window_ns=0, seed=0,
              forced=False, tsan=True, source=None if source is None else os.fspath(source),
-             writers=_args.writers(writers), wait=True)
+             writers=_args.writers(writers), wait=True, stall_s=min(STALL_S, timeout / 3))
     env = dict(os.environ, LD_PRELOAD=lib_path,
                TSAN_OPTIONS="halt_on_error=0 exitcode=66 report_signal_unsafe=0")
     proc = subprocess.Popen([sys.executable, "-m", "labkit.native._child", "tsan", json.dumps(p)],
@@ -79,14 +81,18 @@ class TsanRun:
             raise self._error
         p, proc = self._p, self._proc
         try:
-            _, stderr = proc.communicate("go\n", timeout=self._timeout)
+            stdout, stderr = proc.communicate("go\n", timeout=self._timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
             return TsanResult(fix=p["label"], source=p["source"], hang=True, detail=f"killed after {self._timeout} s")
-        races = parse(stderr)
+        races, record = parse(stderr), _record(stdout)
+        if record is not None and record.get("outcome") == "hang":   # it stopped making progress
+            return TsanResult(fix=p["label"], races=races, exit_code=proc.returncode, source=p["source"],
+                              hang=True, detail=str(record.get("detail", "")), record=record)
         detail = "" if races or proc.returncode in (0, 66) else (stderr.strip().splitlines() or [""])[-1]
-        return TsanResult(fix=p["label"], races=races, exit_code=proc.returncode, source=p["source"], detail=detail)
+        return TsanResult(fix=p["label"], races=races, exit_code=proc.returncode, source=p["source"], detail=detail,
+                          record=record)
 
     def cancel(self) -> None:
         """The child exits without running (it reads no "go")."""
@@ -95,6 +101,18 @@ class TsanRun:
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.communicate()
+
+
+def _record(stdout: str) -> dict | None:
+    """The run's own result (the engine's record of what happened), from the child's result line."""
+    for line in stdout.splitlines():
+        kind, _, rest = line.partition(" ")
+        if kind == "result":
+            try:
+                return json.loads(rest)
+            except ValueError:
+                return None
+    return None
 
 
 def _field(addr, heap_base):
