@@ -113,7 +113,8 @@ def splice(base: str, snippet: str) -> str:
 
 
 #: Cases that change the buggy kernel (the template), not a solution: a fix of the other pass.
-ON_THE_BUGGY_KERNEL = {"copy_at_most_count": ROOT / "labkit" / "native" / "learner_template.c"}
+ON_THE_BUGGY_KERNEL = {case: ROOT / "labkit" / "native" / "learner_template.c"
+                       for case in ("copy_at_most_count", "copies_without_bcopy")}
 
 
 @pytest.mark.parametrize("case, check, status, reason", [
@@ -128,6 +129,8 @@ ON_THE_BUGGY_KERNEL = {"copy_at_most_count": ROOT / "labkit" / "native" / "learn
                                                  "held (taken in kstat_install)"),
     ("lock_left_on_error_path", "fix_a_c", "fail", "kstat_install calls returned with kstat_chain_lock still "
                                                    "held (taken in kstat_install)"),
+    # the bug, copied by struct assignment instead of bcopy: found past the buffer (detect mode)
+    ("copies_without_bcopy", "fix_a_c", "fail", "the reader's copy overflowed its buffer"),
     # ... and clears kmutex_t's owner field: the engine's record is not in it
     ("hides_lock_owner", "fix_a_c", "fail", "kstat_install calls returned with kstat_chain_lock still "
                                             "held (taken in kstat_install)"),
@@ -250,6 +253,15 @@ def test_the_thread_sanitizer_runs_record_is_judged_as_the_stress_runs_are():
     r = judged(dict(clean, record=dict(ok, missing_copies=3, first_missing="kstat 71 (zone_zfs:0:zone7_zfs)")))
     assert r.score == 7 and "ThreadSanitizer's run (free-running, 2 writers): in 3 of 300 rounds the " \
         "reader's copy lacked a kstat" in str(r), str(r)
+
+
+def test_a_right_fix_that_copies_by_assignment_has_no_overflow(tmp_path):
+    from labkit.native import race
+    path = tmp_path / "fix_a.c"
+    path.write_text((ROOT / "solutions" / "fix_a.c").read_text().replace(
+        "bcopy(ksp, kbuf, sizeof (kstat_t));", "*kbuf = *ksp;"))
+    r = race(source=path, rounds=200, forced=True, writers=2)
+    assert r.outcome == "ok" and r.overflows == 0 and r.missing_copies == r.uninstalled_copies == 0, str(r)
 
 
 def test_a_run_that_stops_making_progress_says_who_holds_the_lock(tmp_path):

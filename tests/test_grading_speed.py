@@ -223,7 +223,7 @@ def test_the_graders_engine_folder_is_its_own_and_a_squatted_one_is_not_used(tmp
 def test_the_engine_is_built_by_the_grader_for_native_checks_only(monkeypatch):
     built = []
     monkeypatch.setattr(runner, "EngineBuild", lambda root: built.append(root) or None)
-    monkeypatch.setattr(runner, "run_unit", lambda job, part, engine=None, server=None: Unit(part, b"", 1))
+    monkeypatch.setattr(runner, "run_unit", lambda job, part, engine=None, server=None, budget=None: Unit(part, b"", 1))
     run_jobs([Job(CHECKS.get("decode_panic"), ROOT / "solutions")])
     assert built == []
     run_jobs([Job(CHECKS.get("fix_a_c"), ROOT / "solutions")])

@@ -49,6 +49,8 @@
 #define IRQ_ONE_IN	512		/* about one install in this many is interrupted */
 #define IRQ_MAX_NS	20000		/* for up to this long */
 #define MAX_KBUF	(256UL << 20)	/* a count pass asking for more than this is a bug */
+#define CANARY		1024		/* detect mode: bytes past the buffer that must stay untouched */
+#define CANARY_BYTE	0xA5
 
 static unsigned char *map_base;		/* crash mode: mapped pages, then one PROT_NONE page */
 static size_t map_len;
@@ -82,7 +84,11 @@ forced_wait(long long *p, long long want)
 	return (met);
 }
 
-/* kmem_zalloc(size): detect mode mallocs; crash mode ends the buffer at the guard page. */
+/*
+ * kmem_zalloc(size): detect mode mallocs, with CANARY bytes of CANARY_BYTE past the end (a copy
+ * that writes past the buffer without bcopy, by a struct assignment or memcpy, is found there);
+ * crash mode ends the buffer at the guard page.
+ */
 static unsigned char *
 kbuf_alloc(size_t size)
 {
@@ -94,8 +100,10 @@ kbuf_alloc(size_t size)
 		return (NULL);
 	}
 	if (!g.crash) {
-		if ((p = malloc(size)) != NULL)
+		if ((p = malloc(size + CANARY)) != NULL) {
 			memset(p, 0, size);
+			memset(p + size, CANARY_BYTE, CANARY);
+		}
 		return (p);
 	}
 	need = (size + page - 1) / page * page;
@@ -116,6 +124,18 @@ kbuf_alloc(size_t size)
 	p = g.sched_firewall ? guard - need : guard - size;
 	memset(p, 0, size);
 	return (p);
+}
+
+/* Detect mode: whether anything was written into the CANARY bytes past the buffer. */
+static int
+canary_touched(const unsigned char *end)
+{
+	size_t i;
+
+	for (i = 0; i < CANARY; i++)
+		if (end[i] != CANARY_BYTE)
+			return (1);
+	return (0);
 }
 
 static void
@@ -372,6 +392,8 @@ reader(void *arg)
 			lk_callback(NULL);
 			r_kbuf = NULL;
 			reader_callback_returned("header_kstat_snapshot");
+			if (!g.crash && canary_touched(kbuf + size + 1))
+				r_over++;	/* written past the buffer, not through bcopy */
 			inspect_copy(kbuf, size + 1, round);
 		} else if (!LOAD(&g.error)) {
 			set_error("could not allocate %zu bytes", size + 1);
