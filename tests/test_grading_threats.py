@@ -186,6 +186,8 @@ def test_no_builtin_fixes_c_use_is_refused(tmp_path):
     ("calls_system", "calls or uses system"),
     ("leaks_memory", "calls or uses malloc"),
     ("defines_engine_symbol", "defines r_over"),
+    ("installs_signal_handler", "calls or uses sigaction"),
+    ("calls_the_harness", "calls or uses lk_hold_bykid"),
 ])
 def test_c_static_refuses_code_outside_the_fix(tmp_path, case, words):
     r = run("fix_a_c", hostile_c(tmp_path, case))
