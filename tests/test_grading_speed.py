@@ -7,6 +7,7 @@ wrong fix through the split checks); these tests pin the plumbing itself.
 import json
 import os
 import random
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -228,3 +229,21 @@ def test_the_engine_is_built_by_the_grader_for_native_checks_only(monkeypatch):
     assert built == []
     run_jobs([Job(CHECKS.get("fix_a_c"), ROOT / "solutions")])
     assert built == [sandbox.has_pid_namespaces()]
+
+
+# -- the fork server -------------------------------------------------------------------------------
+
+def test_a_fork_server_killed_from_outside_is_started_again(tmp_path):
+    from labkit.grading.forkserver import ForkServer
+    shutil.copy(ROOT / "solutions" / "why_fix_b_races.py", tmp_path)
+    server = ForkServer(runner._base_env())
+    try:
+        job = Job(CHECKS.get("why_fix_b_races"), tmp_path)
+        first = judge_units(job.check, [runner.run_unit(job, None, None, server)])
+        server._proc.kill()
+        server._proc.wait()
+        second = judge_units(job.check, [runner.run_unit(job, None, None, server)])
+    finally:
+        server.close()
+    assert first.status == second.status == "pass", (str(first), str(second))
+    assert str(first) == str(second)

@@ -96,16 +96,23 @@ class Worker:
 
 
 class ForkServer:
-    """One server process for a grader run; `spawn` is thread-safe; `close` ends the server."""
+    """One server process for a grader run; `spawn` is thread-safe; `close` ends the server.
+
+    A server that has died (killed from outside) is started again, once per spawn, so the checks
+    after it still run."""
 
     def __init__(self, env: dict) -> None:
+        self._env = env
+        self._lock = threading.Lock()
+        self._start()
+
+    def _start(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._sock = ours
-        self._lock = threading.Lock()
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-P", "-c", SERVE, str(theirs.fileno())],
-                cwd="/", env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                cwd="/", env=self._env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 pass_fds=(theirs.fileno(),), start_new_session=True)
         finally:
             theirs.close()
@@ -113,22 +120,40 @@ class ForkServer:
     def spawn(self, request: dict, stdin: int, stderr: int, fds: dict[str, int]) -> Worker:
         """Start a worker: `request` as _monitor reads it, the worker's stdin and stderr, and
         `fds` {environment variable: fd} passed to it under the number the variable then holds."""
-        status_r, status_w = os.pipe()
-        try:
-            msg = json.dumps(dict(request, fds=list(fds))).encode()
-            if len(msg) > MAX_REQUEST:
-                raise OSError("worker request too long")
-            with self._lock:
-                socket.send_fds(self._sock, [msg], [stdin, stderr, status_w, *fds.values()])
-        except OSError:
-            os.close(status_r)
-            raise
-        finally:
-            os.close(status_w)
-        return Worker(status_r)
+        msg = json.dumps(dict(request, fds=list(fds))).encode()
+        if len(msg) > MAX_REQUEST:
+            raise OSError("worker request too long")
+        for again in (False, True):
+            status_r, status_w = os.pipe()
+            try:
+                with self._lock:
+                    if again:
+                        self._restart()
+                    socket.send_fds(self._sock, [msg], [stdin, stderr, status_w, *fds.values()])
+            except OSError:
+                os.close(status_r)
+                if again:
+                    raise
+                continue
+            finally:
+                os.close(status_w)
+            try:
+                return Worker(status_r)
+            except OSError:
+                if again:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _restart(self) -> None:
+        self._sock.close()
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        self._start()
 
     def close(self) -> None:
-        self._sock.close()            # the server reads end-of-file and exits
+        with self._lock:
+            self._sock.close()            # the server reads end-of-file and exits
         try:
             self._proc.wait(10)
         except subprocess.TimeoutExpired:
