@@ -33,7 +33,6 @@ import os
 import re
 import subprocess
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from labkit.answer_values import cut
@@ -178,27 +177,20 @@ def _race(path, check, forced: bool) -> dict:
 
 
 def observe_c_fix(sub: Any, check: Any, filename: str) -> dict:
-    """In the worker: the static check, then (only if it passes) the stress runs and TSan.
-
-    The free-running stress is a wall-clock window: once the forced stress has passed,
-    ThreadSanitizer's child is started (a slow start-up, under TSan) and its build made while that
-    window runs; TSan's own run starts when the free run has passed, as before."""
-    from labkit.native.tsan import prepare
+    """In the worker: the static check, then (only if it passes) the stress runs and TSan, one
+    after another: nothing else of the check runs during a stress window, whose rounds depend on
+    the CPU it gets. (tsan() overlaps its child's slow start-up with its build, not with a window.)"""
+    from labkit.native import tsan
     path = str(sub.file(filename))
     problems = static_check(path)
     if problems:
         return {"static": [cut(p, 1600) for p in problems[:5]]}
     obs = {"static": [], "shown": sub.shown(filename), "forced": _race(path, check, True)}
     if _c_ok(obs["forced"]):
-        with ThreadPoolExecutor(1) as background:
-            starting = background.submit(prepare, source=path, timeout=max(10.0, timeout_for(check) / 3),
-                                         writers=WRITERS)
-            obs["free"] = _race(path, check, False)
-            pending = starting.result()
+        obs["free"] = _race(path, check, False)
         if not _c_ok(obs["free"]):
-            pending.cancel()
             return obs
-        t = pending.run()
+        t = tsan(source=path, timeout=max(10.0, timeout_for(check) / 3), writers=WRITERS)
         obs["tsan"] = {"hang": bool(t.hang), "exit_code": t.exit_code, "detail": cut(str(t.detail), 600),
                        "races": [{"accesses": r["accesses"]} for r in t.races[:5]],
                        "record": _recorded(t.record)}
