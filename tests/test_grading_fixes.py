@@ -150,6 +150,9 @@ ON_THE_BUGGY_KERNEL = {case: ROOT / "labkit" / "native" / "learner_template.c"
     ("room_for_one", "fix_b_c", "fail", "overflowed its buffer"),
     # fix A's lock, but the writer's hold leaks: named, with where it was taken
     ("no_rele", "fix_a_c", "fail", "hold(s) had never been released; the first: kstat "),
+    # ... and clears the holder beside the kstat through its pointer: the thread's own tally says
+    ("hides_hold_by_pointer", "fix_a_c", "fail", "kstat_install calls returned still holding a kstat: 1 "
+                                                 "hold(s) by "),
     ("clears_in_count", "fix_b_c", "fail", "before its kstat_install had been called"),
 ])
 def test_wrong_c_fix_loses_its_points(tmp_path, case, check, status, reason):

@@ -171,7 +171,7 @@ def _race(path, check, forced: bool) -> dict:
     except LabkitError as exc:  # the engine stopped the run with an error (or refused to start it)
         return {"outcome": "error", "detail": cut(str(exc), 1500)}
     out = r.to_json()
-    for key in ("detail", "first_uninstalled", "first_missing", "first_held", "lock_site"):
+    for key in ("detail", "first_uninstalled", "first_missing", "first_held", "lock_site", "first_kept"):
         out[key] = cut(str(out.get(key, "")), 600)
     return out
 
@@ -203,7 +203,7 @@ def _recorded(record: dict | None) -> dict | None:
         return None
     keys = ("rounds", "installs", "overflows", "first_overflow_round", "uninstalled_copies",
             "first_uninstalled", "missing_copies", "first_missing", "holds_left", "first_held",
-            "lock_left", "lock_held_by", "lock_site")
+            "lock_left", "lock_held_by", "lock_site", "holds_kept", "first_kept")
     return {k: cut(str(record[k]), 600) if isinstance(record.get(k), str) else record.get(k)
             for k in keys}
 
@@ -243,6 +243,10 @@ def _stress_wrong(r: dict) -> str | None:
         return (f"when the run ended, {holds} kstat hold(s) had never been released; the first: "
                 f"{cut(str(r.get('first_held', '')), 300)}. Every hold needs its kstat_rele (on illumos "
                 f"every later kstat_hold of that kstat would wait forever)")
+    kept = int(r.get("holds_kept") or 0)
+    if kept:   # the thread's own tally of its holds (the record beside a kstat said otherwise)
+        return (f"{kept} of {installs} kstat_install calls returned still holding a kstat: "
+                f"{cut(str(r.get('first_kept', '')), 200)}. Every hold needs its kstat_rele")
     if installs == 0 or rounds == 0:
         return f"no progress ({rounds} reader rounds, {installs} kstats installed): one thread is stuck"
     return None

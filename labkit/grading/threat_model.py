@@ -98,12 +98,12 @@ LIMITS = (
     "and calls outside the model, but not deliberate memory corruption through pointer arithmetic "
     "(for example writing into the engine's counters or a return address). The record of each "
     "kstat (its holder, its install marks, the copy's marks) sits right after its kstat_t in "
-    "ekstat_t, so it is one line away, without a cast: `void *p = ksp + 1; int *holder = p; "
-    "*holder = 0;` hides a hold never released (fix A without kstat_rele then scores 10/10), and "
-    "the same kind of store could hide a missing or an uninstalled copy. Such a forger could also "
-    "change the stress test's counts; the sandbox still bounds what it can read, how long it lives "
-    "and how much memory it takes. (The lock's record is not beside any kstat: it is in the "
-    "engine's own state.)",
+    "ekstat_t, one line away without a cast (`void *p = ksp + 1;`): such stores could hide a "
+    "missing or an uninstalled copy. (Clearing the holder there no longer hides a leaked hold: "
+    "each thread also tallies its own holds, in thread-local storage, checked as each "
+    "kstat_install returns; the lock's record is in the engine's own state, beside no kstat.) "
+    "Such a forger could also change the stress test's counts; the sandbox still bounds what it "
+    "can read, how long it lives and how much memory it takes.",
     "Without root (a learner's own labkit.grading.check() in a notebook) learner code runs as the "
     "learner: it could read what the learner can (no hidden checks are on a learner's machine), "
     "and memory is bounded only at the watcher's pace (every 50 ms) for native checks.",

@@ -162,7 +162,8 @@ def _result(ffi, s, p):
         missing_copies=s.missing_rounds, first_missing=ffi.string(s.first_missing).decode(),
         holds_left=s.holds_left, first_held=ffi.string(s.first_held).decode(),
         lock_held_by=chr(s.lock_held_by) if s.lock_held_by else None, lock_left=s.lock_left,
-        lock_site=ffi.string(s.lock_site).decode())
+        lock_site=ffi.string(s.lock_site).decode(), holds_kept=s.holds_kept,
+        first_kept=ffi.string(s.first_kept).decode())
 
 
 def _run_child(p, progress, stop, timeout):

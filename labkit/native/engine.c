@@ -280,6 +280,12 @@ balance_check(void)
 static void
 install_returned(void)
 {
+	if (lk_nheld != 0) {	/* a hold kept: counted by the thread's own tally, then forgotten */
+		if (ADD(&g.holds_kept, 1) == 1)
+			snprintf(g.first_kept, sizeof (g.first_kept), "%d hold(s) by %c, the last on kstat %d, "
+			    "taken %s", lk_nheld, lk_self, (int)lk_held_kid, lk_held_site ? lk_held_site : "?");
+		lk_nheld = 0;
+	}
 	if (LOAD(&g.lock_owner) != lk_self)
 		return;
 	if (ADD(&g.lock_left, 1) == 1) {
@@ -653,6 +659,7 @@ lk_poll(struct lk_stats *s)
 	s->missing_rounds = LOAD(&g.missing_rounds);
 	s->writers = g.writers;
 	s->lock_left = LOAD(&g.lock_left);
+	s->holds_kept = LOAD(&g.holds_kept);
 	for (i = 0; i < 3; i++) {
 		s->progress[i] = LOAD(&g.progress[i]);
 		s->exited[i] = LOAD(&g.exited[i]) || (i == 2 && g.writers < 2);
@@ -662,11 +669,12 @@ lk_poll(struct lk_stats *s)
 		memcpy(s->first_missing, g.first_missing, sizeof (s->first_missing));
 		memcpy(s->first_held, g.first_held, sizeof (s->first_held));
 		memcpy(s->lock_site, g.lock_site, sizeof (s->lock_site));
+		memcpy(s->first_kept, g.first_kept, sizeof (s->first_kept));
 		s->holds_left = g.holds_left;
 		s->lock_held_by = g.lock_held_by;
 	} else {
 		s->first_uninstalled[0] = s->first_missing[0] = s->first_held[0] = '\0';
-		s->lock_site[0] = '\0';
+		s->lock_site[0] = s->first_kept[0] = '\0';
 		s->holds_left = 0;
 		s->lock_held_by = 0;
 	}

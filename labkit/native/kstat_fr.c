@@ -29,6 +29,9 @@ __thread int lk_tidx = -1;
 static __thread const char *lk_cb;	/* the variant's callback this thread is in, or NULL */
 __thread const char *lk_home;		/* the thread's own kernel function (read_kstat_data, ...) */
 __thread const char *lk_fn;		/* the model's function calling mutex_enter/exit (LK_ENTER) */
+__thread int lk_nheld;
+__thread kid_t lk_held_kid;
+__thread const char *lk_held_site;
 static __thread uint64_t lk_rng;
 char lk_errbuf[512];
 unsigned char *volatile r_kbuf;
@@ -260,6 +263,9 @@ lk_hold_bykid(kid_t kid, const char *site)
 		e->e_owner = lk_self;
 		e->e_hold_site = site;
 		kstat_chain_lock.owner = lk_self;
+		lk_nheld++;
+		lk_held_kid = kid;
+		lk_held_site = site;
 	}
 	LK_EXIT(&kstat_chain_lock, "kstat_hold_bykid");
 	return (e ? &e->e_ks : NULL);
@@ -277,7 +283,9 @@ kstat_rele(kstat_t *ksp)
 	ekstat_t *e = (ekstat_t *)ksp;
 
 	LK_ENTER(&kstat_chain_lock, "kstat_rele");
-	if (e->e_owner != lk_self)	/* illumos: ASSERT(e->e_owner == curthread) */
+	if (e->e_owner == lk_self)
+		lk_nheld--;
+	else	/* illumos: ASSERT(e->e_owner == curthread) */
 		set_error("kstat_rele of kstat %d by thread %c, which does not hold it (illumos asserts "
 		    "e_owner == curthread): every kstat_rele needs a hold of its own", (int)ksp->ks_kid,
 		    lk_self ? lk_self : '?');

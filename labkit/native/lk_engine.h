@@ -29,7 +29,9 @@ typedef struct kstat_named {
 /*
  * The kernel's ekstat_t: the kstat plus what the framework keeps beside it.  The last four
  * members are the grader's record, not the kernel's: a learner's C sees only kstat_t (this
- * header is not theirs to include), so it cannot name them to clear them.
+ * header is not theirs to include), so it cannot name them to clear them, though pointer
+ * arithmetic from a kstat pointer reaches them (a limit, threat_model.py).  e_owner is
+ * backed by each thread's own tally of its holds (lk_nheld), checked as kstat_install returns.
  */
 typedef struct ekstat {
 	kstat_t e_ks;
@@ -63,6 +65,13 @@ struct lk_run {
 	/* at the end of the run (lk_stop): holds never released */
 	long long holds_left;
 	char first_held[256];
+	/*
+	 * kstat_install calls that returned with their thread still holding a kstat, counted by the
+	 * thread's own tally of its holds (lk_nheld, thread-local: not beside any kstat, where a
+	 * store through a kstat pointer could clear the holder)
+	 */
+	long long holds_kept;
+	char first_kept[160];
 	/*
 	 * kstat_chain_lock as the engine saw it taken: mutex_enter and mutex_exit are the only way
 	 * in and out (learner C may call no pthread function), and kmutex_t's own owner field is
@@ -99,6 +108,9 @@ extern __thread int lk_widx;		/* a writer's index (W 0, X 1), else -1 */
 extern __thread int lk_tidx;		/* R 0, W 1, X 2, else -1 (the caller's thread) */
 extern __thread const char *lk_home;	/* "read_kstat_data" (R), "zone_create" (W, X) */
 extern __thread const char *lk_fn;	/* the model's function in mutex_enter/exit, or NULL */
+extern __thread int lk_nheld;		/* kstat holds this thread has taken and not released */
+extern __thread kid_t lk_held_kid;	/* the last kstat it took a hold on */
+extern __thread const char *lk_held_site;	/* and where */
 /* mutex_enter and mutex_exit called by the model's function fn (named in the grader's messages). */
 #define LK_ENTER(mp, fn)	do { lk_fn = (fn); mutex_enter(mp); lk_fn = NULL; } while (0)
 #define LK_EXIT(mp, fn)		do { lk_fn = (fn); mutex_exit(mp); lk_fn = NULL; } while (0)
@@ -130,11 +142,11 @@ kid_t lk_chain_id(void);
 struct lk_stats {
 	long long rounds, overflows, first_overflow_round, first_overflow_ns;
 	long long short_rounds, installs, forced_timeouts, elapsed_ns;
-	long long uninstalled_rounds, missing_rounds, holds_left, lock_left;
+	long long uninstalled_rounds, missing_rounds, holds_left, lock_left, holds_kept;
 	long long progress[3];
 	int done, error, writers, lock_held_by;
 	int exited[3];
-	char first_uninstalled[96], first_missing[96], first_held[256], lock_site[96];
+	char first_uninstalled[96], first_missing[96], first_held[256], lock_site[96], first_kept[160];
 };
 int lk_setup(const char *, int, int, long long, unsigned long long, int);
 int lk_start(long long, long long);

@@ -45,6 +45,8 @@ class RaceResult:
     lock_held_by: str | None = None   # who left kstat_chain_lock held (R, W or X; a hang: who holds it)
     lock_left: int = 0          # kstat_install calls that returned holding kstat_chain_lock
     lock_site: str = ""         # where the first of them took it ("in kstat_install")
+    holds_kept: int = 0         # kstat_install calls that returned with a hold not released
+    first_kept: str = ""        # (counted by the thread's own tally of its holds)
     outcome: str = "ok"         # ok | crash | hang | error (the last three: a learner's C misbehaved)
     detail: str = ""
 
@@ -72,6 +74,8 @@ class RaceResult:
             text += f"; {self.missing_copies} rounds lacked an installed kstat ({self.first_missing})"
         if self.holds_left:
             text += f"; {self.holds_left} kstat holds never released ({self.first_held})"
+        if self.holds_kept:
+            text += f"; {self.holds_kept} kstat_install calls returned holding a kstat ({self.first_kept})"
         if self.lock_left:
             text += (f"; {self.lock_left} kstat_install calls returned holding kstat_chain_lock "
                      f"(the first by {self.lock_held_by}, taken {self.lock_site})")
