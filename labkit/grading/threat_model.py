@@ -96,14 +96,16 @@ GUARANTEES = (
 LIMITS = (
     "Learner C runs in-process with the native engine. The static check stops constructors, asm, "
     "and calls outside the model, but not deliberate memory corruption through pointer arithmetic "
-    "(for example writing into the engine's counters or a return address). The record of each "
-    "kstat (its holder, its install marks, the copy's marks) sits right after its kstat_t in "
-    "ekstat_t, one line away without a cast (`void *p = ksp + 1;`): such stores could hide a "
-    "missing or an uninstalled copy. (Clearing the holder there no longer hides a leaked hold: "
-    "each thread also tallies its own holds, in thread-local storage, checked as each "
-    "kstat_install returns; the lock's record is in the engine's own state, beside no kstat.) "
-    "Such a forger could also change the stress test's counts; the sandbox still bounds what it "
-    "can read, how long it lives and how much memory it takes.",
+    "(for example writing into the engine's counters or a return address). What sits right after "
+    "each kstat_t in ekstat_t, one line away without a cast (`void *p = ksp + 1;`), no longer "
+    "decides a verdict alone: a hold's holder is backed by each thread's own tally of its holds "
+    "(thread-local, checked as each kstat_install returns), and which kstats are not yet "
+    "installed, must be in a copy or were in it are kept in the engine's own state and R's own "
+    "lists, as is the lock's holder. Left there: when each kstat_install returned (e_done), which "
+    "a forger could move to hide, in later rounds, a kstat whose install returned but left it "
+    "INVALID. A forger who finds the engine's own state (its layout in the built module) could "
+    "change any count; the sandbox still bounds what it can read, how long it lives and how much "
+    "memory it takes.",
     "Without root (a learner's own labkit.grading.check() in a notebook) learner code runs as the "
     "learner: it could read what the learner can (no hidden checks are on a learner's machine), "
     "and memory is bounded only at the watcher's pace (every 50 ms) for native checks.",

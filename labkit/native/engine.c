@@ -22,11 +22,12 @@
  * both passes, X installing it only after R's read (so a copy that takes it is caught).
  *
  * The grader's record (inspect_copy, balance_check): a kstat counts as installed once its writer
- * has called kstat_install on it (e_begun), and as one the copy must hold once that call has
- * returned before R's count began (e_done), or once it has made the kstat valid before R's copy
- * began (mark_required).  After each copy pass, still under the lock, R's
- * headers are compared with that record, by kid; when the threads have stopped, every hold must
- * have been released.  A modelling choice: the model cannot see which store made a kstat valid,
+ * has called kstat_install on it (until then it is the writer's g.pending), and as one the copy
+ * must hold once that call has returned before R's count began (e_done), or once it has made the
+ * kstat valid before R's copy began (mark_required).  After each copy pass, still under the lock,
+ * R's headers are compared with that record, by kid (R's own lists, not marks beside the kstats,
+ * which the learner's snapshot could reach through a kstat pointer); when the threads have
+ * stopped, every hold must have been released.  A modelling choice: the model cannot see which store made a kstat valid,
  * so it judges by the kstat_install call, not by the flag bits.  The record also holds who took
  * kstat_chain_lock and where (kstat_fr.c's mutex_enter, the only way in): a kstat_install that
  * returns holding it is counted (install_returned), and a callback of R's that returns without it
@@ -195,21 +196,65 @@ record_flags(const kstat_t *ks)
 }
 
 /*
+ * A kstat its writer has created but not yet passed to kstat_install (one per writer at most):
+ * g.pending, in the engine's own state, where a store through a kstat pointer cannot reach.
+ */
+static int
+pending(kid_t kid)
+{
+	return (kid == LOAD(&g.pending[0]) || kid == LOAD(&g.pending[1]));
+}
+
+/*
+ * R's lists of kids for one round: the ones its copy must hold (req) and the ones it held (seen).
+ * Kept here, in R's own memory, not beside the kstats: the learner's snapshot runs between them.
+ */
+static kid_t *req, *seen;
+static size_t nreq, nseen, req_cap, seen_cap;
+
+static int
+kid_push(kid_t **list, size_t *n, size_t *cap, kid_t kid)
+{
+	kid_t *grown;
+
+	if (*n == *cap) {
+		if ((grown = realloc(*list, (*cap ? 2 * *cap : 256) * sizeof (kid_t))) == NULL) {
+			set_error("out of memory keeping the record of a copy");
+			return (-1);
+		}
+		*list = grown;
+		*cap = *cap ? 2 * *cap : 256;
+	}
+	(*list)[(*n)++] = kid;
+	return (0);
+}
+
+static int
+kid_cmp(const void *a, const void *b)
+{
+	kid_t x = *(const kid_t *)a, y = *(const kid_t *)b;
+
+	return ((x > y) - (x < y));
+}
+
+/*
  * Just before the copy pass, under the chain lock: the kstats this round's copy must hold.  One
  * whose kstat_install had returned before the count (seq <= start_seq), and one whose
  * kstat_install had been called and had made it valid by now.
  */
 static void
-mark_required(long long round, long long start_seq)
+mark_required(long long start_seq)
 {
 	ekstat_t *e;
 	long long done;
 
+	nreq = 0;
 	for (e = lk_chain_head(); e != NULL; e = e->e_next) {
 		done = LOAD(&e->e_done);
-		if ((done >= 0 && done <= start_seq) || (LOAD(&e->e_begun) &&
+		if ((done >= 0 && done <= start_seq) || (!pending(e->e_ks.ks_kid) &&
 		    !(record_flags(&e->e_ks) & KSTAT_FLAG_INVALID)))
-			e->e_required = round;
+			if (kid_push(&req, &nreq, &req_cap, e->e_ks.ks_kid) != 0)
+				return;
 	}
 }
 
@@ -219,7 +264,7 @@ mark_required(long long round, long long start_seq)
  * must never see; each kstat mark_required chose must be in the copy.
  */
 static void
-inspect_copy(const unsigned char *kbuf, size_t len, long long round)
+inspect_copy(const unsigned char *kbuf, size_t len)
 {
 	static const kstat_t zero;
 	kstat_t ks;
@@ -227,22 +272,28 @@ inspect_copy(const unsigned char *kbuf, size_t len, long long round)
 	size_t i;
 	int bad = 0, missing = 0;
 
+	nseen = 0;
 	for (i = 0; i + sizeof (ks) <= len; i += sizeof (ks)) {
 		memcpy(&ks, kbuf + i, sizeof (ks));	/* kbuf may be unaligned in crash mode */
 		if (memcmp(&ks, &zero, sizeof (ks)) == 0)
 			continue;			/* left zero by kmem_zalloc */
 		e = chain_find(&cur, ks.ks_kid);
-		if (e == NULL || !LOAD(&e->e_begun)) {
+		if (e == NULL || pending(ks.ks_kid)) {
 			if (bad++ == 0 && LOAD(&g.uninstalled_rounds) == 0)
 				name_kstat(g.first_uninstalled, sizeof (g.first_uninstalled), &ks, e == NULL ?
 				    "(no kstat in the chain has this kid)" : "(its kstat_install had not been called)");
 			continue;
 		}
-		e->e_seen = round;
+		if (kid_push(&seen, &nseen, &seen_cap, ks.ks_kid) != 0)
+			return;
 	}
-	for (e = lk_chain_head(); e != NULL; e = e->e_next) {
-		if (e->e_required == round && e->e_seen != round && missing++ == 0 &&
-		    LOAD(&g.missing_rounds) == 0)
+	if (nseen > 1)
+		qsort(seen, nseen, sizeof (kid_t), kid_cmp);
+	for (i = 0; i < nreq; i++) {
+		if (nseen > 0 && bsearch(&req[i], seen, nseen, sizeof (kid_t), kid_cmp) != NULL)
+			continue;
+		cur = NULL;
+		if (missing++ == 0 && LOAD(&g.missing_rounds) == 0 && (e = chain_find(&cur, req[i])) != NULL)
 			name_kstat(g.first_missing, sizeof (g.first_missing), &e->e_ks,
 			    "(installed before the copy began)");
 	}
@@ -392,7 +443,7 @@ reader(void *arg)
 			r_size = size + 1;
 			r_round = round;
 			r_kbuf = kbuf;
-			mark_required(round, start_seq);
+			mark_required(start_seq);
 			lk_callback("header_kstat_snapshot");
 			g.v->snapshot(hdr, kbuf, KSTAT_READ);
 			lk_callback(NULL);
@@ -400,7 +451,7 @@ reader(void *arg)
 			reader_callback_returned("header_kstat_snapshot");
 			if (!g.crash && canary_touched(kbuf + size + 1))
 				r_over++;	/* written past the buffer, not through bcopy */
-			inspect_copy(kbuf, size + 1, round);
+			inspect_copy(kbuf, size + 1);
 		} else if (!LOAD(&g.error)) {
 			set_error("could not allocate %zu bytes", size + 1);
 		}
@@ -520,7 +571,7 @@ writer(void *arg)
 				forced_wait(&g.r_done, 1);
 			}
 		}
-		STORE(&e->e_begun, 1);
+		STORE(&g.pending[w], -1);	/* kstat_install has been called on it */
 		lk_callback("kstat_install");
 		g.v->install(ksp);
 		lk_callback(NULL);
@@ -604,10 +655,9 @@ lk_setup(const char *variant, int crash, int forced, long long window_ns,
 			return (-1);
 		e->e_ks.ks_flags &= ~KSTAT_FLAG_INVALID;	/* no threads yet */
 	}
-	for (e = lk_chain_head(); e != NULL; e = e->e_next) {	/* installed at boot */
-		e->e_begun = 1;
+	for (e = lk_chain_head(); e != NULL; e = e->e_next)	/* installed at boot */
 		e->e_done = 0;
-	}
+	g.pending[0] = g.pending[1] = -1;
 	return (0);
 }
 

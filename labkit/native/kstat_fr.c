@@ -365,6 +365,8 @@ kstat_create(const char *module, const char *name, uchar_t flags, uint_t ndata)
 	LK_ENTER(&kstat_chain_lock, "kstat_create");
 	e->e_ks.ks_flags = flags | KSTAT_FLAG_INVALID;
 	e->e_ks.ks_kid = kstat_chain_id++;
+	if (lk_widx >= 0)	/* a writer's: pending until it passes it to kstat_install */
+		STORE(&g.pending[lk_widx], e->e_ks.ks_kid);
 	if (chain_tail)
 		chain_tail->e_next = e;
 	else

@@ -27,11 +27,12 @@ typedef struct kstat_named {
 } kstat_named_t;
 
 /*
- * The kernel's ekstat_t: the kstat plus what the framework keeps beside it.  The last four
- * members are the grader's record, not the kernel's: a learner's C sees only kstat_t (this
- * header is not theirs to include), so it cannot name them to clear them, though pointer
- * arithmetic from a kstat pointer reaches them (a limit, threat_model.py).  e_owner is
- * backed by each thread's own tally of its holds (lk_nheld), checked as kstat_install returns.
+ * The kernel's ekstat_t: the kstat plus what the framework keeps beside it.  The last two
+ * members are the grader's, not the kernel's: a learner's C sees only kstat_t (this header is
+ * not theirs to include), so it cannot name them, though pointer arithmetic from a kstat pointer
+ * reaches them (a limit, threat_model.py).  The rest of the record is in the engine's own state:
+ * each writer's pending kstat (g.pending), R's lists of a round's kids (engine.c), each thread's
+ * tally of its holds (lk_nheld, backing e_owner), the lock's holder.
  */
 typedef struct ekstat {
 	kstat_t e_ks;
@@ -40,10 +41,7 @@ typedef struct ekstat {
 	struct ekstat *e_next;		/* the chain, in kid order (the kernel: kstat_avl_bykid) */
 	kstat_named_t e_named[NAMED_MAX];
 	const char *e_hold_site;	/* where the current hold was taken */
-	int e_begun;			/* its writer has called kstat_install on it (atomic) */
-	long long e_done;		/* install_seq when that kstat_install returned; -1: not yet */
-	long long e_seen;		/* R: the last round whose copy held it */
-	long long e_required;		/* R: the last round whose copy had to hold it */
+	long long e_done;		/* install_seq when its kstat_install returned; -1: not yet */
 } ekstat_t;
 
 /* One run's settings and counters. */
@@ -59,6 +57,7 @@ struct lk_run {
 	int stop, done, error;
 	long long rounds, overflows, first_round, first_ns, short_rounds, installs, timeouts;
 	long long install_seq;		/* kstat_install calls returned so far (e_done) */
+	kid_t pending[2];		/* each writer's kstat created, not yet passed to kstat_install */
 	/* the copied headers, inspected against the record (inspect_copy) */
 	long long uninstalled_rounds, missing_rounds;
 	char first_uninstalled[96], first_missing[96];
