@@ -49,7 +49,7 @@ class Check:
     bonus: bool = False
     hidden: bool = False
     native: bool = False  # runs ThreadSanitizer or a guard page: needs a large address space
-    cost: float = 1.0  # rough relative run time; the runner starts costly checks first
+    cost: float = 0.2  # about an idle core's seconds (a light check's); the runner starts costly checks first
     # judge(data, ctx), run by the grader on what the worker observed (plain JSON data). A check
     # without one (an instructor's hidden check) scores itself in the worker with ctx.part(); the
     # grader then re-adds and clamps the parts it reports.
@@ -72,7 +72,7 @@ class CheckSet:
 
     def check(self, points: float, *, name: str | None = None, title: str | None = None,
               files: tuple[str, ...] = (), timeout: float = 120.0, bonus: bool = False,
-              native: bool = False, cost: float = 1.0, judge: Callable | None = None,
+              native: bool = False, cost: float = 0.2, judge: Callable | None = None,
               parts: Callable | None = None,
               merge: Callable | None = None) -> Callable[[Callable], Callable]:
         def register(fn):

@@ -327,7 +327,7 @@ def judge_find_schedule(data: dict, ctx: Any) -> None:
 
 
 @CHECKS.check(points=15, files=("fix_a_sim.py",), timeout=240,
-              parts=lambda: fix_parts(7, 3), merge=merge_runs,
+              parts=lambda: fix_parts(6.5, 1.0), merge=merge_runs,
               judge=lambda data, ctx: judge_fix(data, ctx, 15))
 def fix_a_sim(sub: Submission, part: Any) -> dict:
     """Fix A in the simulator: a reader's copy never holds more than it counted, in any schedule"""
@@ -335,14 +335,14 @@ def fix_a_sim(sub: Submission, part: Any) -> dict:
 
 
 @CHECKS.check(points=15, files=("fix_b_sim.py",), timeout=240,
-              parts=lambda: fix_parts(2.5, 2), merge=merge_runs,
+              parts=lambda: fix_parts(2.2, 0.9), merge=merge_runs,
               judge=lambda data, ctx: judge_fix(data, ctx, 15))
 def fix_b_sim(sub: Submission, part: Any) -> dict:
     """Fix B in the simulator: the count is never short of the copy, in any schedule"""
     return observe_fix(sub, "fix_b_sim.py", "header_kstat_update", part)
 
 
-@CHECKS.check(points=5, files=("reconstruct.py",), timeout=90, bonus=True, cost=2,
+@CHECKS.check(points=5, files=("reconstruct.py",), timeout=90, bonus=True, cost=0.3,
               judge=lambda data, ctx: judge_reconstruct(data, ctx))
 def reconstruct(sub: Submission) -> dict:
     """Bonus: reconstruct the interleaving from the crash dump"""
