@@ -14,8 +14,8 @@ released when an execution ends.
 
 Modelling choices: two writers at the seed scale are not explored: fix A's search has 9,240
 executions with two writers (at any chain length), fix B's 2,172, and at the seed's 5698 kstats
-each costs some 0.06 s, about 9 and 2.5 minutes (benchmarks/bench_seed_two_writers.py, on a
-loaded machine), so the seed scale runs one writer; the second writer (thread X) only installs (see
+each costs some 0.03 s, about 5 minutes and 1 (benchmarks/bench_seed_two_writers.py, load 1.3,
+2026-12-02), so the seed scale runs one writer; the second writer (thread X) only installs (see
 kernel/scenario.py). A hidden search bound would make a pass mean less, so there is none.
 """
 
