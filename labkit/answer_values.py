@@ -117,14 +117,17 @@ def normalise(kind: str, value: Any, choices: Sequence | None = None) -> Any:
 def shown(value: Any, limit: int = 80) -> str:
     """A learner's value as a report may show it: a plain value's repr, cut to `limit` characters
     (saying so); an object of any other type by its type's name only (its __repr__ is not called)."""
-    if type(value) is int and value.bit_length() > MAX_INT_BITS:
-        text = f"a whole number of {value.bit_length()} bits"   # (its repr could be too long to make)
+    def too_big(v) -> bool:        # an int whose repr could be too long to make
+        return type(v) is int and v.bit_length() > MAX_INT_BITS
+
+    if too_big(value):
+        text = f"a whole number of {value.bit_length()} bits"
     elif type(value) in (int, bool, float, type(None)):
         text = repr(value)
     elif type(value) is str:
         text = str.__repr__(value)
     elif type(value) in (tuple, list) and len(value) <= 8 and all(
-            type(v) in (str, bool) or (type(v) is int and v.bit_length() <= MAX_INT_BITS) for v in value):
+            type(v) in (int, str, bool) and not too_big(v) for v in value):
         text = repr(tuple(int(v) if type(v) is int else str.__str__(v) if type(v) is str else v is True
                           for v in value))
     else:

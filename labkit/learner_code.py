@@ -324,12 +324,17 @@ def _plain_augment(obj, name: str, op: str, value):
     setattr(obj, name, AUGMENT_OPS[op](getattr(obj, name), value))
 
 
-def describe(exc: BaseException, path: str | os.PathLike, verb: str = "raised") -> str:
-    """`fix_a_sim.py line 12: loading it raised TypeError: ...`: the learner's deepest line in it."""
+def learner_line(exc: BaseException, path: str | os.PathLike) -> int | None:
+    """The deepest line of the learner's file `path` in the exception's traceback, if any."""
     name = Path(path).name
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).name == name
               and Path(f.filename).resolve() == Path(path).resolve()]
-    line = frames[-1].lineno if frames else None
+    return frames[-1].lineno if frames else None
+
+
+def describe(exc: BaseException, path: str | os.PathLike, verb: str = "raised") -> str:
+    """`fix_a_sim.py line 12: loading it raised TypeError: ...`: the learner's deepest line in it."""
+    line = learner_line(exc, path)
     if isinstance(exc, MemoryError):
         msg = "ran out of memory (the grader bounds every check's memory)"
     else:
@@ -349,5 +354,5 @@ def functions(module: types.ModuleType, names: Iterable[str]) -> dict:
 
 
 __all__ = ["ALLOWED_ATTRIBUTES", "SAFE_BUILTINS", "LearnerCodeError", "Refusal", "check_source",
-           "AUGMENT_OPS", "describe", "functions", "guarded", "load", "load_source", "where"]
+           "AUGMENT_OPS", "describe", "functions", "guarded", "learner_line", "load", "load_source", "where"]
 

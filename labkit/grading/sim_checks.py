@@ -22,7 +22,6 @@ kernel/scenario.py). A hidden search bound would make a pass mean less, so there
 from __future__ import annotations
 
 import json
-import os
 import time
 from typing import Any
 
@@ -82,17 +81,14 @@ def observe_execution(outcome: Any, scenario: Scenario) -> dict:
 def _where(outcome: Any, scenario: Scenario) -> str:
     """Which thread raised, and the learner's deepest line in the traceback: "thread W,
     fix_a_sim.py line 4" (the thread is the last step's: an exception ends the run there)."""
+    from labkit.learner_code import learner_line, where
     thread = outcome.schedule.split()[-1][0] if outcome.schedule else "?"
-    source = getattr(scenario.variant, "source", None)
-    line = None
-    if source:
-        name = os.path.basename(source)
-        tb = getattr(outcome.failure, "__traceback__", None)
-        while tb is not None:
-            if os.path.basename(tb.tb_frame.f_code.co_filename) == name:
-                line = f"{name} line {tb.tb_lineno}"
-            tb = tb.tb_next
-    return f"thread {thread}" + (f", {line}" if line else "")
+    if scenario.variant.source:      # a learner's file: its functions name it as it was loaded
+        for loaded in sorted({fn.__code__.co_filename for fn in scenario.variant.functions.values()}):
+            line = learner_line(outcome.failure, loaded)
+            if line:
+                return f"thread {thread}, {where(loaded, line)}"
+    return f"thread {thread}"
 
 
 def explore_scale(scenario: Scenario) -> dict:

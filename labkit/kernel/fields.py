@@ -45,6 +45,7 @@ FIXED = frozenset(("ks_crtime", "ks_next", "ks_kid", "ks_module", "ks_resv", "ks
 #: Fields a fix may store (under the lock): the header kstat's update and snapshot set these.
 STORABLE = frozenset(("ks_data", "ks_ndata", "ks_data_size", "ks_snaptime", "ks_private"))
 
+
 class SharedStateError(LabkitError):
     """Learner code touched shared state the simulator could not order."""
 

@@ -465,23 +465,15 @@ class Execution:
             assert s.thread is not None
             s.thread.steps += n
 
-    def _arm(self, t: SimThread) -> None:
-        """t runs next: let it skip what quiet.py cleared it to skip, up to the step budget."""
-        s = SKIPPING
-        if self.quiet is None or self._starting:
-            s.disarm()
-            return
-        s.reads, s.writes, s.thread = t.quiet_reads, t.quiet_writes, t
-        s.room = s.granted = max(0, self.budget - self.steps)
-
     @property
     def may_skip(self) -> bool:
         """Whether an access may be skipped now: not a thread's first point, not past the budget."""
         return not self._starting and self.steps < self.budget
 
     def _decide(self) -> None:
-        # settle() and, below, _arm(), written out: this runs once per decision, some 300,000
-        # times in a two-writer search, where their calls cost more than they save
+        # settle() and, below, the arming of SKIPPING for the thread chosen, written out: this
+        # runs once per decision, some 300,000 times in a two-writer search, where calls cost
+        # more than they save
         s = SKIPPING
         n = s.granted - s.room
         if n:
