@@ -2,7 +2,7 @@
 
 Rewrite kstat_install() so that a reader of the header kstat can never see KSTAT_FLAG_INVALID
 change between its first pass (the count) and its second (the copy). Leave the other kernel
-functions alone: this file replaces only the functions it defines.
+functions alone: this file replaces kstat_install() only (helpers of your own are fine).
 
 The buggy kernel's version (labkit/kernel/kstat_fr.py) reads:
 

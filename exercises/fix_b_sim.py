@@ -2,7 +2,8 @@
 
 Leave kstat_install() as it is (it still clears the flag without the lock). Rewrite
 header_kstat_update() so that header_kstat_snapshot() can never copy more headers than it
-counted. This file replaces only the functions it defines.
+counted. This file replaces the functions it defines, of header_kstat_update() and
+header_kstat_snapshot() (helpers of your own are fine); kstat_install() stays the kernel's.
 
 The buggy kernel's version (labkit/kernel/kstat_fr.py) reads:
 

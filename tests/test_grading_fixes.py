@@ -130,7 +130,7 @@ ON_THE_BUGGY_KERNEL = {case: ROOT / "labkit" / "native" / "learner_template.c"
     ("lock_left_on_error_path", "fix_a_c", "fail", "kstat_install calls returned with kstat_chain_lock still "
                                                    "held (taken in kstat_install)"),
     # the bug, copied by struct assignment instead of bcopy: found past the buffer (detect mode)
-    ("copies_without_bcopy", "fix_a_c", "fail", "the reader's copy overflowed its buffer"),
+    ("copies_without_bcopy", "fix_b_c", "fail", "the reader's copy overflowed its buffer"),
     # ... and clears kmutex_t's owner field: the engine's record is not in it
     ("hides_lock_owner", "fix_a_c", "fail", "kstat_install calls returned with kstat_chain_lock still "
                                             "held (taken in kstat_install)"),
@@ -168,8 +168,9 @@ def test_wrong_c_fix_loses_its_points(tmp_path, case, check, status, reason):
 
 
 def test_fix_a_in_c_must_be_race_free(tmp_path):
-    # Fix B's file offered as fix A: no overflow, but ThreadSanitizer sees the unlocked write.
-    shutil.copy(ROOT / "solutions" / "fix_b.c", tmp_path / "fix_a.c")
+    # DORMANT cleared before the lock: no overflow (INVALID changes under it), but
+    # ThreadSanitizer sees the unlocked store to ks_flags.
+    _wrong_c(tmp_path, "dormant_outside_lock", "fix_a.c")
     r = run("fix_a_c", tmp_path)
     assert r.status == "partial" and r.score == 7, str(r)
     # either writer's unlocked store may be the one reported (W and X run the same kstat_install)

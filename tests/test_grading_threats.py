@@ -164,6 +164,54 @@ def test_no_builtin_fixes_python_import_is_refused_and_said_why(tmp_path):
     assert r.score == 0 and "labkit's built-in fixes" in str(r) and "earn nothing" in str(r), str(r)
 
 
+# -- each exercise is the fix it names -------------------------------------------------------------
+
+def _swapped_sim(tmp_path, name: str) -> Path:
+    """fix_a_sim.py made of fix B (the buggy install, a counting first pass), or fix_b_sim.py made
+    of fix A (the locked install beside the buggy first pass): the other exercise's fix."""
+    sol_a = (ROOT / "solutions" / "fix_a_sim.py").read_text()
+    sol_b = (ROOT / "solutions" / "fix_b_sim.py").read_text()
+    locked_install = sol_a[sol_a.rindex("def kstat_install"):]
+    counting = sol_b[sol_b.rindex("def header_kstat_update"):]
+    head = "from labkit.kernel.api import *  # noqa: F401,F403\n\n\n"
+    if name == "fix_a_sim.py":
+        src = head + ("def kstat_install(ksp):\n    ksp.ks_flags &= ~KSTAT_FLAG_INVALID\n"
+                      "    kstat_rele(ksp)\n\n\n") + counting
+    else:
+        buggy_count = counting.replace("if kstat_zone_find(ksp, zoneid):",
+                                       "if kstat_zone_find(ksp, zoneid) and "
+                                       "(ksp.ks_flags & KSTAT_FLAG_INVALID) == 0:")
+        assert buggy_count != counting
+        src = head + buggy_count + "\n\n" + locked_install
+    (tmp_path / name).write_text(src)
+    return tmp_path
+
+
+@pytest.mark.parametrize("check, filename, other", [
+    ("fix_a_sim", "fix_a_sim.py", "header_kstat_update()"),
+    ("fix_b_sim", "fix_b_sim.py", "kstat_install()"),
+])
+def test_one_fix_per_exercise_sim_file_of_the_other_fix_earns_nothing(tmp_path, small, check, filename, other):
+    # Each of these passes every schedule (it is a right fix, of the other kind): before the
+    # rule it scored 15/15 in the other fix's exercise.
+    r = run(check, _swapped_sim(tmp_path, filename))
+    assert r.score == 0 and f"{filename} also defines {other}" in str(r), str(r)
+    assert "changes" in str(r) and "only" in str(r)
+
+
+@pytest.mark.parametrize("check, filename, source, other", [
+    ("fix_a_c", "fix_a.c", ROOT / "solutions" / "fix_b.c", "header_kstat_update()"),
+    ("fix_b_c", "fix_b.c", ROOT / "solutions" / "fix_a.c", "kstat_install()"),
+    # the template's text for kstat_install, made fix A by macros around it
+    ("fix_b_c", "fix_b.c", DATA / "hostile_c" / "macro_fix_a_as_fix_b.c", "kstat_install()"),
+])
+def test_one_fix_per_exercise_c_file_of_the_other_fix_earns_nothing(tmp_path, check, filename, source, other):
+    shutil.copy(source, tmp_path / filename)
+    r = run(check, tmp_path)
+    assert r.score == 0 and f"{filename} changes {other}" in str(r), str(r)
+    assert "refused before it ran" in str(r) and "learner_template.c" in str(r)
+
+
 def hostile_c(tmp_path, case: str) -> Path:
     """solutions/fix_a.c with a hostile snippet appended (most files in hostile_c/ are snippets)."""
     src = (DATA / "hostile_c" / f"{case}.c").read_text()
@@ -399,9 +447,17 @@ def test_cannot_hide_from_the_search_top_level_list_fix_scores_nothing(tmp_path,
 
 
 def test_cannot_hide_from_the_search_field_channel_scores_nothing(tmp_path, small):
+    # Both halves of the channel (the writer's store, the reader's count) are learner code, which
+    # an exercise no longer allows (one_fix_per_exercise): graded, it fails for that first...
     r = run("fix_b_sim", one_file(tmp_path, CHANNELS / "field_channel.py", "fix_b_sim.py"))
-    assert r.score == 0, str(r)
-    assert "storing ks_private without kstat_chain_lock held" in str(r), str(r)
+    assert r.score == 0 and "also defines kstat_install()" in str(r), str(r)
+    # ... and the guard stops it anyway wherever both halves may run (labkit explore --fix FILE;
+    # W and X, who both run a fix A, could share state the same way).
+    from labkit.kernel import Scenario
+    from labkit.sched import outcomes
+    errors = {str(o.failure) for o in outcomes(Scenario(fix=str(CHANNELS / "field_channel.py")),
+                                               "dpor", detect_races=False) if o.kind == "error"}
+    assert any("storing ks_private without kstat_chain_lock held" in e for e in errors), errors
 
 
 def _first_outcome(tmp_path, body: str):

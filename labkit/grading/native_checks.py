@@ -55,6 +55,9 @@ ALLOWED_CALLS = {"mutex_enter", "mutex_exit", "lk_mutex_held", "lk_assert_failed
                  "nanosleep", "usleep", "sched_yield",  # waiting is harmless (and a wrong fix)
                  # what the compiler itself may emit for struct copies and stack protection
                  "memcpy", "memset", "memmove", "__stack_chk_fail", "_GLOBAL_OFFSET_TABLE_"}
+#: What each exercise's file may change (the rest stays the buggy kernel's): fix A is the
+#: writer's, fix B the reader's two passes.
+CHANGES = {"fix_a.c": {"kstat_install"}, "fix_b.c": {"header_kstat_update", "header_kstat_snapshot"}}
 #: labkit's own fixes (variants.c): using them earns nothing.
 BUILTIN_FIXES = {"lk_variants", "lk_variant_by_name", "install", "update", "snapshot"}
 _BANNED_WORDS = re.compile(r"\b(asm|__asm__|__asm|__attribute__|__attribute|_Pragma|__builtin_\w*|"
@@ -77,8 +80,9 @@ def _strip_comments_and_strings(src: str) -> str:
     return re.sub(r'"(\\.|[^"\\\n])*"|\'(\\.|[^\'\\\n])*\'', '""', src)
 
 
-def static_check(path: str) -> list[str]:
-    """What the learner's C may not contain or do, in words (empty: it may run)."""
+def static_check(path: str, changes: set[str] | None = None) -> list[str]:
+    """What the learner's C may not contain or do, in words (empty: it may run). `changes`: the
+    functions the exercise may change; the file's others must be the buggy kernel's (_kept_check)."""
     name = os.path.basename(path)
     try:
         src = open(path, encoding="utf-8", errors="strict").read()
@@ -104,7 +108,53 @@ def static_check(path: str) -> list[str]:
             problems.append(f"{name} line {n}: {m.group(1)} is not allowed in an exercise's C")
     if problems:
         return problems
-    return _object_check(path, name)
+    return _object_check(path, name) or (_kept_check(path, name, changes) if changes else [])
+
+
+_TOKEN = re.compile(r"\w+|[^\s\w]")
+
+
+def _bodies(preprocessed: str) -> dict[str, list[str]]:
+    """Each of DEFINES found in preprocessed C, as its tokens from the name to the closing brace."""
+    out = {}
+    for fn in DEFINES:
+        m = re.search(rf"\b{fn}\s*\([^;{{}}]*\)\s*{{", preprocessed)
+        if m is None:
+            continue
+        depth, end = 0, m.end() - 1
+        for end in range(m.end() - 1, len(preprocessed)):
+            depth += {"{": 1, "}": -1}.get(preprocessed[end], 0)
+            if depth == 0:
+                break
+        # ASSERT() expands to the file's name and line (__FILE__, __LINE__), which differ by copy
+        body = re.sub(r'(lk_assert_failed\s*\(.*?),\s*"[^"\n]*"\s*,\s*\d+\s*\)', r"\1)",
+                      preprocessed[m.start():end + 1])
+        out[fn] = _TOKEN.findall(body)
+    return out
+
+
+def _kept_check(path: str, name: str, changes: set[str]) -> list[str]:
+    """Each exercise is one fix: fix A changes kstat_install only, fix B the reader's passes only.
+    The file's other functions must be the buggy kernel's (learner_template.c), compared after the
+    preprocessor so that a macro cannot change them unseen: otherwise fix A's lock, submitted as
+    fix B, would be graded as fix B (it passes every stress run, and ThreadSanitizer finds no race)."""
+    from labkit.native._cbuild import NATIVE_DIR, compiler
+    bodies = []
+    for src in (path, os.path.join(NATIVE_DIR, "learner_template.c")):
+        cpp = subprocess.run([compiler(), "-std=gnu11", "-E", "-P", "-I", NATIVE_DIR, src],
+                             capture_output=True, text=True, timeout=60)
+        if cpp.returncode != 0:
+            return [f"{name} could not be preprocessed:\n{cut(cpp.stderr.strip(), 1500)}"]
+        bodies.append(_bodies(cpp.stdout))
+    mine, kernel = bodies
+    changed = sorted(fn for fn in DEFINES - changes if mine.get(fn) != kernel[fn])
+    if not changed:
+        return []
+    listed = ", ".join(f"{fn}()" for fn in changed)
+    allowed = " and ".join(f"{fn}()" for fn in sorted(changes))
+    return [f"{name} changes {listed}: this exercise changes {allowed} only, and the rest stays as "
+            f"the buggy kernel has it (labkit/native/learner_template.c); put {listed} back as "
+            f"the template has it (compared with macros expanded)"]
 
 
 def _object_check(path, name) -> list[str]:
@@ -182,7 +232,7 @@ def observe_c_fix(sub: Any, check: Any, filename: str) -> dict:
     the CPU it gets. (tsan() overlaps its child's slow start-up with its build, not with a window.)"""
     from labkit.native import tsan
     path = str(sub.file(filename))
-    problems = static_check(path)
+    problems = static_check(path, CHANGES[filename])
     if problems:
         return {"static": [cut(p, 1600) for p in problems[:5]]}
     obs = {"static": [], "shown": sub.shown(filename), "forced": _race(path, check, True)}

@@ -42,6 +42,13 @@ GUARANTEES = (
                "nothing for that fix, and is told why.",
               "Python: imports other than labkit.kernel.api are refused with the reason; C: a "
               "reference to labkit's variants (lk_variants) is refused by the static check"),
+    Guarantee("one_fix_per_exercise", "A fix is graded only as the fix its exercise asks for: "
+               "fix A changes the writer (kstat_install), fix B the reader's passes; a file that "
+               "changes the other side earns nothing for it, and is told why.",
+              "simulator: the file may define only its exercise's functions (sim_checks._variant); "
+              "C: the file's other functions must equal the buggy kernel's (learner_template.c) "
+              "after the preprocessor, so a macro cannot change them unseen "
+              "(native_checks._kept_check)"),
     Guarantee("c_static", "Learner C cannot run code outside the functions of its fix, include "
                "other files, use asm, or call anything but the kernel model.",
               "native_checks.static_check: only #include \"kstat_model.h\" or a system header by a plain name; no asm, attributes, "
