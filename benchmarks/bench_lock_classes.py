@@ -1,0 +1,207 @@
+"""How much a lock-aware reduction could save the DPOR search: classes of its executions (issue 13).
+
+    .venv/bin/python benchmarks/bench_lock_classes.py [--fix F]... [--wrong] [--writers W] [--kstats N]
+                                                      [--json FILE]
+
+The search (dpor.py) makes every acquire of a lock race with the acquire before it, so it runs
+every order of the critical sections: one execution per Mazurkiewicz trace under lock-as-write.
+This measures what two coarser equivalences would leave, by replaying each of the search's
+executions with every shared access recorded and naming it canonically:
+
+  - "lock-aware": the order of conflicting data accesses only (same object, at least one write),
+    lock operations ordering nothing (the equivalence of LAPOR, Kokologiannakis, Raad, Vafeiadis,
+    OOPSLA 2019). A lower bound for any search that lets critical sections commute.
+  - "atomic CS": only critical sections with no loud access inside (no scheduling point other
+    than the lock's and a CondVar signal: quiet.py skips every access in them) commute; they
+    read the lock once, every other acquire and release writes it. What a DPOR that treats such
+    a critical section as one step with its recorded footprint could reach.
+
+Each of the search's executions is one trace, so the classes among them are the classes of the
+program. The replay records every scheduling point (quiet accesses too: a replay has no quiet
+reduction) and, through properties this script puts on the kernel's classes (measurement
+instrumentation, in this process only), every member of every Kstat and the Kernel's
+kstat_chain_id and hrtime, which are plain attributes. Not recorded: the grader's own records
+(hold_sites, invalid_cleared, ...) and a Mutex's waiters bit. "mixed" counts the classes whose
+executions ended differently (kind, panic signature, the reader's result and the grader's facts):
+it must be 0, or the recording missed an access that matters.
+A benchmark, not a test; timings move with the machine's load, printed beside them.
+"""
+
+import argparse
+import glob
+import json
+import os
+import time
+from pathlib import Path
+
+from labkit.kernel import SMALL_KSTATS, Scenario
+from labkit.kernel.kstat import Kernel, Kstat
+from labkit.sched import runtime
+from labkit.sched.dpor import DporSearch, key_of
+from labkit.sched.explore import signature
+from labkit.sched.program import run_once
+from labkit.sched.runtime import WRITE_KINDS
+from labkit.sched.schedule import parse_schedule
+from labkit.sched.strategies.replay import ReplayChooser
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCK_KINDS = ("acquire", "release", "tryacquire")
+_log: list | None = None      # (thread index, kind, key) of every access of the replay running now
+
+
+def _record(kind: str, key) -> None:
+    exe = runtime._current
+    if _log is not None and exe is not None and exe.running is not None:
+        _log.append((exe.running.index, kind, key))
+
+
+def _instrument() -> None:
+    """Record reads and writes of every Kstat member and of Kernel.kstat_chain_id and hrtime."""
+    kid_slot = Kstat.__dict__["ks_kid"]
+    for name in Kstat.__slots__:
+        if name in ("sched_key", "label", "flags_what", "copy_what", "image", "_copy", "addr", "_cv"):
+            continue              # set once at creation, or the simulator's own bookkeeping
+        slot = Kstat.__dict__[name]
+
+        def prop(slot=slot, name=name):
+            def get(self):
+                _record("read", ("member", kid_slot.__get__(self), name))
+                return slot.__get__(self)
+
+            def put(self, value):
+                try:
+                    kid = kid_slot.__get__(self)
+                except AttributeError:   # (being built: ks_kid not set yet)
+                    kid = None
+                _record("write", ("member", kid, name))
+                slot.__set__(self, value)
+            return property(get, put)
+        setattr(Kstat, name, prop())
+    for attr in ("kstat_chain_id", "hrtime"):
+        def kprop(attr=attr):
+            hidden = "_bench_" + attr
+
+            def get(self):
+                _record("read", ("kernel", attr))
+                return self.__dict__[hidden]
+
+            def put(self, value):
+                _record("write", ("kernel", attr))
+                self.__dict__[hidden] = value
+            return property(get, put)
+        setattr(Kernel, attr, kprop())
+
+
+class _Points:
+    def on_step(self, exe, t, access):
+        if _log is not None:
+            _log.append((t.index, access[0], key_of(access[1])))
+
+
+def atomic_cs(log: list, loud: set) -> list:
+    """The log with each critical section's lock operations rewritten for the "atomic CS"
+    equivalence: one read of the lock if nothing loud happened inside, else writes (and a
+    tryacquire, with the release after it, always writes)."""
+    out: list[list] = []
+    inside: dict[int, list] = {}     # thread -> [index of its acquire in out, atomic so far]
+    for p, kind, key in log:
+        if kind == "acquire":
+            inside[p] = [len(out), True]
+            out.append([p, "write", ("lock", key)])
+        elif kind == "release" and p in inside:
+            at, atomic = inside.pop(p)
+            if atomic:
+                out[at][1] = "read"
+            else:
+                out.append([p, "write", ("lock", key)])
+        elif kind in LOCK_KINDS:       # a tryacquire, and the release after one: writes of the lock
+            out.append([p, "write", ("lock", key)])
+        else:
+            if p in inside and key in loud:
+                inside[p][1] = False
+            out.append([p, kind, key])
+    return [tuple(x) for x in out]
+
+
+def canonical(log: list, kind: str, nthreads: int) -> tuple:
+    """The order of conflicting accesses, object by object (lock operations left out): the
+    writes in order, and the set of reads between each two; a halting run also names how far
+    each thread got."""
+    local = [0] * nthreads
+    per_key: dict = {}
+    for p, k, key in log:
+        if k in LOCK_KINDS:
+            continue
+        local[p] += 1
+        event = (p, local[p], k)
+        seq = per_key.setdefault(key, [])
+        if k in WRITE_KINDS:
+            seq.append(event)
+        else:
+            if not seq or not isinstance(seq[-1], set):
+                seq.append(set())
+            seq[-1].add(event)
+    name = frozenset((key, tuple(frozenset(x) if isinstance(x, set) else x for x in seq))
+                     for key, seq in per_key.items())
+    return (name, tuple(local) if kind in ("panic", "error") else ())
+
+
+def measure(prog) -> dict:
+    global _log
+    search = DporSearch(prog, detect_races=False)
+    t = time.perf_counter()
+    runs = list(search.outcomes())
+    search_s = time.perf_counter() - t
+    loud = search.quiet.loud if search.quiet is not None else set()
+    lock_aware: dict = {}
+    atomic: set = set()
+    n = len(prog.thread_names)
+    for o in runs:
+        _log = []
+        out, _ = run_once(prog, ReplayChooser(parse_schedule(o.schedule, prog.thread_names)),
+                          detect_races=False, observers=[_Points()])
+        log, _log = _log, None
+        assert out.kind == o.kind, (o.schedule, o.kind, out.kind)
+        ended = repr(signature(out)) + (repr(out.result.facts()) if out.kind == "ok" else "")
+        lock_aware.setdefault(canonical(log, out.kind, n), set()).add(ended)
+        atomic.add(canonical(atomic_cs(log, loud), out.kind, n))
+    return {"executions": len(runs), "blocked": search.pruned, "lock_aware": len(lock_aware),
+            "atomic_cs": len(atomic), "mixed": sum(1 for v in lock_aware.values() if len(v) > 1),
+            "search_seconds": round(search_s, 2)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--fix", action="append", default=None,
+                    help="none, lock, count or a .py file (default: the three built-in ones)")
+    ap.add_argument("--wrong", action="store_true",
+                    help="also every wrong fix of labkit/kernel/wrong_fixes and tests/data/grading/wrong_sim")
+    ap.add_argument("--writers", type=int, default=2)
+    ap.add_argument("--kstats", type=int, default=None, help="default: 1 with two writers, else 3")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    kstats = args.kstats if args.kstats is not None else (1 if args.writers == 2 else SMALL_KSTATS)
+    fixes = args.fix or ["none", "lock", "count"]
+    if args.wrong:
+        for pattern in ("labkit/kernel/wrong_fixes/*.py", "tests/data/grading/wrong_sim/*.py"):
+            fixes += [f for f in sorted(glob.glob(str(ROOT / pattern)))
+                      if not f.endswith("__init__.py")
+                      and Path(f).stem not in ("loops_forever", "eats_memory")]   # (they hang / fill memory)
+    _instrument()
+    print(f"load average {os.getloadavg()[0]:.2f}; writers={args.writers} kstats={kstats}")
+    print(f"{'fix':28} {'executions':>10} {'blocked':>7} {'lock-aware':>10} {'atomic CS':>9} "
+          f"{'mixed':>5} {'search s':>8}")
+    rows = []
+    for fix in fixes:
+        row = {"fix": Path(fix).stem, **measure(Scenario(kstats, fix, writers=args.writers))}
+        rows.append(row)
+        print(f"{row['fix']:28} {row['executions']:10} {row['blocked']:7} {row['lock_aware']:10} "
+              f"{row['atomic_cs']:9} {row['mixed']:5} {row['search_seconds']:8.2f}", flush=True)
+    print(f"load average after {os.getloadavg()[0]:.2f}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
