@@ -34,7 +34,8 @@ def programs(two_writers: bool = True):
             out.append((f"kstat {fix}, 2 writers, 1 kstat", Scenario(1, fix, writers=2)))
     out += [(repr(p), p) for p in (
         bp.readers_writer(4), bp.readers_writer(6), bp.lastzero(4), bp.lastzero(5),
-        bp.indexer(3), bp.locked_counter(4), bp.philosophers(3), bp.philosophers(4))]
+        bp.indexer(3), bp.locked_counter(4), bp.philosophers(3), bp.philosophers(4),
+        bp.private_counters(4), bp.peeking_counters(4))]
     return out
 
 

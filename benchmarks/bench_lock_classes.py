@@ -1,11 +1,11 @@
 """How much a lock-aware reduction could save the DPOR search: classes of its executions (issue 13).
 
     .venv/bin/python benchmarks/bench_lock_classes.py [--fix F]... [--wrong] [--writers W] [--kstats N]
-                                                      [--json FILE]
+                                                      [--programs] [--json FILE]
 
 The search (dpor.py) makes every acquire of a lock race with the acquire before it, so it runs
 every order of the critical sections: one execution per Mazurkiewicz trace under lock-as-write.
-This measures what two coarser equivalences would leave, by replaying each of the search's
+This measures (on the kstat scenarios, or with --programs on the benchmark programs) what two coarser equivalences would leave, by replaying each of the search's
 executions with every shared access recorded and naming it canonically:
 
   - "lock-aware": the order of conflicting data accesses only (same object, at least one write),
@@ -14,7 +14,9 @@ executions with every shared access recorded and naming it canonically:
   - "atomic CS": only critical sections with no loud access inside (no scheduling point other
     than the lock's and a CondVar signal: quiet.py skips every access in them) commute; they
     read the lock once, every other acquire and release writes it. What a DPOR that treats such
-    a critical section as one step with its recorded footprint could reach.
+    a critical section as one step with its recorded footprint could reach. "pairwise": the
+    same, with an access loud only when it and another thread's access, one of them a write,
+    hold no lock in common (over all the search's executions), instead of quiet.py's rule.
 
 Each of the search's executions is one trace, so the classes among them are the classes of the
 program. The replay records every scheduling point (quiet accesses too: a replay has no quiet
@@ -36,6 +38,7 @@ from pathlib import Path
 
 from labkit.kernel import SMALL_KSTATS, Scenario
 from labkit.kernel.kstat import Kernel, Kstat
+from labkit.sched import benchprograms as bp
 from labkit.sched import runtime
 from labkit.sched.dpor import DporSearch, key_of
 from labkit.sched.explore import signature
@@ -123,6 +126,25 @@ def atomic_cs(log: list, loud: set) -> list:
     return [tuple(x) for x in out]
 
 
+def unprotected(log: list) -> set:
+    """The objects of the log with two accesses of different threads, at least one a write,
+    made holding no lock in common (the pairwise lockset rule; quiet.py asks instead for one
+    lock common to every access, so a writer's own unlocked read of its ks_flags makes that
+    kstat loud). Only scheduling points count, as in quiet.py: the recorded members are not."""
+    held: dict[int, frozenset] = {}
+    seen: dict = {}              # key -> {(thread, write, locks held)}
+    for p, kind, key in log:
+        if kind == "acquire":
+            held[p] = held.get(p, frozenset()) | {key}
+        elif kind == "release":
+            held[p] = held.get(p, frozenset()) - {key}
+        elif kind not in LOCK_KINDS and key[0] not in ("member", "kernel"):   # (points only)
+            seen.setdefault(key, set()).add((p, kind in WRITE_KINDS, held.get(p, frozenset())))
+    return {key for key, accesses in seen.items()
+            if any(p != q and (w or v) and not (h & g)
+                   for p, w, h in accesses for q, v, g in accesses)}
+
+
 def canonical(log: list, kind: str, nthreads: int) -> tuple:
     """The order of conflicting accesses, object by object (lock operations left out): the
     writes in order, and the set of reads between each two; a halting run also names how far
@@ -155,6 +177,8 @@ def measure(prog) -> dict:
     loud = search.quiet.loud if search.quiet is not None else set()
     lock_aware: dict = {}
     atomic: set = set()
+    pairwise: set = set()
+    logs = []
     n = len(prog.thread_names)
     for o in runs:
         _log = []
@@ -162,11 +186,16 @@ def measure(prog) -> dict:
                           detect_races=False, observers=[_Points()])
         log, _log = _log, None
         assert out.kind == o.kind, (o.schedule, o.kind, out.kind)
-        ended = repr(signature(out)) + (repr(out.result.facts()) if out.kind == "ok" else "")
+        facts = getattr(out.result, "facts", None)      # (the kstat scenarios' grader's record)
+        ended = repr(signature(out)) + (repr(facts()) if facts is not None else "")
         lock_aware.setdefault(canonical(log, out.kind, n), set()).add(ended)
         atomic.add(canonical(atomic_cs(log, loud), out.kind, n))
+        logs.append((log, out.kind))
+    racy = set().union(*(unprotected(log) for log, _ in logs)) if logs else set()
+    for log, kind in logs:
+        pairwise.add(canonical(atomic_cs(log, racy), kind, n))
     return {"executions": len(runs), "blocked": search.pruned, "lock_aware": len(lock_aware),
-            "atomic_cs": len(atomic), "mixed": sum(1 for v in lock_aware.values() if len(v) > 1),
+            "atomic_cs": len(atomic), "atomic_cs_pairwise": len(pairwise), "mixed": sum(1 for v in lock_aware.values() if len(v) > 1),
             "search_seconds": round(search_s, 2)}
 
 
@@ -176,6 +205,8 @@ def main():
                     help="none, lock, count or a .py file (default: the three built-in ones)")
     ap.add_argument("--wrong", action="store_true",
                     help="also every wrong fix of labkit/kernel/wrong_fixes and tests/data/grading/wrong_sim")
+    ap.add_argument("--programs", action="store_true",
+                    help="the benchmark programs (labkit/sched/benchprograms.py) instead of the kstat scenarios")
     ap.add_argument("--writers", type=int, default=2)
     ap.add_argument("--kstats", type=int, default=None, help="default: 1 with two writers, else 3")
     ap.add_argument("--json", default=None)
@@ -188,15 +219,17 @@ def main():
                       if not f.endswith("__init__.py")
                       and Path(f).stem not in ("loops_forever", "eats_memory")]   # (they hang / fill memory)
     _instrument()
-    print(f"load average {os.getloadavg()[0]:.2f}; writers={args.writers} kstats={kstats}")
+    print(f"load average {os.getloadavg()[0]:.2f}" + ("" if args.programs else f"; writers={args.writers} kstats={kstats}"))
     print(f"{'fix':28} {'executions':>10} {'blocked':>7} {'lock-aware':>10} {'atomic CS':>9} "
-          f"{'mixed':>5} {'search s':>8}")
+          f"{'pairwise':>8} {'mixed':>5} {'search s':>8}")
     rows = []
-    for fix in fixes:
-        row = {"fix": Path(fix).stem, **measure(Scenario(kstats, fix, writers=args.writers))}
+    todo = ([(repr(p), p) for p in bp.SMALL] if args.programs else
+            [(Path(fix).stem, Scenario(kstats, fix, writers=args.writers)) for fix in fixes])
+    for name, prog in todo:
+        row = {"fix": name, **measure(prog)}
         rows.append(row)
         print(f"{row['fix']:28} {row['executions']:10} {row['blocked']:7} {row['lock_aware']:10} "
-              f"{row['atomic_cs']:9} {row['mixed']:5} {row['search_seconds']:8.2f}", flush=True)
+              f"{row['atomic_cs']:9} {row['atomic_cs_pairwise']:8} {row['mixed']:5} {row['search_seconds']:8.2f}", flush=True)
     print(f"load average after {os.getloadavg()[0]:.2f}")
     if args.json:
         with open(args.json, "w") as f:

@@ -8,6 +8,11 @@
                        here is smaller than the original 128 slots so that few threads collide)
     locked_counter(n)  n threads increment x under one lock: n! orders of the critical sections
     philosophers(n)    n threads take two locks each, left then right: some orders deadlock
+    private_counters(n) n threads each increment a cell of their own under one lock: n! orders
+                       of the critical sections, all ending alike (they touch disjoint data)
+    peeking_counters(n) the same, but thread A also reads the last thread's cell inside its
+                       critical section: two of the critical sections conflict, and only through
+                       accesses a search skips as quiet (every one is made under the lock)
 
 Cells name themselves (sched_key) so a search may skip their quiet accesses. A compare-and-swap
 is one write step (it reads and may write the cell atomically). Every program's result is the
@@ -199,6 +204,33 @@ class LockedCounter(BenchProgram):
         return [body] * self.n
 
 
+class PrivateCounters(BenchProgram):
+    PEEK = False          # thread A also reads the last thread's cell (PeekingCounters)
+
+    def setup(self, inst: _Instance) -> None:
+        for i in range(self.n):
+            inst.cell(f"c{i}")
+        inst.lock("m")
+
+    def bodies(self) -> list[Body]:
+        last = f"c{self.n - 1}"
+
+        def counter(i):
+            def body(s):
+                m = s.locks["m"]
+                m.enter()
+                store(s.cells[f"c{i}"], load(s.cells[f"c{i}"]) + 1)
+                if self.PEEK and i == 0:
+                    s.seen["A saw"] = load(s.cells[last])
+                m.exit()
+            return body
+        return [counter(i) for i in range(self.n)]
+
+
+class PeekingCounters(PrivateCounters):
+    PEEK = True
+
+
 class Philosophers(BenchProgram):
     def setup(self, inst: _Instance) -> None:
         for i in range(self.n):
@@ -240,6 +272,15 @@ def philosophers(n: int) -> Philosophers:
     return Philosophers("philosophers", n)
 
 
+def private_counters(n: int) -> PrivateCounters:
+    return PrivateCounters("private_counters", n)
+
+
+def peeking_counters(n: int) -> PeekingCounters:
+    return PeekingCounters("peeking_counters", n)
+
+
 #: The programs (and sizes) the tests check against full enumeration and the benchmark reports.
 SMALL = [readers_writer(2), readers_writer(4), lastzero(2), lastzero(4), indexer(2), indexer(3),
-         locked_counter(3), philosophers(2), philosophers(3)]
+         locked_counter(3), philosophers(2), philosophers(3), private_counters(3),
+         peeking_counters(3)]
