@@ -103,13 +103,15 @@ _FUNC = re.compile(r"^(?:\w[\w ]*\*?)\n(\w+)\(.*?^}\n", re.M | re.S)
 
 
 def splice(base: str, snippet: str) -> str:
-    """Replace the functions of `base` that `snippet` defines; keep its #includes on top."""
+    """Replace the functions of `base` that `snippet` defines; keep its #includes and statics on top."""
     for m in _FUNC.finditer(snippet):
         name = m.group(1)
         old = re.search(rf"^(?:\w[\w ]*\*?)\n{name}\(.*?^}}\n", base, re.M | re.S)
         base = base[:old.start()] + m.group(0) + base[old.end():]
-    includes = "".join(ln + "\n" for ln in snippet.splitlines() if ln.startswith("#include"))
-    return base.replace('#include "kstat_model.h"\n', '#include "kstat_model.h"\n' + includes)
+    # its #includes and its file-scope static variables (a lock of its own) go on top
+    top = "".join(ln + "\n" for ln in snippet.splitlines()
+                  if ln.startswith("#include") or re.match(r"static [^(]*;$", ln))
+    return base.replace('#include "kstat_model.h"\n', '#include "kstat_model.h"\n' + top)
 
 
 #: Cases that change the buggy kernel (the template), not a solution: a fix of the other pass.
@@ -142,9 +144,9 @@ ON_THE_BUGGY_KERNEL = {case: ROOT / "labkit" / "native" / "learner_template.c"
     ("clear_before_lock", "fix_a_c", "fail", "overflowed its buffer"),
     ("does_not_compile", "fix_a_c", "fail", "fix_a.c"),
     ("count_in_snapshot", "fix_b_c", "fail", "overflowed its buffer"),
-    ("skips_copy", "fix_b_c", "fail", "lacked a kstat its kstat_install had made visible before the copy began"),
+    ("skips_copy", "fix_b_c", "fail", "lacked a kstat installed before the copy began (its kstat_install had returned"),
     # no overflow, but the kstats installed between the passes are dropped
-    ("copy_at_most_count", "fix_b_c", "fail", "lacked a kstat its kstat_install had made visible before the copy began"),
+    ("copy_at_most_count", "fix_b_c", "fail", "lacked a kstat installed before the copy began (its kstat_install had returned"),
     ("copies_invalid", "fix_b_c", "fail", "before its kstat_install had been called"),
     # right while one zone is created at a time: two writers clear between the passes
     ("room_for_one", "fix_b_c", "fail", "overflowed its buffer"),
@@ -154,6 +156,21 @@ ON_THE_BUGGY_KERNEL = {case: ROOT / "labkit" / "native" / "learner_template.c"
     ("hides_hold_by_pointer", "fix_a_c", "fail", "kstat_install calls returned still holding a kstat: 1 "
                                                  "hold(s) by "),
     ("clears_in_count", "fix_b_c", "fail", "before its kstat_install had been called"),
+    # a reader's callback that returns without kstat_chain_lock: illumos' KSTAT_EXIT then panics
+    ("update_drops_lock", "fix_b_c", "fail", "header_kstat_update returned without kstat_chain_lock, which "
+                                             "read_kstat_data holds from its count to its copy: a callback must "
+                                             "leave the lock as it found it. On illumos read_kstat_data's "
+                                             "KSTAT_EXIT (io/kstat.c line 159 at c9bbee95)"),
+    # a writer's second hold on the kstat it holds: illumos' kstat_hold waits for itself forever
+    ("holds_twice", "fix_a_c", "fail", "which holds it already: on illumos it would wait for its own hold "
+                                       "forever (kstat_hold's cv_wait, kstat_fr.c line 385 at c9bbee95)"),
+    # a lock of its own: R waits for it holding kstat_chain_lock, its holder waits for kstat_chain_lock
+    ("own_lock_deadlock", "fix_a_c", "fail", "waits for a lock R holds: on illumos they would sleep in "
+                                             "mutex_enter forever, turnstile_block, mutex.c line 447 at c9bbee95"),
+    # ... never released: its holder enters it again (illumos panics), the other writer waits for it
+    ("own_lock_kept", "fix_a_c", "fail", "took a lock of your C's in kstat_install, while it already held it. "
+                                         "illumos panics here (\"recursive mutex_enter\", mutex.c line 411 at "
+                                         "c9bbee95)"),
 ])
 def test_wrong_c_fix_loses_its_points(tmp_path, case, check, status, reason):
     filename = "fix_a.c" if check == "fix_a_c" else "fix_b.c"
@@ -165,6 +182,21 @@ def test_wrong_c_fix_loses_its_points(tmp_path, case, check, status, reason):
     assert reason in text
     if case != "does_not_compile":
         assert "run it again: labkit.native.race(source=" in text and "writers=2" in text
+
+
+def test_a_right_fix_with_a_lock_of_its_own_scores_full_marks(tmp_path):
+    # The engine's checks of a learner's own lock (recursion, release by a non-owner, its holder
+    # in a stall's report) must not misjudge one used rightly, nor add a race ThreadSanitizer sees.
+    src = (ROOT / "solutions" / "fix_a.c").read_text()
+    src = src.replace('#include "kstat_model.h"\n', '#include "kstat_model.h"\n\nstatic kmutex_t install_lock;\n')
+    src = src.replace("\tmutex_enter(&kstat_chain_lock);\n\tksp->ks_flags",
+                      "\tmutex_enter(&install_lock);\n\tmutex_enter(&kstat_chain_lock);\n\tksp->ks_flags")
+    src = src.replace("\tkstat_rele(ksp);\n\t/* END SOLUTION */",
+                      "\tmutex_exit(&install_lock);\n\tkstat_rele(ksp);\n\t/* END SOLUTION */")
+    assert src.count("install_lock") == 3
+    (tmp_path / "fix_a.c").write_text(src)
+    r = run("fix_a_c", tmp_path)
+    assert r.status == "pass" and r.score == 10, str(r)
 
 
 def test_fix_a_in_c_must_be_race_free(tmp_path):

@@ -221,6 +221,16 @@ def hostile_c(tmp_path, case: str) -> Path:
     return tmp_path
 
 
+def test_wrong_fixes_fail_when_c_forges_when_kstat_install_returned(tmp_path):
+    # A fix A that never makes a kstat visible, and marks every INVALID kstat as "kstat_install
+    # not yet returned" beside it (ekstat_t's old e_done, through a copy of its layout): 7/10 when
+    # that mark decided; now the engine's own record (g.unreturned) says the install returned.
+    r = run("fix_a_c", hostile_c(tmp_path, "forges_installed"))
+    assert r.score == 0 and r.status == "fail", str(r)
+    assert "the reader's copy lacked a kstat installed before the copy began (its kstat_install had " \
+        "returned before the count" in str(r), str(r)
+
+
 def test_no_builtin_fixes_c_use_is_refused(tmp_path):
     r = run("fix_a_c", hostile_c(tmp_path, "uses_builtin_fix"))
     assert r.score == 0 and "labkit's built-in fixes earn nothing" in str(r), str(r)

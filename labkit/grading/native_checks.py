@@ -286,8 +286,9 @@ def _stress_wrong(r: dict) -> str | None:
                 f"a reader must be given installed kstats only (copying INVALID ones is the illumos "
                 f"4246 regression)")
     if missing:
-        return (f"in {missing} of {rounds} rounds the reader's copy lacked a kstat its kstat_install had "
-                f"made visible before the copy began, first {cut(str(r.get('first_missing', '')), 200)}: "
+        return (f"in {missing} of {rounds} rounds the reader's copy lacked a kstat installed before the "
+                f"copy began (its kstat_install had returned before the count, or had made it valid), "
+                f"first {cut(str(r.get('first_missing', '')), 200)}: "
                 f"the copy must give the reader every installed kstat")
     if holds:
         return (f"when the run ended, {holds} kstat hold(s) had never been released; the first: "

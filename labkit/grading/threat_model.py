@@ -103,16 +103,17 @@ GUARANTEES = (
 LIMITS = (
     "Learner C runs in-process with the native engine. The static check stops constructors, asm, "
     "and calls outside the model, but not deliberate memory corruption through pointer arithmetic "
-    "(for example writing into the engine's counters or a return address). What sits right after "
-    "each kstat_t in ekstat_t, one line away without a cast (`void *p = ksp + 1;`), no longer "
-    "decides a verdict alone: a hold's holder is backed by each thread's own tally of its holds "
-    "(thread-local, checked as each kstat_install returns), and which kstats are not yet "
-    "installed, must be in a copy or were in it are kept in the engine's own state and R's own "
-    "lists, as is the lock's holder. Left there: when each kstat_install returned (e_done), which "
-    "a forger could move to hide, in later rounds, a kstat whose install returned but left it "
-    "INVALID. A forger who finds the engine's own state (its layout in the built module) could "
-    "change any count; the sandbox still bounds what it can read, how long it lives and how much "
-    "memory it takes.",
+    "(for example writing into the engine's counters or a return address). Nothing a verdict rests "
+    "on sits beside a kstat_t in ekstat_t any more, where such arithmetic reaches without finding "
+    "the engine (`void *p = ksp + 1;`, or a copy of ekstat_t's layout): a hold's holder there is "
+    "backed by each thread's own tally of its holds (thread-local, checked as each kstat_install "
+    "returns), and which kstats are not yet installed, not yet returned from kstat_install, must be "
+    "in a copy or were in it are kept in the engine's own state and R's own lists, as is the lock's "
+    "holder (tried: a fix that forged when its kstat_install returned, forges_installed.c, scored "
+    "7/10 before and 0 now). Left there: the chain's links (e_next), which the record walks too: a "
+    "forger who unlinks a kstat hides it from every later copy and from the record alike. A forger "
+    "who finds the engine's own state (its layout in the built module) could change any count; the "
+    "sandbox still bounds what it can read, how long it lives and how much memory it takes.",
     "Without root (a learner's own labkit.grading.check() in a notebook) learner code runs as the "
     "learner: it could read what the learner can (no hidden checks are on a learner's machine), "
     "and memory is bounded only at the watcher's pace (every 50 ms) for native checks.",

@@ -44,7 +44,7 @@ def main(argv):
         print("error", json.dumps(str(exc)), flush=True)
         raise SystemExit(3) from None
     print("result", json.dumps(result.to_json()), flush=True)
-    if result.outcome == "hang":   # its C threads are stuck and cannot be joined: end them with us
+    if result.outcome != "ok":   # its C threads are stuck and cannot be joined: end them with us
         os._exit(0)
 
 

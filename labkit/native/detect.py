@@ -100,9 +100,10 @@ def run_here(ffi_lib: tuple[Any, Any], p: dict, progress: Progress | None = None
                 lib.lk_stop()
             elif stuck is None and lib.lk_stop_within(int(watch.seconds * 1e9)) != 0:
                 stuck = _stuck(ffi, lib, f"the run was over, but a thread did not end within {watch.seconds:g} s")
-        if stuck is not None:   # its threads cannot be joined: the child process reports and ends
-            return _hung(p, stuck)
         lib.lk_poll(stats)
+        if stuck is not None:   # its threads cannot be joined: the child process reports and ends
+            error = ffi.string(lib.lk_error()).decode() if stats.error else None
+            return _hung(p, stuck, error)
         if stats.error:
             raise LabkitError(ffi.string(lib.lk_error()).decode())
         if plan and stats.forced_timeouts:
@@ -139,12 +140,15 @@ def _stuck(ffi, lib, why: str) -> tuple[str | None, str]:
     return (chr(owner) if owner else None), f"{why}: {ffi.string(buf).decode(errors='replace')}"
 
 
-def _hung(p: dict, stuck: tuple[str | None, str]) -> RaceResult:
+def _hung(p: dict, stuck: tuple[str | None, str], error: str | None = None) -> RaceResult:
+    """A run whose threads cannot be joined. If the engine had stopped it with an error first (a
+    thread that panics on illumos, leaving another waiting forever), the error is the outcome."""
     return RaceResult(fix=p["label"], rounds=0, overflows=0, first_overflow_round=None,
                       time_to_first_overflow_s=None, rounds_per_s=0.0, seed=p["seed"],
                       window_ns=p["window_ns"], forced=p["forced"], source=p.get("source"),
-                      writers=p.get("writers", 1), outcome="hang", detail=stuck[1],
-                      lock_held_by=stuck[0])
+                      writers=p.get("writers", 1), outcome="error" if error else "hang",
+                      detail=f"{error} (then {stuck[1]})" if error else stuck[1],
+                      lock_held_by=None if error else stuck[0])
 
 
 def _result(ffi, s, p):

@@ -23,7 +23,8 @@
  *
  * The grader's record (inspect_copy, balance_check): a kstat counts as installed once its writer
  * has called kstat_install on it (until then it is the writer's g.pending), and as one the copy
- * must hold once that call has returned before R's count began (e_done), or once it has made the
+ * must hold once that call has returned before R took the lock to count (g.unreturned, as R saw it
+ * then), or once it has made the
  * kstat valid before R's copy began (mark_required).  After each copy pass, still under the lock,
  * R's headers are compared with that record, by kid (R's own lists, not marks beside the kstats,
  * which the learner's snapshot could reach through a kstat pointer); when the threads have
@@ -238,20 +239,40 @@ kid_cmp(const void *a, const void *b)
 }
 
 /*
+ * R, having taken the chain lock to count: which kstats had been created by then (kids below
+ * r_chain_id) and which of those had not returned from kstat_install (r_unreturned).  In the
+ * engine's own memory, not beside a kstat, where the learner's count pass could change it.
+ */
+static kid_t r_chain_id, r_unreturned[2];
+
+static void
+note_count_start(void)
+{
+	r_chain_id = lk_chain_id();
+	r_unreturned[0] = LOAD(&g.unreturned[0]);
+	r_unreturned[1] = LOAD(&g.unreturned[1]);
+}
+
+/* Whether kstat_install had returned on this kstat when R took the lock to count. */
+static int
+returned_before_count(kid_t kid)
+{
+	return (kid < r_chain_id && kid != r_unreturned[0] && kid != r_unreturned[1]);
+}
+
+/*
  * Just before the copy pass, under the chain lock: the kstats this round's copy must hold.  One
- * whose kstat_install had returned before the count (seq <= start_seq), and one whose
- * kstat_install had been called and had made it valid by now.
+ * whose kstat_install had returned before the count, and one whose kstat_install had been called
+ * and had made it valid by now.
  */
 static void
-mark_required(long long start_seq)
+mark_required(void)
 {
 	ekstat_t *e;
-	long long done;
 
 	nreq = 0;
 	for (e = lk_chain_head(); e != NULL; e = e->e_next) {
-		done = LOAD(&e->e_done);
-		if ((done >= 0 && done <= start_seq) || (!pending(e->e_ks.ks_kid) &&
+		if (returned_before_count(e->e_ks.ks_kid) || (!pending(e->e_ks.ks_kid) &&
 		    !(record_flags(&e->e_ks) & KSTAT_FLAG_INVALID)))
 			if (kid_push(&req, &nreq, &req_cap, e->e_ks.ks_kid) != 0)
 				return;
@@ -353,7 +374,9 @@ reader_callback_returned(const char *cb)
 	if (LOAD(&g.lock_owner) == 'R')
 		return;
 	set_error("%s returned without kstat_chain_lock, which read_kstat_data holds from its "
-	    "count to its copy: a callback must leave the lock as it found it", cb);
+	    "count to its copy: a callback must leave the lock as it found it. On illumos "
+	    "read_kstat_data's KSTAT_EXIT (io/kstat.c line 159 at c9bbee95) would then release a "
+	    "lock R does not hold and panic (\"mutex_exit: not owner\", mutex.c line 517)", cb);
 	LK_ENTER(&kstat_chain_lock, "read_kstat_data");	/* back, so R's mutex_exit is its own */
 }
 
@@ -395,7 +418,7 @@ reader(void *arg)
 {
 	static char altstack[64 * 1024];
 	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof (altstack), .ss_flags = 0 };
-	long long round, start_seq;
+	long long round;
 
 	(void) arg;
 	lk_self = 'R';
@@ -419,8 +442,8 @@ reader(void *arg)
 		if (g.sched && g.sched_clear == CLEAR_BEFORE)
 			forced_wait(&g.w_installed, 1);
 		hdr = lk_hold_bykid(0, "in read_kstat_data (engine.c)");
-		start_seq = LOAD(&g.install_seq);	/* installs that returned before the count */
 		LK_ENTER(hdr->ks_lock, "read_kstat_data");
+		note_count_start();
 		lk_callback("header_kstat_update");
 		if (g.v->update(hdr, KSTAT_READ) != 0)
 			set_error("header_kstat_update returned an error for KSTAT_READ");
@@ -443,7 +466,7 @@ reader(void *arg)
 			r_size = size + 1;
 			r_round = round;
 			r_kbuf = kbuf;
-			mark_required(start_seq);
+			mark_required();
 			lk_callback("header_kstat_snapshot");
 			g.v->snapshot(hdr, kbuf, KSTAT_READ);
 			lk_callback(NULL);
@@ -576,7 +599,7 @@ writer(void *arg)
 		g.v->install(ksp);
 		lk_callback(NULL);
 		install_returned();
-		STORE(&e->e_done, ADD(&g.install_seq, 1));
+		STORE(&g.unreturned[w], -1);	/* its kstat_install has returned */
 		ADD(&g.progress[1 + w], 1);
 		if (g.forced || g.sched) {
 			STORE(&g.w_at_lock[w], k);	/* in case the variant never took the lock */
@@ -655,9 +678,8 @@ lk_setup(const char *variant, int crash, int forced, long long window_ns,
 			return (-1);
 		e->e_ks.ks_flags &= ~KSTAT_FLAG_INVALID;	/* no threads yet */
 	}
-	for (e = lk_chain_head(); e != NULL; e = e->e_next)	/* installed at boot */
-		e->e_done = 0;
-	g.pending[0] = g.pending[1] = -1;
+	g.pending[0] = g.pending[1] = -1;	/* the rest were installed at boot */
+	g.unreturned[0] = g.unreturned[1] = -1;
 	return (0);
 }
 
@@ -770,6 +792,60 @@ lk_stop_within(long long ns)
 	return (0);
 }
 
+/* The thread ('R', 'W', 'X') holding the lock thread t waits for, or 0 (none, or not a lock). */
+static int
+lock_holder(int t)
+{
+	int what = LOAD(&g.waiting[t]), who;
+	kmutex_t *mp = LOAD(&g.wait_mp[t]);
+
+	if (what == LK_WAIT_LOCK)
+		return (LOAD(&g.lock_owner));
+	if (what != LK_WAIT_OWN_LOCK || mp == NULL)
+		return (0);
+	who = LOAD(&mp->owner);		/* the learner's own lock: its owner field */
+	return (who == 'R' || who == 'W' || who == 'X' ? who : 0);
+}
+
+/* The index (R 0, W 1, X 2) of the thread holding the lock thread t waits for, or -1. */
+static int
+holder_index(int t)
+{
+	static const char names[] = "RWX";
+	int who = lock_holder(t);
+
+	if (who == 0 || LOAD(&g.exited[t]))
+		return (-1);
+	return ((int)(strchr(names, who) - names));
+}
+
+/*
+ * Threads that each wait for a lock the next one holds, back to the first ("R waits for a lock X
+ * holds, X waits for a lock R holds"), in buf: 1 if there is such a cycle, else 0.
+ */
+static int
+deadlock(char *buf, size_t len)
+{
+	static const char names[] = "RWX";
+	int t, u, next, steps;
+	size_t at = 0;
+
+	for (t = 0; t < 1 + g.writers; t++) {
+		for (u = holder_index(t), steps = 1; u >= 0 && u != t && steps <= g.writers; steps++)
+			u = holder_index(u);
+		if (u != t)
+			continue;
+		buf[0] = '\0';
+		do {
+			next = holder_index(u);
+			at += (size_t)snprintf(buf + at, len - at, "%s%c waits for a lock %c holds",
+			    at ? ", " : "", names[u], names[next]);
+		} while ((u = next) != t && at + 40 < len);
+		return (1);
+	}
+	return (0);
+}
+
 /*
  * A run whose threads stopped making progress: who holds kstat_chain_lock and where it was taken,
  * then where each thread is and what it waits for, from the record.  Returns the holder ('R',
@@ -782,15 +858,20 @@ lk_stuck(char *buf, size_t len)
 	static const char *const home[] = { "read_kstat_data", "zone_create", "zone_create" };
 	int owner = LOAD(&g.lock_owner), t, n, what;
 	const char *in;
-	char site[96], where[96];
+	char site[96], where[96], cycle[128];
 	size_t at;
 
+	buf[0] = '\0';
 	lk_lock_site(site, sizeof (site));
+	if (deadlock(cycle, sizeof (cycle)))
+		snprintf(buf, len, "a deadlock (%s: on illumos they would sleep in mutex_enter forever, "
+		    "turnstile_block, mutex.c line 447 at c9bbee95); ", cycle);
+	at = strlen(buf);
 	if (owner != 0)
-		n = snprintf(buf, len, "kstat_chain_lock is held by %c (taken %s)", owner, site);
+		n = snprintf(buf + at, len - at, "kstat_chain_lock is held by %c (taken %s)", owner, site);
 	else
-		n = snprintf(buf, len, "kstat_chain_lock is free");
-	at = n > 0 && (size_t)n < len ? (size_t)n : len - 1;
+		n = snprintf(buf + at, len - at, "kstat_chain_lock is free");
+	at += n > 0 && (size_t)n < len - at ? (size_t)n : len - at - 1;
 	for (t = 0; t < 1 + g.writers && at + 1 < len; t++) {
 		if (LOAD(&g.exited[t]))
 			continue;
@@ -804,9 +885,13 @@ lk_stuck(char *buf, size_t len)
 			n = snprintf(buf + at, len - at, "; %c waits %s for another thread (forced "
 			    "interleaving, at most %lld ms)", names[t], where,
 			    (g.sched ? SCHED_WAIT_NS : FORCED_WAIT_NS) / 1000000);
+		else if (what == LK_WAIT_LOCK)
+			n = snprintf(buf + at, len - at, "; %c waits for kstat_chain_lock %s", names[t], where);
+		else if (what && lock_holder(t))
+			n = snprintf(buf + at, len - at, "; %c waits for a lock of your C's, held by %c, %s",
+			    names[t], lock_holder(t), where);
 		else if (what)
-			n = snprintf(buf + at, len - at, "; %c waits for %s %s", names[t],
-			    what == LK_WAIT_LOCK ? "kstat_chain_lock" : "a lock of your C's", where);
+			n = snprintf(buf + at, len - at, "; %c waits for a lock of your C's %s", names[t], where);
 		else
 			n = snprintf(buf + at, len - at, "; %c is %s%s", names[t], where,
 			    in ? " (a loop that never ends?)" : "");

@@ -148,8 +148,11 @@ record_free(void)
 /*
  * mutex_enter, by the model's function lk_fn (NULL: the learner's own call; the model's functions
  * call it through LK_ENTER, so that stacks read as the kernel's).  kstat_chain_lock is recorded
- * as taken; entering it again on the thread that holds it is illumos' panic "recursive
- * mutex_enter" (mutex.c), here an error that stops the run, the lock left as it was.
+ * as taken; entering a lock again on the thread that holds it is illumos' panic "recursive
+ * mutex_enter" (mutex.c line 411 at c9bbee95), here an error that stops the run, the lock left
+ * as it was.  For a lock of the learner's own, the holder is its kmutex_t's owner field (theirs
+ * to write: a forged one can only stop their own run), read atomically so that ThreadSanitizer
+ * sees no race of the engine's own.
  */
 void
 mutex_enter(kmutex_t *mp)
@@ -160,15 +163,19 @@ mutex_enter(kmutex_t *mp)
 	char here[96], site[96];
 
 	forced_note_lock();
-	if (chain && lk_self != 0 && LOAD(&g.lock_owner) == lk_self) {
+	if (lk_self != 0 && (chain ? LOAD(&g.lock_owner) : LOAD(&mp->owner)) == lk_self) {
 		lk_site_text(here, sizeof (here), fn, lk_cb ? lk_cb : lk_home);
-		lk_lock_site(site, sizeof (site));
-		set_error("recursive mutex_enter: thread %c took kstat_chain_lock %s, while it already "
-		    "held it (taken %s). illumos panics here (\"recursive mutex_enter\", mutex.c); "
-		    "release the lock before anything that takes it again, such as kstat_rele",
-		    lk_self, here, site);
+		if (chain)
+			lk_lock_site(site, sizeof (site));
+		set_error("recursive mutex_enter: thread %c took %s %s, while it already held it%s%s%s. "
+		    "illumos panics here (\"recursive mutex_enter\", mutex.c line 411 at c9bbee95); "
+		    "release the lock before anything that takes it again%s", lk_self,
+		    chain ? "kstat_chain_lock" : "a lock of your C's", here, chain ? " (taken " : "",
+		    chain ? site : "", chain ? ")" : "", chain ? ", such as kstat_rele" : "");
 		return;
 	}
+	if (lk_tidx >= 0)
+		STORE(&g.wait_mp[lk_tidx], mp);
 	lk_wait_note(chain ? LK_WAIT_LOCK : LK_WAIT_OWN_LOCK, fn);
 	if ((rc = pthread_mutex_trylock(&mp->m)) == EBUSY) {
 		end = gethrtime() + SPIN_NS;
@@ -182,29 +189,33 @@ mutex_enter(kmutex_t *mp)
 	}
 	CHECK(rc);
 	lk_wait_note(0, NULL);
-	mp->owner = lk_self;
+	STORE(&mp->owner, lk_self);
 	if (chain)
 		record_taken(fn);
 }
 
-/* mutex_exit; of kstat_chain_lock by a thread that does not hold it: illumos' "not owner" panic. */
+/*
+ * mutex_exit; of a lock the thread does not hold (kstat_chain_lock by the engine's record, the
+ * learner's own by its owner field): illumos' "mutex_exit: not owner" panic (mutex.c line 517).
+ */
 void
 mutex_exit(kmutex_t *mp)
 {
 	const char *fn = lk_fn;
+	int chain = (mp == &kstat_chain_lock);
 	char here[96];
 
-	if (mp == &kstat_chain_lock) {
-		if (lk_self != 0 && LOAD(&g.lock_owner) != lk_self) {
-			lk_site_text(here, sizeof (here), fn, lk_cb ? lk_cb : lk_home);
-			set_error("mutex_exit: not owner: thread %c released kstat_chain_lock %s, which it "
-			    "did not hold. illumos panics here (\"mutex_exit: not owner\", mutex.c); a "
-			    "thread may release only a lock it has taken", lk_self, here);
-			return;
-		}
-		record_free();
+	if (lk_self != 0 && (chain ? LOAD(&g.lock_owner) : LOAD(&mp->owner)) != lk_self) {
+		lk_site_text(here, sizeof (here), fn, lk_cb ? lk_cb : lk_home);
+		set_error("mutex_exit: not owner: thread %c released %s %s, which it did not hold. "
+		    "illumos panics here (\"mutex_exit: not owner\", mutex.c line 517 at c9bbee95); "
+		    "a thread may release only a lock it has taken", lk_self,
+		    chain ? "kstat_chain_lock" : "a lock of your C's", here);
+		return;
 	}
-	mp->owner = 0;
+	if (chain)
+		record_free();
+	STORE(&mp->owner, 0);
 	CHECK(pthread_mutex_unlock(&mp->m));
 }
 
@@ -214,7 +225,7 @@ lk_mutex_held(kmutex_t *mp)
 {
 	if (mp == &kstat_chain_lock)
 		return (lk_self != 0 && LOAD(&g.lock_owner) == lk_self);
-	return (mp->owner == lk_self && lk_self != 0);
+	return (LOAD(&mp->owner) == lk_self && lk_self != 0);
 }
 
 kstat_t *
@@ -248,8 +259,10 @@ lk_hold_bykid(kid_t kid, const char *site)
 		;
 	if (e != NULL && e->e_owner == lk_self && lk_self != 0) {
 		/* illumos would wait for itself forever (kstat_hold's cv_wait): say so instead */
-		set_error("kstat_hold_bykid of kstat %d by thread %c, which holds it already: it would "
-		    "wait for itself forever", (int)kid, lk_self);
+		set_error("kstat_hold_bykid of kstat %d by thread %c, which holds it already: on "
+		    "illumos it would wait for its own hold forever (kstat_hold's cv_wait, kstat_fr.c "
+		    "line 385 at c9bbee95), and so would every later hold of that kstat; a thread "
+		    "that holds a kstat must not hold it again", (int)kid, lk_self);
 	} else if (e != NULL) {
 		while (e->e_owner != 0) {
 			record_free();		/* pthread_cond_wait releases the lock while it waits */
@@ -262,7 +275,7 @@ lk_hold_bykid(kid_t kid, const char *site)
 		}
 		e->e_owner = lk_self;
 		e->e_hold_site = site;
-		kstat_chain_lock.owner = lk_self;
+		STORE(&kstat_chain_lock.owner, lk_self);
 		lk_nheld++;
 		lk_held_kid = kid;
 		lk_held_site = site;
@@ -361,12 +374,13 @@ kstat_create(const char *module, const char *name, uchar_t flags, uint_t ndata)
 		e->e_named[i].data_type = (i == ndata - 1) ? KSTAT_DATA_STRING : 4;
 	}
 	e->e_ks.ks_crtime = gethrtime();
-	e->e_done = -1;
 	LK_ENTER(&kstat_chain_lock, "kstat_create");
 	e->e_ks.ks_flags = flags | KSTAT_FLAG_INVALID;
 	e->e_ks.ks_kid = kstat_chain_id++;
-	if (lk_widx >= 0)	/* a writer's: pending until it passes it to kstat_install */
+	if (lk_widx >= 0) {	/* a writer's: pending until it passes it to kstat_install */
 		STORE(&g.pending[lk_widx], e->e_ks.ks_kid);
+		STORE(&g.unreturned[lk_widx], e->e_ks.ks_kid);
+	}
 	if (chain_tail)
 		chain_tail->e_next = e;
 	else
@@ -384,9 +398,10 @@ kstat_delete_oldest(void)
 	ekstat_t *victim = NULL;
 
 	LK_ENTER(&kstat_chain_lock, "kstat_delete");
-	/* not one a writer still uses: held, or its kstat_install not yet returned (e_done) */
+	/* not one a writer still uses: held, or its kstat_install not yet returned (g.unreturned) */
 	if (chain_len > g.nkstats + 1 && chain_head->e_next->e_owner == 0 &&
-	    LOAD(&chain_head->e_next->e_done) >= 0) {
+	    chain_head->e_next->e_ks.ks_kid != LOAD(&g.unreturned[0]) &&
+	    chain_head->e_next->e_ks.ks_kid != LOAD(&g.unreturned[1])) {
 		victim = chain_head->e_next;
 		chain_head->e_next = victim->e_next;
 		chain_len--;

@@ -27,12 +27,13 @@ typedef struct kstat_named {
 } kstat_named_t;
 
 /*
- * The kernel's ekstat_t: the kstat plus what the framework keeps beside it.  The last two
- * members are the grader's, not the kernel's: a learner's C sees only kstat_t (this header is
- * not theirs to include), so it cannot name them, though pointer arithmetic from a kstat pointer
- * reaches them (a limit, threat_model.py).  The rest of the record is in the engine's own state:
- * each writer's pending kstat (g.pending), R's lists of a round's kids (engine.c), each thread's
- * tally of its holds (lk_nheld, backing e_owner), the lock's holder.
+ * The kernel's ekstat_t: the kstat plus what the framework keeps beside it.  e_hold_site is the
+ * grader's, for its messages only: a learner's C sees only kstat_t (this header is not theirs to
+ * include), so it cannot name these members, though pointer arithmetic from a kstat pointer
+ * reaches them (a limit, threat_model.py).  So the record a verdict rests on is in the engine's
+ * own state: each writer's kstat not yet passed to kstat_install (g.pending) and not yet returned
+ * from it (g.unreturned), R's lists of a round's kids (engine.c), each thread's tally of its holds
+ * (lk_nheld, backing e_owner), the lock's holder.
  */
 typedef struct ekstat {
 	kstat_t e_ks;
@@ -41,7 +42,6 @@ typedef struct ekstat {
 	struct ekstat *e_next;		/* the chain, in kid order (the kernel: kstat_avl_bykid) */
 	kstat_named_t e_named[NAMED_MAX];
 	const char *e_hold_site;	/* where the current hold was taken */
-	long long e_done;		/* install_seq when its kstat_install returned; -1: not yet */
 } ekstat_t;
 
 /* One run's settings and counters. */
@@ -56,8 +56,8 @@ struct lk_run {
 	/* shared between threads: atomics only */
 	int stop, done, error;
 	long long rounds, overflows, first_round, first_ns, short_rounds, installs, timeouts;
-	long long install_seq;		/* kstat_install calls returned so far (e_done) */
 	kid_t pending[2];		/* each writer's kstat created, not yet passed to kstat_install */
+	kid_t unreturned[2];		/* ... and created, its kstat_install not yet returned */
 	/* the copied headers, inspected against the record (inspect_copy) */
 	long long uninstalled_rounds, missing_rounds;
 	char first_uninstalled[96], first_missing[96];
@@ -88,6 +88,7 @@ struct lk_run {
 	long long progress[3];
 	int exited[3], waiting[3];	/* waiting: 0 no, or LK_WAIT_* */
 	kid_t wait_kid[3];		/* LK_WAIT_HOLD: of this kstat */
+	kmutex_t *wait_mp[3];		/* LK_WAIT_LOCK, LK_WAIT_OWN_LOCK: this lock */
 	const char *wait_fn[3];		/* the model's function it waits in (NULL: the learner's) */
 	const char *in[3];		/* the callback it is in (NULL: the engine's own code) */
 	/* forced and schedule mode; per writer (0: W, 1: X) */
