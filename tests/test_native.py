@@ -204,3 +204,113 @@ def test_cli_json_and_errors(capsys):
     assert cli_main(["crash", "--fix", "none", "--forced", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["crashed"] and out["fault_addr"] == out["kbuf"] + out["offset"]
+
+
+# -- the no-progress stop counts the time the run was scheduled -------------------------------------
+
+class _Stats:
+    """What _Stall reads of lk_poll's stats: progress and exited, per thread (R, W, X)."""
+
+    def __init__(self, progress=(0, 0, 0)):
+        self.progress, self.exited = list(progress), [0, 0, 0]
+
+
+class _Machine:
+    """A fake clock and run-queue record for _Stall, so its rule is tested without real time
+    (these tests cannot flake: nothing in them depends on the load or the scheduler)."""
+
+    def __init__(self):
+        self.now, self.wait = 100.0, {1: 0, 2: 0}
+
+    def clock(self):
+        return self.now
+
+    def waits(self):
+        return dict(self.wait)
+
+    def polls(self, watch, stats, seconds, step=0.05, starved=0.0):
+        """Poll every `step` s for `seconds`; each thread waited starved*step for a CPU per poll.
+        Returns whether any poll found the run stalled."""
+        hit = False
+        for _ in range(round(seconds / step)):
+            self.now += step
+            self.wait = {t: w + int(starved * step * 1e9) for t, w in self.wait.items()}
+            hit |= watch.stalled(stats)
+        return hit
+
+
+def _watch():
+    from labkit.native.detect import _Stall
+    m = _Machine()
+    return m, _Stall(5.0, clock=m.clock, waits=m.waits)
+
+
+def test_a_run_without_progress_is_stalled_after_five_seconds_of_polls():
+    m, watch = _watch()
+    stats = _Stats()
+    assert not m.polls(watch, stats, 4.9)
+    assert m.polls(watch, stats, 0.2)
+    assert watch.who() == "R, W and X"
+
+
+def test_progress_of_every_thread_resets_its_count_and_the_stalled_one_is_named():
+    m, watch = _watch()
+    stats = _Stats()
+    for _ in range(20):     # R and X make progress every 0.5 s, W never
+        stats.progress[0] += 1
+        stats.progress[2] += 1
+        hit = m.polls(watch, stats, 0.5)
+    assert hit and watch.who() == "W"
+
+
+def test_a_run_stopped_for_six_seconds_is_not_stalled():
+    # SIGSTOP for 6 s, SIGCONT: the next poll comes 6 s late, with no progress. The wall clock
+    # would call that 6 s without progress (the rule before: a right fix A judged "hang" in 2 of
+    # 3 free runs, benchmarks/bench_starved.py --stop 6); the run had the CPU for at most 0.1 s.
+    m, watch = _watch()
+    stats = _Stats()
+    assert not m.polls(watch, stats, 1.0)
+    m.now += 6.0
+    assert not watch.stalled(stats)
+    assert not m.polls(watch, stats, 3.8)
+    assert m.polls(watch, stats, 1.2)       # and it still stops a run that then stays stuck
+
+
+def test_a_run_starved_of_cpu_is_not_stalled():
+    # polled on time, but every thread waited runnable for the CPU the whole time (a cgroup's
+    # CPU quota, busy cores): that time is not the run's
+    m, watch = _watch()
+    stats = _Stats()
+    assert not m.polls(watch, stats, 30.0, starved=1.0)
+    assert not m.polls(watch, stats, 9.0, starved=0.5)   # half the time: 4.5 s of its own
+    assert m.polls(watch, stats, 1.2, starved=0.5)
+
+
+def test_a_right_fix_survives_a_six_second_stop(tmp_path):
+    """The run's child is stopped (SIGSTOP) for 6 s and continued: a right fix still ends ok.
+    Cannot flake: the stop adds at most MAX_POLL_CREDIT_S to a thread's quiet time."""
+    import signal
+    import subprocess
+    import time
+    root = os.path.dirname(os.path.dirname(__file__))
+    done, running = {}, threading.Event()
+
+    def run():      # a long run, so that it is under way when stopped and after
+        done["r"] = native.race(source=os.path.join(root, "solutions", "fix_a.c"), seconds=3.0,
+                                writers=2, timeout=60, progress=lambda *_: running.set())
+
+    t = threading.Thread(target=run)
+    t.start()
+    assert running.wait(30), "the run did not start"
+    kids = [int(k) for k in subprocess.run(["pgrep", "-P", str(os.getpid()), "-f", "labkit.native._child"],
+                                           capture_output=True, text=True).stdout.split()]
+    assert len(kids) == 1, kids
+    time.sleep(0.2)
+    for k in kids:
+        os.kill(k, signal.SIGSTOP)
+    time.sleep(6)
+    for k in kids:
+        os.kill(k, signal.SIGCONT)
+    t.join(60)
+    r = done["r"]
+    assert r.outcome == "ok" and r.overflows == 0 and r.rounds > 0, str(r)

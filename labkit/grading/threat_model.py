@@ -96,8 +96,10 @@ GUARANTEES = (
               "kstat_chain_lock and where it was taken, checked as each kstat_install returns), kept "
               "in C where learner code cannot name it, compared with the copied headers, and judged "
               "in the ThreadSanitizer run too; a recursive mutex_enter or a mutex_exit by a "
-              "non-owner stops the run as illumos panics; a run whose threads stop making progress "
-              "is reported with the lock's holder and where each thread is"),
+              "non-owner (of kstat_chain_lock or a lock of the learner's own) stops the run as illumos "
+              "panics; a run where a thread makes no progress for 5 s of the time it had a CPU "
+              "(not of the wall clock: a paused or loaded machine cannot fake it) is reported with "
+              "the lock's holder, where each thread is and what it waits for"),
 )
 
 LIMITS = (

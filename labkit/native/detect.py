@@ -24,8 +24,12 @@ from labkit.native.results import RaceResult
 POLL_S = 0.05
 #: A learner's C in a child: a thread that makes no progress this long (no round of R's, no
 #: install of W's or X's) stops the run, reported with who holds kstat_chain_lock and where each
-#: thread is (engine.c lk_stuck). At most this, and well inside the child's timeout.
+#: thread is (engine.c lk_stuck). At most this, and well inside the child's timeout. Counted in
+#: the time the run was given the CPU (_Stall), so that a loaded or paused machine cannot fake it.
 STALL_S = 5.0
+#: What one poll may add to a thread's time without progress: a poll that comes later than this
+#: after the one before means this process was not running (stopped, or starved of CPU).
+MAX_POLL_CREDIT_S = 2 * POLL_S
 #: progress(rounds, overflows, elapsed_s), called about every POLL_S seconds
 Progress = Callable[[int, int, float], None]
 _one_run = threading.Lock()   # the chain is a C global: one in-process run at a time
@@ -92,7 +96,8 @@ def run_here(ffi_lib: tuple[Any, Any], p: dict, progress: Progress | None = None
                 if stop is not None and stop.is_set():
                     break
                 if watch is not None and watch.stalled(stats):
-                    stuck = _stuck(ffi, lib, f"no thread made progress for {watch.seconds:g} s")
+                    stuck = _stuck(ffi, lib, f"{watch.who()} made no progress for {watch.seconds:g} s "
+                                             f"(of the time the run had a CPU)")
                     break
                 time.sleep(POLL_S)
         finally:
@@ -116,21 +121,60 @@ def run_here(ffi_lib: tuple[Any, Any], p: dict, progress: Progress | None = None
     return _result(ffi, stats, p)
 
 
-class _Stall:
-    """Whether a thread of a run has made no progress (R: a round; W, X: an install) for `seconds`."""
+def _runqueue_waits() -> dict[int, int]:
+    """Each thread of this process: the nanoseconds it has waited, runnable, for a CPU (the
+    kernel's schedstat run_delay); empty where /proc has no schedstat."""
+    out: dict[int, int] = {}
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat") as f:
+                out[int(tid)] = int(f.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
 
-    def __init__(self, seconds: float) -> None:
+
+class _Stall:
+    """Whether a thread of a run has made no progress (R: a round; W, X: an install) for `seconds`
+    of the time the run was scheduled, not of the wall clock: a machine that gives the run no CPU
+    (a paused VM, a SIGSTOP, a cgroup's CPU quota, other work on its cores) would otherwise stop a
+    right fix as stuck (measured: benchmarks/bench_starved.py). Each poll adds to a quiet thread's
+    count the time since the last poll, at most MAX_POLL_CREDIT_S (a later poll means this process
+    itself was not running), less the longest time any thread of the process waited, runnable,
+    for a CPU meanwhile. A deadlock's threads sleep and a spinning one runs, so both still count."""
+
+    NAMES = "RWX"
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic,
+                 waits: Callable[[], dict[int, int]] = _runqueue_waits) -> None:
         self.seconds = seconds
+        self.clock, self.waits = clock, waits
         self.last: list[int] = []
-        self.since = [time.monotonic()] * 3
+        self.quiet = [0.0] * 3
+        self.at, self.waited = clock(), waits()
 
     def stalled(self, s: Any) -> bool:
-        now, marks = time.monotonic(), [int(s.progress[i]) for i in range(3)]
+        now, waited = self.clock(), self.waits()
+        starved = max((waited[t] - self.waited[t] for t in waited if t in self.waited), default=0) / 1e9
+        credit = max(0.0, min(now - self.at, MAX_POLL_CREDIT_S) - starved)
+        self.at, self.waited = now, waited
+        marks = [int(s.progress[i]) for i in range(3)]
         for i, mark in enumerate(marks):
             if not self.last or mark != self.last[i] or s.exited[i]:
-                self.since[i] = now
+                self.quiet[i] = 0.0
+            else:
+                self.quiet[i] += credit
         self.last = marks
-        return any(now - t > self.seconds for t in self.since)
+        return max(self.quiet) > self.seconds
+
+    def who(self) -> str:
+        """'W and X': the threads quiet too long."""
+        names = [n for n, q in zip(self.NAMES, self.quiet) if q > self.seconds]
+        return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
 def _stuck(ffi, lib, why: str) -> tuple[str | None, str]:
