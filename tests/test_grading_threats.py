@@ -222,13 +222,19 @@ def hostile_c(tmp_path, case: str) -> Path:
 
 
 def test_wrong_fixes_fail_when_c_forges_when_kstat_install_returned(tmp_path):
-    # A fix A that never makes a kstat visible, and marks every INVALID kstat as "kstat_install
-    # not yet returned" beside it (ekstat_t's old e_done, through a copy of its layout): 7/10 when
-    # that mark decided; now the engine's own record (g.unreturned) says the install returned.
+    # A fix A that never makes a kstat visible, and whose count pass marks every INVALID kstat as
+    # "kstat_install not yet returned" beside it (ekstat_t's old e_done, through a copy of its
+    # layout): 7/10 when that mark decided (at 20a3869). The grader now refuses a fix A that
+    # changes the count pass (one fix per exercise); and run as it is, the engine's own record
+    # (g.unreturned) says those installs had returned, so every copy lacks them.
+    from labkit.native import race
     r = run("fix_a_c", hostile_c(tmp_path, "forges_installed"))
-    assert r.score == 0 and r.status == "fail", str(r)
-    assert "the reader's copy lacked a kstat installed before the copy began (its kstat_install had " \
-        "returned before the count" in str(r), str(r)
+    assert r.score == 0 and r.status == "fail" and "changes header_kstat_update()" in str(r), str(r)
+    for kw in (dict(rounds=200, forced=True), dict(seconds=0.3)):
+        out = race(source=tmp_path / "fix_a.c", writers=2, **kw)
+        assert out.outcome == "ok" and out.overflows == out.uninstalled_copies == 0, str(out)
+        assert out.missing_copies >= (199 if kw.get("forced") else 1), str(out)
+        assert "(installed before the copy began)" in out.first_missing, str(out)
 
 
 def test_no_builtin_fixes_c_use_is_refused(tmp_path):

@@ -112,7 +112,7 @@ LIMITS = (
     "returns), and which kstats are not yet installed, not yet returned from kstat_install, must be "
     "in a copy or were in it are kept in the engine's own state and R's own lists, as is the lock's "
     "holder (tried: a fix that forged when its kstat_install returned, forges_installed.c, scored "
-    "7/10 before and 0 now). Left there: the chain's links (e_next), which the record walks too: a "
+    "7/10 before; its forgery is now in vain, and the one-fix rule refuses it too). Left there: the chain's links (e_next), which the record walks too: a "
     "forger who unlinks a kstat hides it from every later copy and from the record alike. A forger "
     "who finds the engine's own state (its layout in the built module) could change any count; the "
     "sandbox still bounds what it can read, how long it lives and how much memory it takes.",

@@ -1,7 +1,9 @@
 /* Fix A that never makes a kstat visible (kstat_install only releases its hold), so no copy can
  * overflow, and it forges the record: its count pass marks every INVALID kstat's e_done, the
  * field of the engine's ekstat_t that said when its kstat_install returned, as "not yet", through
- * a copy of ekstat_t's layout (kstat_t, e_owner, e_cv, e_next, e_named[16], e_hold_site, e_done). */
+ * a copy of ekstat_t's layout (kstat_t, e_owner, e_cv, e_next, e_named[16], e_hold_site, e_done)
+ * as it was at 20a3869, where it scored 7/10.  e_done is gone from ekstat_t: the store now lands in
+ * the slack glibc leaves after the 896-byte allocation (its usable size is 904), touching nothing. */
 #include "kstat_model.h"
 
 struct ekstat_copy {
