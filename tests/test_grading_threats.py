@@ -9,8 +9,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -510,3 +508,10 @@ def test_cannot_read_a_symlink_to_the_solution_earns_nothing_and_says_why(tmp_pa
     (tmp_path / "fix_a_sim.py").symlink_to(ROOT / "solutions" / "fix_a_sim.py")
     r = run("fix_a_sim", tmp_path)
     assert r.score == 0 and "fix_a_sim.py is a symbolic link: submit the file itself" in str(r), str(r)
+
+
+def test_time_bounded_a_named_pipe_for_a_file_is_refused_not_read(tmp_path, small):
+    # Reading a FIFO with no writer would block the grader itself, before any timeout applies.
+    os.mkfifo(tmp_path / "fix_a_sim.py")
+    r = run("fix_a_sim", tmp_path)
+    assert r.score == 0 and "fix_a_sim.py is not a regular file (a named pipe" in str(r), str(r)

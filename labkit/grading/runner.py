@@ -124,6 +124,8 @@ def _copy_submission(src: Path, dst: Path) -> dict[str, str]:
             skipped[p.name] = f"is larger than {MAX_SUBMISSION_FILE} bytes, the most a file may be"
         elif p.is_file():
             shutil.copyfile(p, dst / p.name)
+        elif not p.is_dir():   # a named pipe would block the copy; a device has no end
+            skipped[p.name] = "is not a regular file (a named pipe or a device): submit the file itself"
     return skipped
 
 
