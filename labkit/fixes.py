@@ -8,5 +8,10 @@ engine, the command line) takes the names from here.
 
 FIX_NAMES = ("none", "lock", "count")
 
+#: What each fix changes of the buggy kernel; its exercise's file may change these functions and
+#: no other (the grader's one_fix_per_exercise): fix A is the writer's, fix B the reader's passes.
+CHANGES = {"lock": frozenset({"kstat_install"}),
+           "count": frozenset({"header_kstat_update", "header_kstat_snapshot"})}
+
 #: The --fix help every command shares.
 FIX_HELP = "none: the bug; lock: fix A (c9bbee95); count: fix B"

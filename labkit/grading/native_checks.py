@@ -35,6 +35,7 @@ import subprocess
 import tempfile
 from typing import Any
 
+from labkit import fixes
 from labkit.answer_values import cut
 from labkit.errors import LabkitError
 from labkit.grading.base import CheckSet, Missing, Submission
@@ -55,9 +56,8 @@ ALLOWED_CALLS = {"mutex_enter", "mutex_exit", "lk_mutex_held", "lk_assert_failed
                  "nanosleep", "usleep", "sched_yield",  # waiting is harmless (and a wrong fix)
                  # what the compiler itself may emit for struct copies and stack protection
                  "memcpy", "memset", "memmove", "__stack_chk_fail", "_GLOBAL_OFFSET_TABLE_"}
-#: What each exercise's file may change (the rest stays the buggy kernel's): fix A is the
-#: writer's, fix B the reader's two passes.
-CHANGES = {"fix_a.c": {"kstat_install"}, "fix_b.c": {"header_kstat_update", "header_kstat_snapshot"}}
+#: What each exercise's file may change (the rest stays the buggy kernel's): labkit.fixes.CHANGES.
+CHANGES = {"fix_a.c": fixes.CHANGES["lock"], "fix_b.c": fixes.CHANGES["count"]}
 #: labkit's own fixes (variants.c): using them earns nothing.
 BUILTIN_FIXES = {"lk_variants", "lk_variant_by_name", "install", "update", "snapshot"}
 _BANNED_WORDS = re.compile(r"\b(asm|__asm__|__asm|__attribute__|__attribute|_Pragma|__builtin_\w*|"
@@ -80,7 +80,7 @@ def _strip_comments_and_strings(src: str) -> str:
     return re.sub(r'"(\\.|[^"\\\n])*"|\'(\\.|[^\'\\\n])*\'', '""', src)
 
 
-def static_check(path: str, changes: set[str] | None = None) -> list[str]:
+def static_check(path: str, changes: frozenset[str] | None = None) -> list[str]:
     """What the learner's C may not contain or do, in words (empty: it may run). `changes`: the
     functions the exercise may change; the file's others must be the buggy kernel's (_kept_check)."""
     name = os.path.basename(path)
@@ -133,7 +133,7 @@ def _bodies(preprocessed: str) -> dict[str, list[str]]:
     return out
 
 
-def _kept_check(path: str, name: str, changes: set[str]) -> list[str]:
+def _kept_check(path: str, name: str, changes: frozenset[str]) -> list[str]:
     """Each exercise is one fix: fix A changes kstat_install only, fix B the reader's passes only.
     The file's other functions must be the buggy kernel's (learner_template.c), compared after the
     preprocessor so that a macro cannot change them unseen: otherwise fix A's lock, submitted as

@@ -26,6 +26,7 @@ import time
 from typing import Any
 
 from labkit import config
+from labkit.fixes import CHANGES
 from labkit.answer_values import cut
 from labkit.errors import LabkitError
 from labkit.grading.base import CheckSet, LearnerError, Missing, Submission, progress
@@ -39,8 +40,9 @@ CHECKS = CheckSet()
 ERRNO = {ENOMEM: "ENOMEM", EAGAIN: "EAGAIN", EACCES: "EACCES", ENXIO: "ENXIO"}
 
 
-def _variant(sub, filename: str, needs: str, may: frozenset = frozenset()) -> Variant:
-    """The learner's fix: it must define `needs` and may define `may` (of REPLACEABLE) besides."""
+def _variant(sub, filename: str, needs: str, fix: str) -> Variant:
+    """The learner's fix: it must define `needs` and may define no other of REPLACEABLE than
+    what `fix` changes of the buggy kernel (labkit.fixes.CHANGES)."""
     module = sub.module(filename)  # the one loader of learner files, under its allow-list
     from labkit.learner_code import functions
     found = functions(module, REPLACEABLE)
@@ -49,10 +51,10 @@ def _variant(sub, filename: str, needs: str, may: frozenset = frozenset()) -> Va
     # Each exercise is one fix: fix A changes kstat_install only, fix B the reader's passes only.
     # A file that also replaces the other side would be graded for a fix it did not make (fix A's
     # lock submitted as fix B passes every schedule), so it earns nothing, and says why.
-    others = sorted(set(found) - {needs} - may)
+    others = sorted(set(found) - CHANGES[fix])
     if others:
         listed = ", ".join(f"{name}()" for name in others)
-        allowed = " and ".join(f"{name}()" for name in sorted({needs} | may))
+        allowed = " and ".join(f"{name}()" for name in sorted(CHANGES[fix]))
         raise LearnerError(f"{filename} also defines {listed}: this exercise changes {allowed} only "
                            f"and leaves the rest of the kernel as it is; take {listed} out of the file "
                            f"(helpers with names of your own are fine)")
@@ -153,11 +155,10 @@ def fix_parts(two_writer_cost: float, seed_cost: float) -> list[tuple[object, fl
             for si, (_, runs) in enumerate(scales()) for ri, (kstats, writers) in enumerate(runs)]
 
 
-def observe_fix(sub: Any, filename: str, needs: str, part: Any = None,
-                may: frozenset = frozenset()) -> dict:
+def observe_fix(sub: Any, filename: str, needs: str, fix: str, part: Any = None) -> dict:
     """Every run of every scale (part None), or one run (part [scale, run] of scales()): every
     schedule class of each scenario."""
-    variant = _variant(sub, filename, needs, may)
+    variant = _variant(sub, filename, needs, fix)
     if part is None:
         return merge_runs([explore_scale(Scenario(k, variant, writers=w))
                            for _, runs in scales() for k, w in runs])
@@ -339,7 +340,7 @@ def judge_find_schedule(data: dict, ctx: Any) -> None:
               judge=lambda data, ctx: judge_fix(data, ctx, 15))
 def fix_a_sim(sub: Submission, part: Any) -> dict:
     """Fix A in the simulator: a reader's copy never holds more than it counted, in any schedule"""
-    return observe_fix(sub, "fix_a_sim.py", "kstat_install", part)
+    return observe_fix(sub, "fix_a_sim.py", "kstat_install", "lock", part)
 
 
 @CHECKS.check(points=15, files=("fix_b_sim.py",), timeout=240,
@@ -347,8 +348,7 @@ def fix_a_sim(sub: Submission, part: Any) -> dict:
               judge=lambda data, ctx: judge_fix(data, ctx, 15))
 def fix_b_sim(sub: Submission, part: Any) -> dict:
     """Fix B in the simulator: the count is never short of the copy, in any schedule"""
-    return observe_fix(sub, "fix_b_sim.py", "header_kstat_update", part,
-                       may=frozenset({"header_kstat_snapshot"}))
+    return observe_fix(sub, "fix_b_sim.py", "header_kstat_update", "count", part)
 
 
 @CHECKS.check(points=5, files=("reconstruct.py",), timeout=90, bonus=True, cost=0.3,
