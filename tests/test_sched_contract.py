@@ -226,3 +226,46 @@ def test_strategies_holds_only_choosers():
                 assert issubclass(obj, Chooser), f"{mod.__name__}.{obj.__name__} is not a chooser"
             elif inspect.isfunction(obj):
                 assert obj.__name__ == "choosers", f"{mod.__name__}.{obj.__name__}() is not a chooser factory"
+
+
+def test_note_is_never_a_point_nor_a_step():
+    from labkit.sched import note
+
+    note("write", object())                       # outside any execution: nothing happens
+    cell = object()
+
+    def body():
+        note("read", cell)
+        note("write", cell)
+
+    plain = replay(_Prog(), "A")
+    noted = replay(_Prog(body), "A")
+    assert (noted.kind, noted.steps, noted.schedule) == (plain.kind, plain.steps, plain.schedule)
+    heard = []
+
+    class Listening(Chooser):
+        def choose(self, exe, enabled):
+            return default_choice(exe, enabled)
+
+    def a():
+        point("write", object())
+        body()
+        point("write", object())
+
+    exe = Execution([SimThread("A", a)], Listening())
+    exe.noting = lambda kind, obj: heard.append((exe.running.name, kind, obj))
+    assert exe.run() == "ok" and exe.steps == 2
+    assert heard == [("A", "read", cell), ("A", "write", cell)]
+
+
+def test_note_refuses_a_kind_it_does_not_know():
+    from labkit.sched import note
+
+    def a():
+        point("write", object())
+        note("acquire", object())
+
+    exe = Execution([SimThread("A", a)], Chooser())
+    exe.chooser.choose = lambda exe, enabled: enabled[0]
+    exe.noting = lambda kind, obj: None
+    assert exe.run() == "error" and "takes 'read' or 'write'" in str(exe.failure)

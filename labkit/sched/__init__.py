@@ -14,6 +14,7 @@ The verbs (what a course, a test or a script uses):
 What a program's code uses (the kernel is such a program):
 
     point(kind, obj, what)            announce a shared access (kernel code calls this, learners never do)
+    note(kind, obj)                   state read or changed without a scheduling point (a step's footprint)
     Mutex, CondVar, MUTEX_WAITERS     adaptive mutex with an owner word; condition variable
     SimThread, Failure, current_thread
     Recipe, recipe_text               what reproduces a run (program.recipe(schedule)), and its one spelling
@@ -34,7 +35,7 @@ from labkit.sched.hb import Race
 from labkit.sched.outcome import OUTCOME_KINDS, ExploreResult, Outcome
 from labkit.sched.recipe import Recipe, recipe_text
 from labkit.sched.replay import replay
-from labkit.sched.runtime import Failure, SimThread, current_thread, exclusive, point
+from labkit.sched.runtime import Failure, SimThread, current_thread, exclusive, note, point
 from labkit.sched.schedule import Schedule, format_schedule, parse_schedule
 from labkit.sched.stepper import Stepper, ThreadView
 from labkit.sched.sync import MUTEX_WAITERS, CondVar, Mutex
@@ -43,6 +44,6 @@ __all__ = [
     "replay", "explore", "outcomes", "Stepper", "STRATEGIES", "Progress", "exclusive",
     "Outcome", "ExploreResult", "OUTCOME_KINDS", "Race", "ThreadView",
     "Schedule", "parse_schedule", "format_schedule",
-    "point", "Mutex", "CondVar", "MUTEX_WAITERS", "SimThread", "Failure", "current_thread",
+    "point", "note", "Mutex", "CondVar", "MUTEX_WAITERS", "SimThread", "Failure", "current_thread",
     "Recipe", "recipe_text",
 ]

@@ -149,6 +149,26 @@ def point(kind: str, obj: object, what: str = "", depth: int = 1) -> None:
             exe._point(kind, obj, what, sys._getframe(depth))
 
 
+NOTE_KINDS = ("read", "write")
+
+
+def note(kind: str, obj: object) -> None:
+    """Framework state the running simulated thread read ("read") or changed ("write") without a
+    scheduling point: part of the running step's footprint, and of quiet.py's conflict analysis.
+
+    For state the kernel model keeps as plain attributes (kstat_chain_id, hrtime, a header's
+    ks_ndata, ...): never a scheduling point, never a step, so schedule strings mean what they
+    meant. `obj` names the state across executions as point()'s objects do (a `sched_key`).
+    Outside a search (no execution, or one without a reduced search listening) it costs a
+    global lookup and one test.
+    """
+    exe = _current
+    if exe is not None and exe.noting is not None:
+        if kind not in NOTE_KINDS:
+            raise AssertionError(f"note() takes 'read' or 'write', not {kind!r}")
+        exe.noting(kind, obj)
+
+
 def current_thread() -> "SimThread | None":
     """The simulated thread running now, or None outside an execution."""
     exe = _current
@@ -290,6 +310,7 @@ class Execution:
         self.steps = 0
         self.decisions = 0         # steps the chooser chose (steps quiet.py skipped are not)
         self.quiet = quiet         # a quiet.Quiet during a reduced search, else None
+        self.noting: Callable[[str, object], None] | None = None   # who hears note(): the search
         self.chosen: list[tuple[int, str]] = []  # (step, thread name) of each decision, in order
         self.enabled_at: dict[int, list[SimThread]] = {}   # step -> threads runnable at that choice
         self.running: SimThread | None = None
