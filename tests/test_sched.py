@@ -145,10 +145,24 @@ def guarded_incr_twice(s, n):
     locked_incr(s, n)
 
 
+def peek_then_set(s, n):           # its own unlocked read, then a write under the lock (the writer's ks_flags)
+    rd(s, s.x, n, n)
+    s.m.enter()
+    wr(s, s.x, 1)
+    s.m.exit()
+
+
+def locked_read(s, n):
+    s.m.enter()
+    rd(s, s.x, n, n)
+    s.m.exit()
+
+
 LITMUS_QUIET = [
     Litmus("read-only cell", [reader_of_constant, reader_of_constant], keyed=True),
     Litmus("lock-guarded cell", [guarded_incr_twice, guarded_incr_twice], keyed=True),
     Litmus("guarded, then unguarded", [guarded_incr_twice, incr], keyed=True),
+    Litmus("own unlocked read, locked write", [peek_then_set, locked_read], keyed=True),
 ]
 
 
@@ -180,8 +194,10 @@ def test_outcome_sets_are_the_known_ones():
 
 def test_quiet_accesses_are_skipped_only_while_no_other_thread_can_disturb_them():
     from labkit.sched.dpor import DporSearch
-    read_only, guarded, mixed = LITMUS_QUIET
-    for prog, loud in ((read_only, set()), (guarded, set()), (mixed, {"x"})):
+    read_only, guarded, mixed, own = LITMUS_QUIET
+    # pairwise: x is loud only when two threads' accesses, one a write, share no lock; A's own
+    # unlocked read of x conflicts with no other thread's access (B's is a read under m)
+    for prog, loud in ((read_only, set()), (guarded, set()), (mixed, {"x"}), (own, set())):
         search = DporSearch(prog)
         list(search.outcomes())
         assert search.quiet.loud == loud

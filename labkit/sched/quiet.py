@@ -8,8 +8,10 @@ point of its own when, over the execution,
 
   - only one thread touches the object, or
   - no thread writes it (a read commutes with every other read), or
-  - every access to it is made holding one common lock (the lock operations, which stay
-    scheduling points, already order those accesses against every other thread's).
+  - every two accesses to it by different threads, one of them a write, are made holding a
+    lock in common (pairwise: the lock operations, which stay scheduling points, already order
+    the two; a thread's own unlocked accesses, such as the writer's read of ks_flags before it
+    takes the chain lock, conflict with no one).
 
 Such an access is independent of every step of every other thread that it could be reordered
 with, so skipping it merges it into its thread's previous step without losing any outcome.
@@ -26,26 +28,22 @@ strings keep counting every point and replay exactly without this reduction (lab
 from typing import Any
 
 
-class _Many:
-    """Marker: more than one thread has touched the object."""
-
-
-_MANY = _Many()
-
-
 class Quiet:
     """Decides, access by access, which points a search may skip; learns loud keys as it goes.
 
     The runtime asks skips() about an access the first time; when the answer is yes it also
     remembers the object in the thread's quiet_reads / quiet_writes, and point() then skips the
-    same kind of access by that thread without asking again. Those sets are emptied whenever
-    the answer could change: the thread takes or drops a lock (sync.Mutex), or another thread
-    touches the object (here).
+    same kind of access by that thread without asking again. Those sets are emptied when the
+    answer could change: the thread takes or drops a lock (sync.Mutex: its lockset is part of
+    the access), or the object becomes loud (here). Another thread's access to the object needs
+    no emptying: it is checked against every kind of access this thread recorded, the skipped
+    ones included (a skipped access is one recorded before: the same thread, locks and kind).
     """
 
     def __init__(self) -> None:
         self.loud: set = set()  # keys whose accesses must stay scheduling points (kept across runs)
         self.grew = False      # a key became loud during the last execution: restart the search
+        # key -> {thread: {lockset: written}}: every kind of access made to it in this execution
         self.seen: dict = {}
         self.serial_steps: list[int] | None = None  # each thread's steps in the first learning run (set by DPOR)
 
@@ -53,6 +51,30 @@ class Quiet:
         """A new execution: forget who touched what (the loud keys are kept)."""
         self.seen = {}
         self.grew = False
+
+    def _record(self, exe: Any, key: Any, writes: bool, obj: object) -> bool:
+        """Record the running thread's access; False (and the key loud) if it conflicts with
+        another thread's access, one of the two a write, and the two hold no lock in common."""
+        t = exe.running
+        held = t.held
+        entry = self.seen.get(key)
+        if entry is None:
+            self.seen[key] = {t: {held: writes}}
+            return True
+        for q, kinds in entry.items():
+            if q is not t:
+                for locks, written in kinds.items():
+                    if (writes or written) and not (held & locks):
+                        self.loud.add(key)
+                        self.grew = True
+                        _unclear(exe, obj)
+                        return False
+        mine = entry.get(t)
+        if mine is None:
+            entry[t] = {held: writes}
+        elif not mine.get(held, False):
+            mine[held] = writes
+        return True
 
     def skips(self, exe: Any, kind: str, obj: object) -> bool:
         """Record the access; True if it needs no scheduling point (the runtime then counts it
@@ -64,31 +86,22 @@ class Quiet:
             return False
         # Every access is recorded, the ones that stay scheduling points too (a thread's first
         # point, or one past the step budget): they count in whether the object is quiet.
-        t = exe.running
         writes = kind != "read"
-        entry = self.seen.get(key)
-        if entry is None:
-            self.seen[key] = [t, writes, t.held]
-        else:
-            who, written, lockset = entry
-            if writes:
-                entry[1] = written = True
-            if lockset and lockset is not t.held:
-                entry[2] = lockset = lockset & t.held
-            if who is not t:
-                entry[0] = who = _MANY
-                _unclear(exe, obj)       # their cleared accesses were judged without this one
-            if who is _MANY and written and not lockset:
-                self.loud.add(key)
-                self.grew = True
-                _unclear(exe, obj)
-                return False
-        if not exe.may_skip:
+        if not self._record(exe, key, writes, obj) or not exe.may_skip:
             return False
+        t = exe.running
         t.quiet_reads.add(obj)
         if writes:
             t.quiet_writes.add(obj)
         return True
+
+    def note(self, exe: Any, kind: str, obj: object) -> bool:
+        """A footprint-only access (runtime.note): never a point, but recorded as any access is,
+        so that it makes its key loud when it conflicts. True while the key is quiet."""
+        key = getattr(obj, "sched_key", None)
+        if key is None or key in self.loud:
+            return False
+        return self._record(exe, key, kind != "read", obj)
 
 
 def _unclear(exe: Any, obj: object) -> None:
