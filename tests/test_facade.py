@@ -30,7 +30,7 @@ SCHED_PUBLIC = {
     "replay", "explore", "outcomes", "Stepper", "STRATEGIES", "Progress", "exclusive",
     "Outcome", "ExploreResult", "OUTCOME_KINDS", "Race", "ThreadView",
     "Schedule", "parse_schedule", "format_schedule",
-    "point", "Mutex", "CondVar", "MUTEX_WAITERS", "SimThread", "Failure", "current_thread",
+    "point", "note", "Mutex", "CondVar", "MUTEX_WAITERS", "SimThread", "Failure", "current_thread",
     "Recipe", "recipe_text",
 }
 
