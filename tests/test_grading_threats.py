@@ -9,17 +9,19 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 from labkit.answer_values import AnswerError, normalise, shown
-from labkit.grading import sandbox, threat_model
+from labkit.grading import runner, sandbox, threat_model
 from labkit.grading.base import Ctx
 from labkit.grading.exercises import CHECKS
 from labkit.grading.grader import grade
 from labkit.grading.hidden import load_hidden
+from labkit.grading.model import ManyReport, Report
 from labkit.grading.runner import Job, judge_report, run_job, run_jobs
 from labkit.learner_code import LearnerCodeError, load
 
@@ -53,6 +55,10 @@ def _alive(marker: str) -> list[int]:
             except OSError:
                 pass
     return out
+
+
+def report_of(*results) -> Report:
+    return Report("sub", list(results))
 
 
 def test_every_guarantee_is_tested():
@@ -375,6 +381,22 @@ def test_output_bounded_a_huge_answer_is_cut(tmp_path):
     assert "ran out of memory" in text, text  # [0] * 10**10 is a MemoryError, said as such
 
 
+def test_report_unforgeable_learner_text_cannot_start_or_hide_a_line(tmp_path, small):
+    # The message of a learner's exception is shown in its BAD line. It held a newline and a forged
+    # "    GOOD    ..." line, and ANSI escapes that wiped the BAD line in a terminal: the text report
+    # (and Gradescope's output) showed them as the grader's own lines.
+    r = run("fix_a_sim", one_file(tmp_path, DATA / "hostile_sim" / "forges_report_lines.py", "fix_a_sim.py"))
+    text = str(r)
+    assert r.score == 0 and "your code raised ValueError (thread W, fix_a_sim.py line 7)" in text, text
+    assert [ln.split()[0] for ln in text.splitlines()[1:] if not ln.startswith(" " * 12)] == ["BAD"], text
+    assert all(c.isprintable() or c == "\n" for c in text), repr(text)
+    assert "\\x1b[2K" in text and "\\u202e" in text, text      # shown, not acted on
+    gs = report_of(r).to_gradescope()["tests"][0]["output"]
+    assert gs == "\n".join(str(ln) for ln in r.lines) and "\x1b" not in gs, gs
+    many = ManyReport("x", {"alice\n\x1b[2Kbob": report_of(r)})
+    assert len(str(many).splitlines()) == 3 and "\x1b" not in str(many), str(many)
+
+
 def test_output_bounded_lowercase_schedule_gets_a_hint(tmp_path):
     (tmp_path / "find_schedule.py").write_text("def panicking_schedule():\n    return 'w12 r25 w1 r2'\n")
     r = run("find_schedule", tmp_path)
@@ -508,6 +530,43 @@ def test_cannot_read_a_symlink_to_the_solution_earns_nothing_and_says_why(tmp_pa
     (tmp_path / "fix_a_sim.py").symlink_to(ROOT / "solutions" / "fix_a_sim.py")
     r = run("fix_a_sim", tmp_path)
     assert r.score == 0 and "fix_a_sim.py is a symbolic link: submit the file itself" in str(r), str(r)
+
+
+def test_submission_bounded_many_big_files_are_not_all_copied(tmp_path):
+    # 300 files of 1 MiB: every check copied all 300 MiB into its folder, as root, before any
+    # timeout (a folder of 10,000 such files filled /tmp once per check). Now the check's own
+    # files come first and the rest stop at the bound, saying so.
+    for i in range(300):
+        with open(tmp_path / f"junk{i:03}.bin", "wb") as f:
+            f.truncate(1 << 20)       # (sparse: the test itself writes nothing)
+    shutil.copy(ROOT / "solutions" / "why_fix_b_races.py", tmp_path / "zz_why_fix_b_races.py")
+    shutil.copy(ROOT / "solutions" / "why_fix_b_races.py", tmp_path)
+    hostile = DATA / "hidden" / "counts_files.py"
+    copied = run_job(Job(load_hidden(hostile).get("counts_files"), tmp_path, str(hostile)))
+    files, size = (int(x) for x in re.search(r"files=(\d+) bytes=(\d+)", str(copied)).groups())
+    assert files <= runner.MAX_SUBMISSION_FILES and size <= runner.MAX_SUBMISSION_BYTES, str(copied)
+    assert "first=['junk000.bin']" in str(copied), str(copied)
+    r = run("why_fix_b_races", tmp_path)        # its own file is copied first, whatever else is there
+    assert r.score == r.points, str(r)
+    from labkit.grading.base import Missing, Submission
+    copy = Path(tempfile.mkdtemp()) / "copy"
+    try:
+        skipped = runner._copy_submission(tmp_path, copy)
+        with pytest.raises(Missing, match="or it was not copied: the grader copies at most 64 files"):
+            Submission(copy, skipped=skipped).file("zz_why_fix_b_races.py")
+    finally:
+        shutil.rmtree(copy.parent)
+
+
+def test_submission_bounded_a_link_swapped_in_after_the_look_is_not_read(tmp_path, monkeypatch):
+    # The grader looked at a file (not a link), then copied it by name, following links: a file
+    # swapped for a link to solutions/ in between (a live folder on a shared machine) was copied
+    # as the solution and scored full marks. Simulated here by a look that is fooled.
+    (tmp_path / "decode_panic.py").symlink_to(ROOT / "solutions" / "decode_panic.py")
+    monkeypatch.setattr(Path, "is_symlink", lambda self: False)
+    monkeypatch.setattr(os.path, "islink", lambda path: False)
+    r = run("decode_panic", tmp_path)
+    assert r.score == 0 and "decode_panic.py is a symbolic link: submit the file itself" in str(r), str(r)
 
 
 def test_time_bounded_a_named_pipe_for_a_file_is_refused_not_read(tmp_path, small):

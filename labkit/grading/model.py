@@ -20,13 +20,42 @@ STATUSES = ("pass", "partial", "fail", "missing", "crash", "timeout", "error")
 GRADESCOPE_VISIBILITY = ("visible", "after_due_date", "after_published", "hidden")
 
 
+#: Where a line's text starts in a report (`    GOOD    text`): a continuation line of a text is
+#: indented at least this far, so no text can start what looks like a line of the report.
+TEXT_COLUMN = 12
+
+
+def printable(text: str) -> str:
+    """`text` with every character a terminal or viewer would act on shown as an escape (ANSI
+    sequences, carriage returns, backspaces, right-to-left overrides, line separators): a
+    learner's exception message or value cannot recolour, move or overwrite a report. Newlines
+    stay (compiler output has them); tabs become spaces."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == "\n" else " " if c == "\t"
+                   else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def one_line(text: str) -> str:
+    """`text` as printable() shows it, its newlines shown as escapes too (a name, a path)."""
+    return printable(str(text)).replace("\n", "\\n")
+
+
 @dataclass
 class Line:
     kind: str  # GOOD | BAD | MISSING | NOTE
     text: str
 
+    def __post_init__(self) -> None:
+        # Every line is made here (a check's, the grader's, one read back from JSON), so every
+        # output form (text, JSON, Gradescope, a notebook) gets the same safe text.
+        self.text = printable(str(self.text))
+
     def __str__(self) -> str:
-        return f"{self.kind:<7} {self.text}"
+        first, *rest = self.text.split("\n")
+        pad = " " * TEXT_COLUMN
+        return "\n".join([f"{self.kind:<7} {first}"]
+                         + [ln if ln.startswith(pad) or not ln.strip() else pad + ln for ln in rest])
 
 
 @dataclass
@@ -172,7 +201,7 @@ class Report:
                 "extra_data": {"seed": self.seed, **(extra_data or {})}, "tests": tests}
 
     def __str__(self) -> str:
-        out = [f"labkit grade {self.submission} (seed {self.seed})", ""]
+        out = [f"labkit grade {one_line(self.submission)} (seed {self.seed})", ""]
         out += [str(r) for r in self.public().results]
         out += ["", f"Score: {self.total_text()}"]
         return "\n".join(out)
@@ -212,8 +241,9 @@ class ManyReport:
         return out.getvalue()
 
     def __str__(self) -> str:
-        width = max([len(k) for k in self.reports] + [10])
-        out = [f"labkit grade --many {self.folder}: {len(self.reports)} submissions", ""]
+        names = {k: one_line(k) for k in self.reports}   # a folder's name is its owner's choice
+        width = max([len(n) for n in names.values()] + [10])
+        out = [f"labkit grade --many {one_line(self.folder)}: {len(self.reports)} submissions", ""]
         for k, r in self.reports.items():
-            out.append(f"{k:<{width}}  {r.total_text()}")
+            out.append(f"{names[k]:<{width}}  {r.total_text()}")
         return "\n".join(out)

@@ -23,6 +23,7 @@ See threat_model.py for what this guarantees and what it does not.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import json
 import math
@@ -112,21 +113,80 @@ def _rlimits(check: Check, timeout: float) -> dict:
     return limits
 
 
-def _copy_submission(src: Path, dst: Path) -> dict[str, str]:
-    """The submission's top-level files (the exercises), each at most MAX_SUBMISSION_FILE; what
-    was left out and why, {name: reason}, for the check's message."""
+#: Of a submission's top-level files, the most the grader copies into a check's folder (besides
+#: the check's own files, which come first): a folder of 100,000 files, or of 1 MiB ones, would
+#: otherwise be copied for every check, as root, before any timeout applies.
+MAX_SUBMISSION_FILES = 64
+MAX_SUBMISSION_BYTES = 8 * _MiB
+#: The key of `skipped` saying why files beyond those bounds were not copied (a file name is never "").
+SKIPPED_REST = ""
+
+
+def _copy_submission(src: Path, dst: Path, first: tuple[str, ...] = ()) -> dict[str, str]:
+    """The submission's top-level files (the exercises, the check's own files `first`), each at
+    most MAX_SUBMISSION_FILE, at most MAX_SUBMISSION_FILES and MAX_SUBMISSION_BYTES in all; what
+    was left out and why, {name: reason} (SKIPPED_REST: why the rest was).
+
+    Each file is opened once, never through a symbolic link and without blocking, and copied from
+    that open file: a file swapped for a link to solutions/ or a named pipe after it was looked at
+    is not read through (the grader may be root, and the folder may be its owner's live one)."""
     dst.mkdir()
-    skipped = {}
-    for p in sorted(Path(src).iterdir()):
-        if p.is_symlink():
-            skipped[p.name] = "is a symbolic link: submit the file itself"
-        elif p.is_file() and p.stat().st_size > MAX_SUBMISSION_FILE:
-            skipped[p.name] = f"is larger than {MAX_SUBMISSION_FILE} bytes, the most a file may be"
-        elif p.is_file():
-            shutil.copyfile(p, dst / p.name)
-        elif not p.is_dir():   # a named pipe would block the copy; a device has no end
-            skipped[p.name] = "is not a regular file (a named pipe or a device): submit the file itself"
+    skipped: dict[str, str] = {}
+    try:
+        names = sorted(os.listdir(src))
+    except OSError as exc:
+        return {SKIPPED_REST: f"the submission folder could not be read ({exc.strerror})"}
+    present = set(names)
+    copied, total = 0, 0
+    order = [n for n in first if n in present] + [n for n in names if n not in first]
+    for looked, name in enumerate(order):   # (folders and refused files count as looked at)
+        if copied >= MAX_SUBMISSION_FILES + len(first) or total >= MAX_SUBMISSION_BYTES \
+                or looked >= 4 * MAX_SUBMISSION_FILES + len(first):
+            skipped[SKIPPED_REST] = (f"was not copied: the grader copies at most {MAX_SUBMISSION_FILES} "
+                                     f"files and {MAX_SUBMISSION_BYTES >> 20} MiB of a submission "
+                                     f"(submit the exercises' files only)")
+            break
+        why, size = _copy_file(Path(src) / name, dst / name, MAX_SUBMISSION_BYTES - total)
+        if why:
+            skipped[name] = why
+        elif size is not None:
+            copied, total = copied + 1, total + size
     return skipped
+
+
+def _copy_file(src: Path, dst: Path, room: int) -> tuple[str, int | None]:
+    """Copy one regular file from one open of it: ("", its size), (why not, None), or ("", None)
+    for a folder (not a file of the submission; it is not copied)."""
+    try:
+        fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError as exc:
+        if os.path.islink(src) or exc.errno == errno.ELOOP:
+            return "is a symbolic link: submit the file itself", None
+        return f"could not be read ({exc.strerror})", None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            return "", None
+        if not stat.S_ISREG(st.st_mode):   # a named pipe would block the copy; a device has no end
+            return "is not a regular file (a named pipe or a device): submit the file itself", None
+        limit = min(MAX_SUBMISSION_FILE, room)
+        data = os.read(fd, limit + 1) if st.st_size <= limit else b""
+        if st.st_size > MAX_SUBMISSION_FILE or len(data) > MAX_SUBMISSION_FILE:
+            return f"is larger than {MAX_SUBMISSION_FILE} bytes, the most a file may be", None
+        if st.st_size > limit or len(data) > limit:
+            return (f"was not copied: the grader copies at most {MAX_SUBMISSION_BYTES >> 20} MiB of "
+                    f"a submission (submit the exercises' files only)"), None
+        while len(data) < st.st_size:          # (a short read: a file system's own limit per read)
+            more = os.read(fd, limit + 1 - len(data))
+            if not more:
+                break
+            data += more
+    except OSError as exc:
+        return f"could not be read ({exc.strerror})", None
+    finally:
+        os.close(fd)
+    dst.write_bytes(data)
+    return "", len(data)
 
 
 def _engine_home(root: bool) -> str:
@@ -306,7 +366,7 @@ def run_unit(job: Job, part: object = None, engine: EngineBuild | None = None,
     scratch = Path(tempfile.mkdtemp(prefix="labkit-grade-"))
     try:
         sub = scratch / "submission"
-        skipped = _copy_submission(job.submission, sub)
+        skipped = _copy_submission(job.submission, sub, check.files)
         for d in ("home", "tmp"):
             (scratch / d).mkdir()
         if uid is not None:

@@ -82,6 +82,17 @@ GUARANTEES = (
     Guarantee("output_bounded", "Learner text in a report is cut to a few hundred characters, saying so.",
               "answer_values.cut on every learner-made string (values, messages, schedules); "
               "RLIMIT_FSIZE on files; the report pipe is read up to 16 MiB"),
+    Guarantee("report_unforgeable", "Learner text cannot forge, hide or restyle a line of a report.",
+              "every line's text is made printable where lines are made (model.Line: ANSI escapes, "
+              "carriage returns, right-to-left overrides and line separators are shown as escapes) "
+              "and a continuation line is indented under the text, so it never starts at a line's "
+              "column; submission names in `grade --many` are shown on one line"),
+    Guarantee("submission_bounded", "What the grader reads of a submission is bounded, and read "
+               "without following a link or blocking, even if the folder changes while it is graded.",
+              "runner._copy_submission: the check's own files first, then at most "
+              "MAX_SUBMISSION_FILES files and MAX_SUBMISSION_BYTES in all (saying why the rest was "
+              "left out); each file opened once with O_NOFOLLOW | O_NONBLOCK and copied from that "
+              "open file if fstat says it is a regular file"),
     Guarantee("cannot_hide_from_the_search", "A simulator fix cannot pass by sharing state the "
                "exhaustive search does not order (a wrong fix hidden that way loses its check's points).",
               "the loader refuses mutable state at a file's top level, mutable default arguments and "
