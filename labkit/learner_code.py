@@ -215,7 +215,9 @@ def _check_shared_state(tree: ast.Module, bad) -> None:
 
 class _GuardFields(ast.NodeTransformer):
     """Rewrites `x.ks_ndata`, `x.ks_ndata = v` and `x.ks_ndata += v` (and e_owner loads) into
-    calls of the guard: `_lk_load(x, "ks_ndata")`, `_lk_store(...)`, `_lk_augment(...)`."""
+    calls of the guard: `_lk_load(x, "ks_ndata")`, `_lk_store(...)`, `_lk_augment(...)`; and
+    stores of ks_flags (a scheduling point of its own, not guarded) into `_lk_store_flags(x, v)`
+    and `_lk_augment_flags(...)` (see store_flags)."""
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         self.generic_visit(node)
@@ -230,6 +232,8 @@ class _GuardFields(ast.NodeTransformer):
         if len(node.targets) == 1 and isinstance(t, ast.Attribute) and guarded(t.attr):
             call = ast.Call(ast.Name("_lk_store", ast.Load()), [t.value, ast.Constant(t.attr), node.value], [])
             return ast.copy_location(ast.Expr(call), node)
+        if len(node.targets) == 1 and isinstance(t, ast.Attribute) and t.attr == "ks_flags":
+            _check_flags_store(t, node)
         return node
 
     def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
@@ -239,7 +243,38 @@ class _GuardFields(ast.NodeTransformer):
             call = ast.Call(ast.Name("_lk_augment", ast.Load()),
                             [t.value, ast.Constant(t.attr), ast.Constant(type(node.op).__name__), node.value], [])
             return ast.copy_location(ast.Expr(call), node)
+        if isinstance(t, ast.Attribute) and t.attr == "ks_flags":
+            _check_flags_store(t, node)
         return node
+
+
+def _check_flags_store(target: ast.Attribute, node: ast.Assign | ast.AugAssign) -> None:
+    """`x.ks_flags = v` (or `op=`) becomes `_lk_flags_target(x).ks_flags = _lk_flags_value(v)`:
+    both checked before the store, which stays in the learner's own frame (the kernel's record
+    of who cleared a flag, and the scheduling point's line, are read from that frame)."""
+    target.value = ast.copy_location(ast.Call(ast.Name("_lk_flags_target", ast.Load()), [target.value], []),
+                                     target.value)
+    node.value = ast.copy_location(ast.Call(ast.Name("_lk_flags_value", ast.Load()), [node.value], []),
+                                   node.value)
+
+
+def flags_target(obj):
+    """The object of a learner's store into ks_flags, if it may be stored into: one whose kind
+    has the field (a kstat), never a class, a module or a function. (`kstat_t.ks_flags = ...`
+    replaced the kernel's ks_flags, the property every kstat's flag accesses go through: their
+    scheduling points and the record of who installed what.)"""
+    if isinstance(obj, (type, types.ModuleType)) or callable(obj) or not hasattr(type(obj), "ks_flags"):
+        what = f"the class {obj.__name__}" if isinstance(obj, type) else type(obj).__name__
+        raise TypeError(f"storing ks_flags on {what}: only a kstat's fields may be stored (a class, "
+                        f"a function or a module is shared by every kstat and every thread)")
+    return obj
+
+
+def flags_value(value):
+    """The value of a learner's store into ks_flags, if it is an int (an exact one)."""
+    if type(value) is not int:
+        raise TypeError(f"storing {type(value).__name__} in ks_flags: a kstat_t member holds a number (an int)")
+    return value
 
 
 def _public_copy(modname: str) -> types.ModuleType:
@@ -303,7 +338,8 @@ def load_source(source: str, path: str | os.PathLike, *, allowed_modules: Iterab
     vars(module).update(
         _lk_load=guard.load if guard else getattr,
         _lk_store=guard.store if guard else setattr,
-        _lk_augment=guard.augment if guard else _plain_augment)
+        _lk_augment=guard.augment if guard else _plain_augment,
+        _lk_flags_target=flags_target, _lk_flags_value=flags_value)
     try:
         exec(code, vars(module))
     except BaseException as exc:  # a learner's top level may raise anything, even SystemExit

@@ -133,6 +133,32 @@ def test_judge_not_patchable_allow_list(tmp_path, src, words):
     assert "fix.py" in str(e.value) and (words is None or words in str(e.value)), str(e.value)
 
 
+def test_judge_not_patchable_ks_flags_of_the_kstat_class(tmp_path, small):
+    # ks_flags is not a guarded field (it is a scheduling point of its own), so its stores were
+    # plain: `kstat_t.ks_flags = 0` replaced the kernel's property on the class, for every kstat.
+    from labkit.kernel import fields
+    from labkit.kernel.kstat import Kstat
+    src = DATA / "hostile_sim" / "patches_kstat_class.py"
+    flags = Kstat.__dict__["ks_flags"]
+    try:
+        with pytest.raises(LearnerCodeError, match="line 6: .*storing ks_flags on the class Kstat: only a kstat's"):
+            load(src, allowed_modules=("labkit.kernel.api",), field_access=fields)
+    finally:
+        patched = Kstat.__dict__["ks_flags"] is not flags
+        Kstat.ks_flags = flags     # (put back for the other tests, whatever happened)
+    assert not patched
+    r = run("fix_a_sim", one_file(tmp_path, src, "fix_a_sim.py"))
+    assert r.score == 0 and "storing ks_flags on the class Kstat" in str(r) and str(r).count("BAD") == 1, str(r)
+    p = tmp_path / "fix.py"
+    for body, words in [("    f = kstat_rele\n    f.ks_flags = 1\n", "on function"),
+                        ("    ksp.ks_flags = 'x'\n", "storing str in ks_flags"),
+                        ("    kstat_t.ks_flags |= 1\n", "on the class Kstat")]:
+        p.write_text("from labkit.kernel.api import *\n\ndef kstat_install(ksp):\n" + body)
+        with pytest.raises(TypeError, match=words):
+            load(p, allowed_modules=("labkit.kernel.api",), field_access=fields).kstat_install(Kstat(0, 9, "m", 0, "n", "c", 0, 0))
+    assert Kstat.__dict__["ks_flags"] is flags
+
+
 def test_answers_plain_an_int_that_equals_everything_scores_nothing(tmp_path):
     r = run("decode_panic", one_file(tmp_path, DATA / "hostile_answers" / "any_int.py", "decode_panic.py"))
     assert r.score == 0 and "a class is not allowed" in str(r), str(r)

@@ -33,7 +33,9 @@ GUARANTEES = (
     Guarantee("judge_not_patchable", "Patching labkit (its judge, its kernel, its modules) from a "
               "submission is impossible, and could not change a verdict anyway.",
               "learner Python may import only the public names of labkit.kernel.api, has no '_' names "
-              "or attributes and may store only ks_* fields; the judge runs in the grader process"),
+              "or attributes and may store only ks_* fields, and only into a kstat (the field guard; "
+              "for ks_flags, learner_code.flags_target: `kstat_t.ks_flags = 0` replaced the kernel's "
+              "property on the class); the judge runs in the grader process"),
     Guarantee("answers_plain", "An answer is converted to a plain built-in before it is compared; a "
                "learner object's methods are never called by the judge.",
               "labkit.answer_values tests exact types (type(v) is int) and the worker sends only "
