@@ -72,6 +72,11 @@ if hasattr(ast, "TryStar"):
     _FORBIDDEN_NODES[ast.TryStar] = "try/except*"
 
 
+#: Why a file Python's parser or compiler gives up on is refused (thousands of nested parts).
+TOO_DEEP = ("it is nested too deeply to be read (an expression of thousands of parts?): write it "
+            "in smaller steps")
+
+
 class LearnerCodeError(LabkitError):
     """A learner's file was refused or failed to load; the message names the file and line."""
 
@@ -98,6 +103,8 @@ def check_source(source: str, filename: str, allowed_modules: Iterable[str] = ()
         tree = ast.parse(source, filename)
     except SyntaxError as e:
         return [Refusal(e.lineno or 0, f"syntax error: {e.msg}")]
+    except (RecursionError, MemoryError):   # Python's own parser gives up on it (it is not the learner's code running)
+        return [Refusal(0, TOO_DEEP)]
     out: list[Refusal] = []
     allowed_modules = set(allowed_modules)
     refused_modules = refused_modules or {}
@@ -328,8 +335,11 @@ def load_source(source: str, path: str | os.PathLike, *, allowed_modules: Iterab
         first = refusals[0]
         more = f" (and {len(refusals) - 1} more refusals)" if len(refusals) > 1 else ""
         raise LearnerCodeError(f"{where(path, first.line)}: {first.what}{more}")
-    tree = ast.fix_missing_locations(_GuardFields().visit(ast.parse(source, str(path))))
-    code = compile(tree, str(path), "exec", dont_inherit=True)
+    try:
+        tree = ast.fix_missing_locations(_GuardFields().visit(ast.parse(source, str(path))))
+        code = compile(tree, str(path), "exec", dont_inherit=True)
+    except (RecursionError, MemoryError):
+        raise LearnerCodeError(f"{where(path, None)}: {TOO_DEEP}") from None
     module = types.ModuleType(f"_labkit_{prefix}_{Path(path).stem}_{next(_ids)}")
     module.__file__ = str(path)
     vars(module)["__builtins__"] = dict(SAFE_BUILTINS, __import__=_importer(path, set(allowed_modules)),

@@ -159,6 +159,17 @@ def test_judge_not_patchable_ks_flags_of_the_kstat_class(tmp_path, small):
     assert Kstat.__dict__["ks_flags"] is flags
 
 
+@pytest.mark.parametrize("src", ["x = 1" + "+1" * 30000, "x = " + "-" * 30000 + "1",
+                                 "def f():\n    return 1" + "+1" * 3000])
+def test_a_file_too_deep_to_parse_is_refused_in_words(tmp_path, src):
+    # Python's parser or the loader's own walk gave up with RecursionError or MemoryError, which
+    # the worker reported as "your code recursed too deeply" or "ran out of memory" (none had run).
+    (tmp_path / "decode_panic.py").write_text(src + "\n")
+    r = run("decode_panic", tmp_path)
+    assert r.score == 0 and str(r).count("BAD") == 1, str(r)
+    assert "decode_panic.py: it is nested too deeply to be read" in str(r), str(r)
+
+
 def test_answers_plain_an_int_that_equals_everything_scores_nothing(tmp_path):
     r = run("decode_panic", one_file(tmp_path, DATA / "hostile_answers" / "any_int.py", "decode_panic.py"))
     assert r.score == 0 and "a class is not allowed" in str(r), str(r)
