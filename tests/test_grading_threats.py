@@ -595,6 +595,19 @@ def test_submission_bounded_many_big_files_are_not_all_copied(tmp_path):
         shutil.rmtree(copy.parent)
 
 
+def test_submission_bounded_a_linked_submission_folder_is_not_graded_as_its_target(tmp_path):
+    # In `grade --many`, a submission folder that was a link to solutions/ was copied (by the
+    # grader, before the sandbox hides solutions/) and graded as the solution: full marks.
+    from labkit.grading.grader import grade_many
+    (tmp_path / "alice").mkdir()
+    shutil.copy(ROOT / "solutions" / "why_fix_b_races.py", tmp_path / "alice")
+    (tmp_path / "mallory").symlink_to(ROOT / "solutions")
+    many = grade_many(tmp_path, only=["why_fix_b_races"])
+    alice, mallory = many.reports["alice"].results[0], many.reports["mallory"].results[0]
+    assert alice.score == alice.points, str(alice)
+    assert mallory.score == 0 and "the submission folder is a symbolic link" in str(mallory), str(mallory)
+
+
 def test_submission_bounded_a_link_swapped_in_after_the_look_is_not_read(tmp_path, monkeypatch):
     # The grader looked at a file (not a link), then copied it by name, following links: a file
     # swapped for a link to solutions/ in between (a live folder on a shared machine) was copied

@@ -132,8 +132,22 @@ def _copy_submission(src: Path, dst: Path, first: tuple[str, ...] = ()) -> dict[
     is not read through (the grader may be root, and the folder may be its owner's live one)."""
     dst.mkdir()
     skipped: dict[str, str] = {}
+    try:   # the folder itself is opened once, not through a link, and its files found from it
+        folder = os.open(src, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError as exc:
+        why = ("the submission folder is a symbolic link: submit the folder itself"
+               if exc.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(src)
+               else f"the submission folder could not be read ({exc.strerror})")
+        return {SKIPPED_REST: why}
     try:
-        names = sorted(os.listdir(src))
+        return _copy_files(folder, dst, first, skipped)
+    finally:
+        os.close(folder)
+
+
+def _copy_files(folder: int, dst: Path, first: tuple[str, ...], skipped: dict[str, str]) -> dict[str, str]:
+    try:
+        names = sorted(os.listdir(folder))
     except OSError as exc:
         return {SKIPPED_REST: f"the submission folder could not be read ({exc.strerror})"}
     present = set(names)
@@ -146,7 +160,7 @@ def _copy_submission(src: Path, dst: Path, first: tuple[str, ...] = ()) -> dict[
                                      f"files and {MAX_SUBMISSION_BYTES >> 20} MiB of a submission "
                                      f"(submit the exercises' files only)")
             break
-        why, size = _copy_file(Path(src) / name, dst / name, MAX_SUBMISSION_BYTES - total)
+        why, size = _copy_file(folder, name, dst / name, MAX_SUBMISSION_BYTES - total)
         if why:
             skipped[name] = why
         elif size is not None:
@@ -154,13 +168,13 @@ def _copy_submission(src: Path, dst: Path, first: tuple[str, ...] = ()) -> dict[
     return skipped
 
 
-def _copy_file(src: Path, dst: Path, room: int) -> tuple[str, int | None]:
-    """Copy one regular file from one open of it: ("", its size), (why not, None), or ("", None)
-    for a folder (not a file of the submission; it is not copied)."""
+def _copy_file(folder: int, name: str, dst: Path, room: int) -> tuple[str, int | None]:
+    """Copy file `name` of the open `folder` from one open of it: ("", its size), (why not,
+    None), or ("", None) for a folder (not a file of the submission; it is not copied)."""
     try:
-        fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY, dir_fd=folder)
     except OSError as exc:
-        if os.path.islink(src) or exc.errno == errno.ELOOP:
+        if exc.errno == errno.ELOOP:
             return "is a symbolic link: submit the file itself", None
         return f"could not be read ({exc.strerror})", None
     try:

@@ -93,8 +93,9 @@ GUARANTEES = (
                "without following a link or blocking, even if the folder changes while it is graded.",
               "runner._copy_submission: the check's own files first, then at most "
               "MAX_SUBMISSION_FILES files and MAX_SUBMISSION_BYTES in all (saying why the rest was "
-              "left out); each file opened once with O_NOFOLLOW | O_NONBLOCK and copied from that "
-              "open file if fstat says it is a regular file"),
+              "left out); the folder opened once with O_NOFOLLOW (a submission folder of grade --many "
+              "that links to solutions/ is not graded as it) and each file from it (openat) with "
+              "O_NOFOLLOW | O_NONBLOCK, copied from that open file if fstat says it is a regular file"),
     Guarantee("cannot_hide_from_the_search", "A simulator fix cannot pass by sharing state the "
                "exhaustive search does not order (a wrong fix hidden that way loses its check's points).",
               "the loader refuses mutable state at a file's top level, mutable default arguments and "
