@@ -267,15 +267,30 @@ def test_wrong_fixes_fail_when_c_forges_when_kstat_install_returned(tmp_path):
     # "kstat_install not yet returned" beside it (ekstat_t's old e_done, through a copy of its
     # layout): 7/10 when that mark decided (at 20a3869). The grader now refuses a fix A that
     # changes the count pass (one fix per exercise); and run as it is, the engine's own record
-    # (g.unreturned) says those installs had returned, so every copy lacks them.
+    # (g.unreturned) says those installs had returned, so every copy lacks them. Since e_next left
+    # ekstat_t too, the store lands 8 bytes past the kstat's allocation, in the heap's own
+    # bookkeeping: the run either crashes (in its child) or goes on and is seen through.
     from labkit.native import race
     r = run("fix_a_c", hostile_c(tmp_path, "forges_installed"))
     assert r.score == 0 and r.status == "fail" and "changes header_kstat_update()" in str(r), str(r)
     for kw in (dict(rounds=200, forced=True), dict(seconds=0.3)):
         out = race(source=tmp_path / "fix_a.c", writers=2, **kw)
-        assert out.outcome == "ok" and out.overflows == out.uninstalled_copies == 0, str(out)
-        assert out.missing_copies >= (199 if kw.get("forced") else 1), str(out)
-        assert "(installed before the copy began)" in out.first_missing, str(out)
+        assert out.outcome in ("ok", "crash"), str(out)
+        if out.outcome == "ok":
+            assert out.overflows == out.uninstalled_copies == 0, str(out)
+            assert out.missing_copies >= (199 if kw.get("forced") else 1), str(out)
+            assert "(installed before the copy began)" in out.first_missing, str(out)
+
+
+def test_wrong_fixes_fail_when_c_unlinks_kstats_from_the_chain(tmp_path):
+    # The buggy count pass that unlinks every INVALID kstat from the chain through a copy of
+    # ekstat_t's old layout (its e_next) and links them back after the copy: no overflow, and the
+    # record, walking the same links, asked for none of them: 10/10 at 6e9f548. The chain is the
+    # engine's own array now; the stores change nothing it walks, and the bug overflows again.
+    shutil.copy(DATA / "hostile_c" / "hides_kstats_by_unlinking.c", tmp_path / "fix_b.c")
+    r = run("fix_b_c", tmp_path)
+    assert r.score == 0 and r.status == "fail", str(r)
+    assert "forced interleavings" in str(r) and "overflowed its buffer 500 times in 500 rounds" in str(r), str(r)
 
 
 def test_no_builtin_fixes_c_use_is_refused(tmp_path):

@@ -126,8 +126,11 @@ LIMITS = (
     "returns), and which kstats are not yet installed, not yet returned from kstat_install, must be "
     "in a copy or were in it are kept in the engine's own state and R's own lists, as is the lock's "
     "holder (tried: a fix that forged when its kstat_install returned, forges_installed.c, scored "
-    "7/10 before; its forgery is now in vain, and the one-fix rule refuses it too). Left there: the chain's links (e_next), which the record walks too: a "
-    "forger who unlinks a kstat hides it from every later copy and from the record alike. A forger "
+    "7/10 before; its forgery is now in vain, and the one-fix rule refuses it too). The chain "
+    "itself is the engine's own array of kstats and their kids, not links beside each kstat (a "
+    "count pass that unlinked INVALID kstats through ekstat_t's old e_next hid them from every copy "
+    "and from the record alike: hides_kstats_by_unlinking.c, 10/10 before, 0 now). What is left "
+    "beside a kstat is its holder (backed by the tally) and its named data. A forger "
     "who finds the engine's own state (its layout in the built module) could change any count; the "
     "sandbox still bounds what it can read, how long it lives and how much memory it takes.",
     "Without root (a learner's own labkit.grading.check() in a notebook) learner code runs as the "

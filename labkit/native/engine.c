@@ -171,20 +171,6 @@ name_kstat(char *buf, size_t len, const kstat_t *ks, const char *why)
 	    ks->ks_instance, ks->ks_name, why);
 }
 
-/* The chain entry with this kid (the chain is in kid order; *cursor makes a sorted walk O(n)). */
-static ekstat_t *
-chain_find(ekstat_t **cursor, kid_t kid)
-{
-	ekstat_t *e = *cursor;
-
-	if (e == NULL || e->e_ks.ks_kid > kid)
-		e = lk_chain_head();
-	while (e != NULL && e->e_ks.ks_kid < kid)
-		e = e->e_next;
-	*cursor = e;
-	return (e != NULL && e->e_ks.ks_kid == kid ? e : NULL);
-}
-
 /*
  * ks_flags, read for the record.  Not instrumented under ThreadSanitizer: the read is the
  * grader's, not the kernel's, so it must not add a report of its own beside the lesson's race
@@ -269,12 +255,15 @@ static void
 mark_required(void)
 {
 	ekstat_t *e;
+	kid_t kid;
+	int i;
 
 	nreq = 0;
-	for (e = lk_chain_head(); e != NULL; e = e->e_next) {
-		if (returned_before_count(e->e_ks.ks_kid) || (!pending(e->e_ks.ks_kid) &&
+	for (i = 0; (e = lk_chain_at(i)) != NULL; i++) {
+		kid = lk_chain_kid(i);	/* the engine's, not ks_kid, which the learner may write */
+		if (returned_before_count(kid) || (!pending(kid) &&
 		    !(record_flags(&e->e_ks) & KSTAT_FLAG_INVALID)))
-			if (kid_push(&req, &nreq, &req_cap, e->e_ks.ks_kid) != 0)
+			if (kid_push(&req, &nreq, &req_cap, kid) != 0)
 				return;
 	}
 }
@@ -289,7 +278,7 @@ inspect_copy(const unsigned char *kbuf, size_t len)
 {
 	static const kstat_t zero;
 	kstat_t ks;
-	ekstat_t *cur = NULL, *e;
+	ekstat_t *e;
 	size_t i;
 	int bad = 0, missing = 0;
 
@@ -298,7 +287,7 @@ inspect_copy(const unsigned char *kbuf, size_t len)
 		memcpy(&ks, kbuf + i, sizeof (ks));	/* kbuf may be unaligned in crash mode */
 		if (memcmp(&ks, &zero, sizeof (ks)) == 0)
 			continue;			/* left zero by kmem_zalloc */
-		e = chain_find(&cur, ks.ks_kid);
+		e = lk_chain_find(ks.ks_kid);
 		if (e == NULL || pending(ks.ks_kid)) {
 			if (bad++ == 0 && LOAD(&g.uninstalled_rounds) == 0)
 				name_kstat(g.first_uninstalled, sizeof (g.first_uninstalled), &ks, e == NULL ?
@@ -313,8 +302,7 @@ inspect_copy(const unsigned char *kbuf, size_t len)
 	for (i = 0; i < nreq; i++) {
 		if (nseen > 0 && bsearch(&req[i], seen, nseen, sizeof (kid_t), kid_cmp) != NULL)
 			continue;
-		cur = NULL;
-		if (missing++ == 0 && LOAD(&g.missing_rounds) == 0 && (e = chain_find(&cur, req[i])) != NULL)
+		if (missing++ == 0 && LOAD(&g.missing_rounds) == 0 && (e = lk_chain_find(req[i])) != NULL)
 			name_kstat(g.first_missing, sizeof (g.first_missing), &e->e_ks,
 			    "(installed before the copy began)");
 	}
@@ -330,9 +318,10 @@ balance_check(void)
 {
 	ekstat_t *e;
 	char who[2] = { 0, 0 };
+	int i;
 
 	g.holds_left = 0;
-	for (e = lk_chain_head(); e != NULL; e = e->e_next) {
+	for (i = 0; (e = lk_chain_at(i)) != NULL; i++) {
 		if (e->e_owner == 0)
 			continue;
 		if (g.holds_left++ == 0) {

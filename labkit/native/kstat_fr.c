@@ -37,7 +37,15 @@ char lk_errbuf[512];
 unsigned char *volatile r_kbuf;
 volatile size_t r_size;
 long long r_over, r_copied;
-static ekstat_t *chain_head, *chain_tail;
+/*
+ * The chain, in kid order (the kernel keeps it in kstat_avl_bykid): the engine's own array, with
+ * its own copy of each kid, not links beside each kstat (an e_next in ekstat_t, where a store
+ * through a kstat pointer unlinked a kstat from every reader's walk and from the record alike,
+ * tried: hides_kstats_by_unlinking.c, 10/10 before).  Kids only grow, so the array stays sorted.
+ */
+static ekstat_t **chain;
+static kid_t *chain_kids;
+static int chain_cap;
 int chain_len;
 static kid_t kstat_chain_id;
 
@@ -228,24 +236,64 @@ lk_mutex_held(kmutex_t *mp)
 	return (LOAD(&mp->owner) == lk_self && lk_self != 0);
 }
 
+/* The index of the chain entry with this kid, or -1 (a binary search of the engine's kids). */
+static int
+chain_index_of(kid_t kid)
+{
+	int lo = 0, hi = chain_len - 1, mid;
+
+	while (lo <= hi) {
+		mid = lo + (hi - lo) / 2;
+		if (chain_kids[mid] == kid)
+			return (mid);
+		if (chain_kids[mid] < kid)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return (-1);
+}
+
 kstat_t *
 kstat_chain_first(void)
 {
-	return (chain_head ? &chain_head->e_ks : NULL);
+	return (chain_len > 0 ? &chain[0]->e_ks : NULL);
 }
 
+/*
+ * The entry after ksp.  ksp's ks_kid is the learner's to write, so it only guides the search:
+ * the entry found must be ksp itself, else ksp is looked for by address.  A pointer that is no
+ * kstat of the chain ends the walk.
+ */
 kstat_t *
 kstat_chain_next(kstat_t *ksp)
 {
-	ekstat_t *e = ((ekstat_t *)ksp)->e_next;
+	int i = chain_index_of(ksp->ks_kid);
 
-	return (e ? &e->e_ks : NULL);
+	if (i < 0 || &chain[i]->e_ks != ksp)
+		for (i = chain_len - 1; i >= 0 && &chain[i]->e_ks != ksp; i--)
+			;
+	return (i >= 0 && i + 1 < chain_len ? &chain[i + 1]->e_ks : NULL);
 }
 
 ekstat_t *
-lk_chain_head(void)
+lk_chain_at(int i)
 {
-	return (chain_head);
+	return (i >= 0 && i < chain_len ? chain[i] : NULL);
+}
+
+kid_t
+lk_chain_kid(int i)
+{
+	return (chain_kids[i]);
+}
+
+ekstat_t *
+lk_chain_find(kid_t kid)
+{
+	int i = chain_index_of(kid);
+
+	return (i >= 0 ? chain[i] : NULL);
 }
 
 /* kstat_hold_bykid, recording where the hold was taken (the grader's "hold never released"). */
@@ -255,8 +303,7 @@ lk_hold_bykid(kid_t kid, const char *site)
 	ekstat_t *e;
 
 	LK_ENTER(&kstat_chain_lock, "kstat_hold_bykid");
-	for (e = chain_head; e != NULL && e->e_ks.ks_kid != kid; e = e->e_next)
-		;
+	e = lk_chain_find(kid);
 	if (e != NULL && e->e_owner == lk_self && lk_self != 0) {
 		/* illumos would wait for itself forever (kstat_hold's cv_wait): say so instead */
 		set_error("kstat_hold_bykid of kstat %d by thread %c, which holds it already: on "
@@ -352,6 +399,26 @@ rng_next(void)
 	return (x * 2685821657736338717ULL);
 }
 
+/* Room for one more entry in the chain (kstat_chain_lock held: the others walk it under it). */
+static int
+chain_room(void)
+{
+	int cap = chain_cap ? 2 * chain_cap : 128;
+	ekstat_t **c;
+	kid_t *k;
+
+	if (chain_len < chain_cap)
+		return (0);
+	if ((c = realloc(chain, (size_t)cap * sizeof (*c))) == NULL)
+		return (-1);
+	chain = c;
+	if ((k = realloc(chain_kids, (size_t)cap * sizeof (*k))) == NULL)
+		return (-1);
+	chain_kids = k;
+	chain_cap = cap;
+	return (0);
+}
+
 /* kstat_create_zone(): a new kstat is INVALID and already in the chain. */
 ekstat_t *
 kstat_create(const char *module, const char *name, uchar_t flags, uint_t ndata)
@@ -375,18 +442,20 @@ kstat_create(const char *module, const char *name, uchar_t flags, uint_t ndata)
 	}
 	e->e_ks.ks_crtime = gethrtime();
 	LK_ENTER(&kstat_chain_lock, "kstat_create");
+	if (chain_room() != 0) {
+		LK_EXIT(&kstat_chain_lock, "kstat_create");
+		CHECK(pthread_cond_destroy(&e->e_cv));
+		free(e);
+		return (NULL);
+	}
 	e->e_ks.ks_flags = flags | KSTAT_FLAG_INVALID;
 	e->e_ks.ks_kid = kstat_chain_id++;
 	if (lk_widx >= 0) {	/* a writer's: pending until it passes it to kstat_install */
 		STORE(&g.pending[lk_widx], e->e_ks.ks_kid);
 		STORE(&g.unreturned[lk_widx], e->e_ks.ks_kid);
 	}
-	if (chain_tail)
-		chain_tail->e_next = e;
-	else
-		chain_head = e;
-	chain_tail = e;
-	chain_len++;
+	chain[chain_len] = e;
+	chain_kids[chain_len++] = e->e_ks.ks_kid;
 	LK_EXIT(&kstat_chain_lock, "kstat_create");
 	return (e);
 }
@@ -399,12 +468,12 @@ kstat_delete_oldest(void)
 
 	LK_ENTER(&kstat_chain_lock, "kstat_delete");
 	/* not one a writer still uses: held, or its kstat_install not yet returned (g.unreturned) */
-	if (chain_len > g.nkstats + 1 && chain_head->e_next->e_owner == 0 &&
-	    chain_head->e_next->e_ks.ks_kid != LOAD(&g.unreturned[0]) &&
-	    chain_head->e_next->e_ks.ks_kid != LOAD(&g.unreturned[1])) {
-		victim = chain_head->e_next;
-		chain_head->e_next = victim->e_next;
+	if (chain_len > g.nkstats + 1 && chain[1]->e_owner == 0 &&
+	    chain_kids[1] != LOAD(&g.unreturned[0]) && chain_kids[1] != LOAD(&g.unreturned[1])) {
+		victim = chain[1];
 		chain_len--;
+		memmove(chain + 1, chain + 2, (size_t)(chain_len - 1) * sizeof (*chain));
+		memmove(chain_kids + 1, chain_kids + 2, (size_t)(chain_len - 1) * sizeof (*chain_kids));
 	}
 	LK_EXIT(&kstat_chain_lock, "kstat_delete");
 	if (victim) {
@@ -422,14 +491,12 @@ lk_chain_id(void)
 void
 chain_destroy(void)
 {
-	ekstat_t *e, *next;
+	int i;
 
-	for (e = chain_head; e != NULL; e = next) {
-		next = e->e_next;
-		CHECK(pthread_cond_destroy(&e->e_cv));
-		free(e);
+	for (i = 0; i < chain_len; i++) {
+		CHECK(pthread_cond_destroy(&chain[i]->e_cv));
+		free(chain[i]);
 	}
-	chain_head = chain_tail = NULL;
 	chain_len = 0;
 	kstat_chain_id = 0;
 }

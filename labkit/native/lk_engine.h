@@ -33,13 +33,13 @@ typedef struct kstat_named {
  * reaches them (a limit, threat_model.py).  So the record a verdict rests on is in the engine's
  * own state: each writer's kstat not yet passed to kstat_install (g.pending) and not yet returned
  * from it (g.unreturned), R's lists of a round's kids (engine.c), each thread's tally of its holds
- * (lk_nheld, backing e_owner), the lock's holder.
+ * (lk_nheld, backing e_owner), the lock's holder, and the chain itself (kstat_fr.c's array: there
+ * are no links here).
  */
 typedef struct ekstat {
 	kstat_t e_ks;
 	int e_owner;			/* 'R', 'W' or 'X' while held, else 0 */
 	pthread_cond_t e_cv;
-	struct ekstat *e_next;		/* the chain, in kid order (the kernel: kstat_avl_bykid) */
 	kstat_named_t e_named[NAMED_MAX];
 	const char *e_hold_site;	/* where the current hold was taken */
 } ekstat_t;
@@ -133,7 +133,9 @@ void lk_callback(const char *);
 void lk_lock_site(char *, size_t);
 void lk_site_text(char *, size_t, const char *, const char *);
 void lk_wait_note(int, const char *);
-ekstat_t *lk_chain_head(void);
+ekstat_t *lk_chain_at(int);		/* the chain's i-th entry (0: the header), or NULL */
+kid_t lk_chain_kid(int);		/* its kid, as the engine gave it (i < the chain's length) */
+ekstat_t *lk_chain_find(kid_t);		/* the entry with this kid (the engine's), or NULL */
 void kstat_delete_oldest(void);
 void chain_destroy(void);
 kid_t lk_chain_id(void);

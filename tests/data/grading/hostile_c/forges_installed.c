@@ -2,8 +2,9 @@
  * overflow, and it forges the record: its count pass marks every INVALID kstat's e_done, the
  * field of the engine's ekstat_t that said when its kstat_install returned, as "not yet", through
  * a copy of ekstat_t's layout (kstat_t, e_owner, e_cv, e_next, e_named[16], e_hold_site, e_done)
- * as it was at 20a3869, where it scored 7/10.  e_done is gone from ekstat_t: the store now lands in
- * the slack glibc leaves after the 896-byte allocation (its usable size is 904), touching nothing. */
+ * as it was at 20a3869, where it scored 7/10.  e_done is gone from ekstat_t, and since e_next left
+ * too (the chain is the engine's array) the allocation is 888 bytes: the store lands past it, in
+ * the heap's own bookkeeping, and may crash the run; the record no longer reads anything there. */
 #include "kstat_model.h"
 
 struct ekstat_copy {
