@@ -314,3 +314,80 @@ def test_a_right_fix_survives_a_six_second_stop(tmp_path):
     t.join(60)
     r = done["r"]
     assert r.outcome == "ok" and r.overflows == 0 and r.rounds > 0, str(r)
+
+
+# -- the child's timeout, and the wait for a stopped run's threads, count the time it had a CPU ---
+
+def _child_clock(m, timeout=20.0, stopped=lambda: False):
+    from labkit.native.detect import ChildClock
+    return ChildClock(0, timeout, clock=m.clock, waits=m.waits, stopped=stopped)
+
+
+def _ticks(m, clock, seconds, step=0.05, starved=0.0):
+    """Poll the child's clock every `step` s for `seconds` (starved: as _Machine.polls); the first
+    reason it gives to kill the child, or None."""
+    for _ in range(round(seconds / step)):
+        m.now += step
+        m.wait = {t: w + int(starved * step * 1e9) for t, w in m.wait.items()}
+        why = clock.over()
+        if why:
+            return why
+    return None
+
+
+def test_a_child_is_killed_after_its_timeout_of_cpu_time():
+    m = _Machine()
+    clock = _child_clock(m)
+    assert _ticks(m, clock, 19.9) is None
+    assert "no result after 20 s of the time it had a CPU" in _ticks(m, clock, 0.2)
+
+
+def test_a_child_starved_of_cpu_outlives_its_timeout_on_the_wall_clock():
+    # bench_starved.py --quota 1 (1% of a CPU): a right fix A took more than the 20 s timeout on
+    # the wall clock, 4 of 4 runs killed as hung before; 95% of its time it waited for a CPU
+    m = _Machine()
+    clock = _child_clock(m)
+    assert _ticks(m, clock, 60.0, starved=0.95) is None and 2.9 < clock.ran < 3.1
+    assert _ticks(m, clock, 15.0, starved=0.5) is None     # 7.5 s of its own: 10.5 s in all
+
+
+def test_a_starved_child_still_ends_at_the_wall_bound():
+    m = _Machine()
+    clock = _child_clock(m)
+    why = _ticks(m, clock, 100.0, starved=1.0)
+    assert why and "no result after 80 s" in why and "only 0.0 s of them with a CPU" in why, why
+
+
+def test_a_stopped_child_gets_no_time():
+    # SIGSTOP: not runnable, so its run-queue waits do not grow; its state (T) tells
+    m = _Machine()
+    clock = _child_clock(m, stopped=lambda: True)
+    assert _ticks(m, clock, 60.0) is None and clock.ran == 0.0
+
+
+class _Unjoinable:
+    """lk_stop_within of a run whose threads never end: each call waits ns on the fake clock."""
+
+    def __init__(self, m, ends_after=None, starved=0.0):
+        self.m, self.calls, self.ends_after, self.starved = m, 0, ends_after, starved
+
+    def lk_stop_within(self, ns):
+        self.calls += 1
+        if self.ends_after is not None and self.calls >= self.ends_after:
+            return 0
+        self.m.now += ns / 1e9
+        self.m.wait = {t: w + int(self.starved * ns) for t, w in self.m.wait.items()}
+        return -1
+
+
+def test_the_wait_for_a_stopped_run_counts_the_time_it_had_a_cpu():
+    from labkit.native.detect import _Scheduled, _stopped
+    m = _Machine()
+    lib = _Unjoinable(m)
+    assert not _stopped(lib, 5.0, _Scheduled(m.clock, m.waits)) and 5.0 <= m.now - 100.0 < 5.2
+    m = _Machine()
+    lib = _Unjoinable(m, starved=0.9)    # starved, the same 5 s take about 50 on the wall clock
+    assert not _stopped(lib, 5.0, _Scheduled(m.clock, m.waits)) and m.now - 100.0 > 45
+    m = _Machine()
+    lib = _Unjoinable(m, ends_after=3)
+    assert _stopped(lib, 5.0, _Scheduled(m.clock, m.waits)) and lib.calls == 3

@@ -113,7 +113,9 @@ GUARANTEES = (
               "non-owner (of kstat_chain_lock or a lock of the learner's own) stops the run as illumos "
               "panics; a run where a thread makes no progress for 5 s of the time it had a CPU "
               "(not of the wall clock: a paused or loaded machine cannot fake it) is reported with "
-              "the lock's holder, where each thread is and what it waits for"),
+              "the lock's holder, where each thread is and what it waits for (so are the 5 s its threads "
+              "get to end once stopped, and each stress run's 20 s timeout, bounded at four times "
+              "that on the wall clock: detect.ChildClock)"),
 )
 
 LIMITS = (

@@ -43,7 +43,9 @@ def race(fix: str | None = None, *, seconds: float | None = None, rounds: int | 
 
     progress(rounds, overflows, elapsed_s) is called about every 50 ms; setting the
     threading.Event `stop` ends the run early. `source` is a learner's C file (see
-    learner_template.c), run in a child process that is killed after `timeout` seconds.
+    learner_template.c), run in a child process that is killed after `timeout` seconds of the
+    time it had a CPU (ChildClock: a starved machine gets more time, up to 4 times it, at least a
+    minute more, on the wall clock).
     interrupts=False turns off the writer's delayed installs (about one in 512 is held up to
     20 µs between its hold and its clear: the engine's stand-in for an interrupt, a modelling
     choice), to show what the race does without them. writers=2 adds thread X, a second
@@ -103,8 +105,9 @@ def run_here(ffi_lib: tuple[Any, Any], p: dict, progress: Progress | None = None
         finally:
             if watch is None:
                 lib.lk_stop()
-            elif stuck is None and lib.lk_stop_within(int(watch.seconds * 1e9)) != 0:
-                stuck = _stuck(ffi, lib, f"the run was over, but a thread did not end within {watch.seconds:g} s")
+            elif stuck is None and not _stopped(lib, watch.seconds):
+                stuck = _stuck(ffi, lib, f"the run was over, but a thread did not end within {watch.seconds:g} s "
+                                         f"(of the time the run had a CPU)")
         lib.lk_poll(stats)
         if stuck is not None:   # its threads cannot be joined: the child process reports and ends
             error = ffi.string(lib.lk_error()).decode() if stats.error else None
@@ -121,47 +124,81 @@ def run_here(ffi_lib: tuple[Any, Any], p: dict, progress: Progress | None = None
     return _result(ffi, stats, p)
 
 
-def _runqueue_waits() -> dict[int, int]:
-    """Each thread of this process: the nanoseconds it has waited, runnable, for a CPU (the
-    kernel's schedstat run_delay); empty where /proc has no schedstat."""
+def _stopped(lib: Any, seconds: float, scheduled: "_Scheduled | None" = None) -> bool:
+    """Stop the run and wait for its threads to end, for at most `seconds` of the time this process
+    had a CPU (lk_stop_within, POLL_S at a time: a starved machine must not make a thread that
+    is about to return look stuck). True: stopped and joined."""
+    scheduled = scheduled or _Scheduled()
+    waited = 0.0
+    while lib.lk_stop_within(int(POLL_S * 1e9)) != 0:
+        waited += scheduled.tick()
+        if waited > seconds:
+            return False
+    return True
+
+
+def _is_stopped(pid: int) -> bool:
+    """Whether process pid is stopped by a signal or a tracer (state T or t in /proc/pid/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
+    except (OSError, IndexError):
+        return False
+
+
+def _runqueue_waits(pid: int | str = "self") -> dict[int, int]:
+    """Each thread of process `pid` (this one by default): the nanoseconds it has waited,
+    runnable, for a CPU (the kernel's schedstat run_delay); empty where /proc has no schedstat
+    (or the process is gone)."""
     out: dict[int, int] = {}
     try:
-        tids = os.listdir("/proc/self/task")
+        tids = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return out
     for tid in tids:
         try:
-            with open(f"/proc/self/task/{tid}/schedstat") as f:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
                 out[int(tid)] = int(f.read().split()[1])
         except (OSError, IndexError, ValueError):
             pass
     return out
 
 
+class _Scheduled:
+    """The time a process was given the CPU, not the wall clock's, counted poll by poll: a machine
+    that gives it no CPU (a paused VM, a SIGSTOP, a cgroup's CPU quota, other work on its cores)
+    must not make a right fix look stuck or slow (measured: benchmarks/bench_starved.py). Each
+    tick() is the time since the last one, at most MAX_POLL_CREDIT_S (a later tick means the
+    poller itself was not running), less the longest time any thread of the process waited,
+    runnable, for a CPU meanwhile. A sleeping thread (a deadlock's) and a spinning one both count."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic,
+                 waits: Callable[[], dict[int, int]] = _runqueue_waits) -> None:
+        self.clock, self.waits = clock, waits
+        self.at, self.waited = clock(), waits()
+
+    def tick(self) -> float:
+        now, waited = self.clock(), self.waits()
+        starved = max((waited[t] - self.waited[t] for t in waited if t in self.waited), default=0) / 1e9
+        credit = max(0.0, min(now - self.at, MAX_POLL_CREDIT_S) - starved)
+        self.at, self.waited = now, waited
+        return credit
+
 class _Stall:
     """Whether a thread of a run has made no progress (R: a round; W, X: an install) for `seconds`
-    of the time the run was scheduled, not of the wall clock: a machine that gives the run no CPU
-    (a paused VM, a SIGSTOP, a cgroup's CPU quota, other work on its cores) would otherwise stop a
-    right fix as stuck (measured: benchmarks/bench_starved.py). Each poll adds to a quiet thread's
-    count the time since the last poll, at most MAX_POLL_CREDIT_S (a later poll means this process
-    itself was not running), less the longest time any thread of the process waited, runnable,
-    for a CPU meanwhile. A deadlock's threads sleep and a spinning one runs, so both still count."""
+    of the time the run was scheduled (_Scheduled), not of the wall clock."""
 
     NAMES = "RWX"
 
     def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic,
                  waits: Callable[[], dict[int, int]] = _runqueue_waits) -> None:
         self.seconds = seconds
-        self.clock, self.waits = clock, waits
+        self.scheduled = _Scheduled(clock, waits)
         self.last: list[int] = []
         self.quiet = [0.0] * 3
-        self.at, self.waited = clock(), waits()
 
     def stalled(self, s: Any) -> bool:
-        now, waited = self.clock(), self.waits()
-        starved = max((waited[t] - self.waited[t] for t in waited if t in self.waited), default=0) / 1e9
-        credit = max(0.0, min(now - self.at, MAX_POLL_CREDIT_S) - starved)
-        self.at, self.waited = now, waited
+        credit = self.scheduled.tick()
         marks = [int(s.progress[i]) for i in range(3)]
         for i, mark in enumerate(marks):
             if not self.last or mark != self.last[i] or s.exited[i]:
@@ -214,10 +251,43 @@ def _result(ffi, s, p):
         first_kept=ffi.string(s.first_kept).decode())
 
 
+class ChildClock:
+    """A child's timeout, counted in the time the child was given the CPU (_Scheduled), not on the
+    wall clock: a right fix starved to 1% of a CPU took 11.6-14 s of a 20 s wall-clock timeout
+    (bench_starved.py --quota 1.5) and would have been killed as hung at about 1%. The wall clock
+    still ends it after WALL_FACTOR times the timeout (at least WALL_MIN_S more), so that nothing
+    lives forever however starved."""
+
+    WALL_FACTOR, WALL_MIN_S = 4, 60.0
+
+    def __init__(self, pid: int, timeout: float, clock: Callable[[], float] = time.monotonic,
+                 waits: Callable[[], dict[int, int]] | None = None,
+                 stopped: Callable[[], bool] | None = None) -> None:
+        self.timeout, self.clock, self.ran = timeout, clock, 0.0
+        self.start = clock()
+        self.wall = max(self.WALL_FACTOR * timeout, timeout + self.WALL_MIN_S)
+        self.scheduled = _Scheduled(clock, waits or (lambda: _runqueue_waits(pid)))
+        self.stopped = stopped or (lambda: _is_stopped(pid))
+
+    def over(self) -> str | None:
+        """Called about every POLL_S: None, or why the child must be killed now. A child stopped
+        by a signal (SIGSTOP) is not runnable, so its run-queue waits do not grow: its state says."""
+        credit = self.scheduled.tick()
+        if not self.stopped():
+            self.ran += credit
+        wall = self.clock() - self.start
+        if self.ran > self.timeout:
+            return f"no result after {self.timeout:.0f} s of the time it had a CPU ({wall:.0f} s in all)"
+        if wall > self.wall:
+            return (f"no result after {wall:.0f} s (only {self.ran:.1f} s of them with a CPU: a machine "
+                    f"this starved cannot judge it)")
+        return None
+
+
 def _run_child(p, progress, stop, timeout):
     cmd = [sys.executable, "-m", "labkit.native._child", "race", json.dumps(p)]
     child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + timeout
+    clock = ChildClock(child.pid, timeout)
     result, outcome, detail, pending, error = None, "ok", "", b"", None
     try:
         while True:
@@ -235,8 +305,9 @@ def _run_child(p, progress, stop, timeout):
                         result = json.loads(rest)
                     elif kind == "error":
                         error = json.loads(rest)
-            if time.monotonic() > deadline:
-                outcome, detail = "hang", f"no result after {timeout:.0f} s; the child was killed"
+            late = clock.over()
+            if late:
+                outcome, detail = "hang", f"{late}; the child was killed"
                 break
             if stop is not None and stop.is_set() and child.poll() is None:
                 child.send_signal(signal.SIGINT)   # the child stops its threads and reports
