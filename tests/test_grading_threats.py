@@ -308,11 +308,39 @@ def test_no_builtin_fixes_c_use_is_refused(tmp_path):
     ("defines_engine_symbol", "defines r_over"),
     ("installs_signal_handler", "calls or uses sigaction"),
     ("calls_the_harness", "calls or uses lk_hold_bykid"),
+    # read as the compiler reads it: backslash-newlines joined, digraphs, every directive by name
+    ("spliced_pragma", "line 82: #pragma is not allowed"),
+    ("spliced_attribute", "line 81: __attribute__ is not allowed"),
+    ("digraph_include", 'line 82: only #include "kstat_model.h" and system headers'),
+    ("imports_a_file", "line 82: #import is not allowed"),
+    ("c23_attribute", "attributes ([[...]]) are not allowed"),
+    ("named_address_space", "__seg_fs is not allowed"),
 ])
 def test_c_static_refuses_code_outside_the_fix(tmp_path, case, words):
     r = run("fix_a_c", hostile_c(tmp_path, case))
     assert r.score == 0 and "refused before it ran" in str(r) and words in str(r), str(r)
     assert len(str(r)) < 4000  # the compiler's words are cut too
+    assert "root:x:0" not in str(r)  # /etc/passwd, included: the compiler's errors showed it
+
+
+def test_c_static_refuses_a_forger_hidden_behind_a_digraph(tmp_path):
+    # The buggy kernel as fix B, '%:pragma weak g' (a digraph) and a copy of struct lk_run: its copy
+    # pass forged the record, and both stress runs passed (7/10 at 17cb466)
+    shutil.copy(DATA / "hostile_c" / "forges_the_record_by_digraph.c", tmp_path / "fix_b.c")
+    r = run("fix_b_c", tmp_path)
+    assert r.score == 0 and "refused before it ran" in str(r), str(r)
+    assert "line 13: #pragma is not allowed" in str(r), str(r)
+
+
+def test_c_static_bounds_the_compiler(monkeypatch):
+    # macros that double 40 times: the compiler worked on it until the check's timeout (as much as
+    # 60 s, then a traceback); now it gets COMPILE_CPU_S of CPU and COMPILE_MEMORY_MB, whichever
+    # ends first, and the file is refused saying so
+    from labkit.grading import native_checks
+    monkeypatch.setattr(native_checks, "COMPILE_CPU_S", 1)
+    problems = native_checks.static_check(str(DATA / "hostile_c" / "slow_to_compile.c"))
+    assert len(problems) == 1 and "does not compile: the compiler" in problems[0], problems
+    assert "more than 1 s of CPU time" in problems[0] or "more than 1024 MiB" in problems[0], problems
 
 
 # -- it cannot read what it must not -----------------------------------------------------------------

@@ -20,8 +20,9 @@ kstat_install without the lock), because that is exercise 7's point, and nothing
 TSan run's record is judged as the stress runs' are.
 
 Before any of the learner's C runs, its translation unit is checked statically (`static_check`):
-an in-process forger cannot be stopped at run time, so the file may include only kstat_model.h, may
-not use asm, attributes, pragmas, builtins or token pasting, and, compiled alone, must define only
+an in-process forger cannot be stopped at run time, so the file (read as the compiler reads it:
+lines spliced, digraphs as their tokens) may include only kstat_model.h, may not use asm,
+attributes, pragmas, builtins or token pasting, and, compiled alone, must define only
 the three functions of a variant (static helpers allowed), call only the model's functions
 (ALLOWED_CALLS), and have no constructor or destructor sections. The worker observes; the grader
 judges the data (judge_c_fix).
@@ -61,7 +62,20 @@ CHANGES = {"fix_a.c": fixes.CHANGES["lock"], "fix_b.c": fixes.CHANGES["count"]}
 #: labkit's own fixes (variants.c): using them earns nothing.
 BUILTIN_FIXES = {"lk_variants", "lk_variant_by_name", "install", "update", "snapshot"}
 _BANNED_WORDS = re.compile(r"\b(asm|__asm__|__asm|__attribute__|__attribute|_Pragma|__builtin_\w*|"
-                           r"__thread|_Thread_local)\b")
+                           r"__thread|_Thread_local|__seg_fs|__seg_gs)\b")
+#: The preprocessor directives a fix may use (#include is checked on its own); any other, such as
+#: #pragma (weak, GCC optimize), #import (a second #include), #line or #ident, is refused.
+_DIRECTIVES = {"include", "define", "undef", "if", "ifdef", "ifndef", "elif", "else", "endif", "error"}
+#: C's digraphs, as the compiler reads them: '%:include' is '#include', '<:<:' is '[['.
+_DIGRAPHS = (("%:", "#"), ("<:", "["), (":>", "]"), ("<%", "{"), ("%>", "}"))
+#: How long the compiler may work on a learner's file, in CPU seconds (RLIMIT_CPU: a starved
+#: machine does not shorten it) and, as a hard bound, on the wall clock. A fix compiles in well
+#: under a second; macros that expand exponentially would otherwise keep it busy until the
+#: check's timeout.
+COMPILE_CPU_S = 10
+COMPILE_WALL_S = 60
+#: ... and in memory (RLIMIT_AS; measured: such macros took the compiler to 1.2 GB in 10 s of CPU).
+COMPILE_MEMORY_MB = 1024
 _CTOR_SECTIONS = re.compile(r"\.(init_array|fini_array|preinit_array|ctors|dtors|init|fini)\b")
 
 
@@ -80,6 +94,51 @@ def _strip_comments_and_strings(src: str) -> str:
     return re.sub(r'"(\\.|[^"\\\n])*"|\'(\\.|[^\'\\\n])*\'', '""', src)
 
 
+def _spliced(src: str) -> str:
+    """The source with each backslash-newline removed, as the compiler does before anything else
+    (a directive or a word split over two lines is read whole), each logical line followed by the
+    newlines it joined, so that line numbers still name the line it starts on."""
+    out, joined = [], 0
+    for line in src.split("\n"):
+        line = line.rstrip("\r")
+        stripped = line.rstrip(" \t")
+        if stripped.endswith("\\"):
+            out.append(stripped[:-1])
+            joined += 1
+        else:
+            out.append(line + "\n" * joined + "\n")
+            joined = 0
+    return "".join(out)
+
+
+def _undigraphed(code: str) -> str:
+    for digraph, plain in _DIGRAPHS:
+        code = code.replace(digraph, plain)
+    return code
+
+
+def _tool(cmd: list[str], cpu_s: int | None = None) -> subprocess.CompletedProcess:
+    """A compiler or binutils run on the learner's file, bounded in CPU time (cpu_s) and wall time;
+    a run that takes longer comes back with returncode None and stderr saying so."""
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s))
+        memory = COMPILE_MEMORY_MB << 20
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=COMPILE_WALL_S,
+                              preexec_fn=limit if cpu_s else None)
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(cmd, None, "", f"took more than {COMPILE_WALL_S} s")
+    if done.returncode and cpu_s:
+        if "CPU time limit" in done.stderr or "signal terminated program" in done.stderr:
+            done.returncode, done.stderr = None, f"took more than {cpu_s} s of CPU time"
+        elif "out of memory" in done.stderr or "cannot allocate" in done.stderr.lower():
+            done.returncode, done.stderr = None, f"needed more than {COMPILE_MEMORY_MB} MiB"
+    return done
+
+
 def static_check(path: str, changes: frozenset[str] | None = None) -> list[str]:
     """What the learner's C may not contain or do, in words (empty: it may run). `changes`: the
     functions the exercise may change; the file's others must be the buggy kernel's (_kept_check)."""
@@ -89,23 +148,30 @@ def static_check(path: str, changes: frozenset[str] | None = None) -> list[str]:
     except (OSError, UnicodeDecodeError) as exc:
         return [f"{name}: cannot be read as text ({exc})"]
     problems = []
-    code = _strip_comments_and_strings(src)
-    uncommented = _strip_comments(src).splitlines()
+    # read as the compiler reads it: lines spliced first (so a comment, a directive or a word
+    # cannot be split to hide it), then comments; digraphs are their plain tokens
+    src = _spliced(src)
+    code = _undigraphed(_strip_comments_and_strings(src))
+    uncommented = _undigraphed(_strip_comments(src)).splitlines()
     for n, line in enumerate(code.splitlines(), 1):
         stripped = line.strip()
         if stripped.startswith("#"):
             directive = stripped[1:].strip()
-            if directive.startswith("include"):
+            word = re.match(r"\w*", directive).group()
+            if word == "include":
                 if not _INCLUDE_OK.match(uncommented[n - 1]):
                     problems.append(f"{name} line {n}: only #include \"kstat_model.h\" and system "
                                     f"headers such as <time.h> are allowed")
-            elif directive.startswith(("pragma", "line", "ident", "embed")):
-                problems.append(f"{name} line {n}: #{directive.split()[0]} is not allowed")
+            elif word not in _DIRECTIVES and directive:
+                problems.append(f"{name} line {n}: #{cut(directive.split()[0], 20)} is not allowed "
+                                f"(allowed: #{', #'.join(sorted(_DIRECTIVES))})")
             elif "##" in directive or re.search(r"#\s*\w", directive):
                 problems.append(f"{name} line {n}: token pasting and stringizing (# and ##) are not allowed")
         m = _BANNED_WORDS.search(line)
         if m:
             problems.append(f"{name} line {n}: {m.group(1)} is not allowed in an exercise's C")
+        elif re.search(r"\[\s*\[", line):
+            problems.append(f"{name} line {n}: attributes ([[...]]) are not allowed in an exercise's C")
     if problems:
         return problems
     return _object_check(path, name) or (_kept_check(path, name, changes) if changes else [])
@@ -141,8 +207,9 @@ def _kept_check(path: str, name: str, changes: frozenset[str]) -> list[str]:
     from labkit.native._cbuild import NATIVE_DIR, compiler
     bodies = []
     for src in (path, os.path.join(NATIVE_DIR, "learner_template.c")):
-        cpp = subprocess.run([compiler(), "-std=gnu11", "-E", "-P", "-I", NATIVE_DIR, src],
-                             capture_output=True, text=True, timeout=60)
+        cpp = _tool([compiler(), "-std=gnu11", "-E", "-P", "-I", NATIVE_DIR, src], COMPILE_CPU_S)
+        if cpp.returncode is None:
+            return [f"{name} could not be preprocessed: the preprocessor {cpp.stderr} on it"]
         if cpp.returncode != 0:
             return [f"{name} could not be preprocessed:\n{cut(cpp.stderr.strip(), 1500)}"]
         bodies.append(_bodies(cpp.stdout))
@@ -161,12 +228,14 @@ def _object_check(path, name) -> list[str]:
     from labkit.native._cbuild import NATIVE_DIR, compiler
     with tempfile.TemporaryDirectory(prefix="labkit-static-") as tmp:
         obj = os.path.join(tmp, "learner.o")
-        cc = subprocess.run([compiler(), "-std=gnu11", "-O2", "-c", "-I", NATIVE_DIR, path, "-o", obj],
-                            capture_output=True, text=True, timeout=60)
+        cc = _tool([compiler(), "-std=gnu11", "-O2", "-c", "-I", NATIVE_DIR, path, "-o", obj], COMPILE_CPU_S)
+        if cc.returncode is None:
+            return [f"{name} does not compile: the compiler {cc.stderr} on it (a fix needs well "
+                    f"under a second and a few MiB; macros that expand without end?)"]
         if cc.returncode != 0:
             return [f"{name} does not compile:\n{cut(cc.stderr.strip(), 1500)}"]
-        nm = subprocess.run(["nm", "-P", obj], capture_output=True, text=True, timeout=30)
-        sections = subprocess.run(["readelf", "-SW", obj], capture_output=True, text=True, timeout=30)
+        nm = _tool(["nm", "-P", obj])
+        sections = _tool(["readelf", "-SW", obj])
     if nm.returncode != 0 or sections.returncode != 0:
         return [f"{name}: its object file could not be inspected"]
     problems = []
@@ -175,14 +244,14 @@ def _object_check(path, name) -> list[str]:
         if len(parts) < 2:
             continue
         sym, kind = parts[0], parts[1]
-        if kind == "U":
+        if kind in ("U", "w", "v"):     # undefined, or a weak reference (#pragma weak, [[gnu::weak]])
             if sym in BUILTIN_FIXES:
                 problems.append(f"{name} uses {sym}, labkit's own fixes: a submission must be your own "
                                 f"code, and labkit's built-in fixes earn nothing")
             elif sym not in ALLOWED_CALLS:
                 problems.append(f"{name} calls or uses {sym}, which is not part of the kernel model "
                                 f"(allowed: {', '.join(sorted(ALLOWED_CALLS - {'memcpy', 'memset', 'memmove', '__stack_chk_fail', '_GLOBAL_OFFSET_TABLE_'}))})")
-        elif kind.isupper() and sym not in DEFINES:
+        elif (kind.isupper() or kind == "u") and sym not in DEFINES:   # u: a unique global
             problems.append(f"{name} defines {sym} for the whole program; it may define only "
                             f"{', '.join(sorted(DEFINES))} (make helpers static)")
     m = _CTOR_SECTIONS.search(sections.stdout)

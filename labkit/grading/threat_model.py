@@ -53,9 +53,13 @@ GUARANTEES = (
               "(native_checks._kept_check)"),
     Guarantee("c_static", "Learner C cannot run code outside the functions of its fix, include "
                "other files, use asm, or call anything but the kernel model.",
-              "native_checks.static_check: only #include \"kstat_model.h\" or a system header by a plain name; no asm, attributes, "
-              "pragmas, builtins, # or ##; compiled alone, it defines only the three functions, "
-              "calls only ALLOWED_CALLS and has no .init_array/.ctors/.fini_array section"),
+              "native_checks.static_check, reading the file as the compiler does (backslash-newlines "
+              "joined first, digraphs such as %: as #): only #include \"kstat_model.h\" or a system "
+              "header by a plain name, and no directive a fix does not need (#pragma, #import, #line); "
+              "no asm, attributes (__attribute__ or [[...]]), builtins, __seg_fs/__seg_gs, # or ##; "
+              "compiled alone (the compiler bounded: COMPILE_CPU_S of CPU, COMPILE_MEMORY_MB), it "
+              "defines only the three functions, uses only ALLOWED_CALLS (weak references "
+              "included) and has no .init_array/.ctors/.fini_array section"),
     Guarantee("cannot_read", "Learner code cannot read the hidden checks, solutions/, other "
                "submissions, or the grader's command line and environment.",
               "workers are forked from a fork server started with the workers' minimal environment "
