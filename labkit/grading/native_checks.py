@@ -117,9 +117,9 @@ def _undigraphed(code: str) -> str:
     return code
 
 
-def _tool(cmd: list[str], cpu_s: int | None = None) -> subprocess.CompletedProcess:
-    """A compiler or binutils run on the learner's file, bounded in CPU time (cpu_s) and wall time;
-    a run that takes longer comes back with returncode None and stderr saying so."""
+def _tool(cmd: list[str], cpu_s: int | None = None) -> tuple[subprocess.CompletedProcess, str | None]:
+    """A compiler or binutils run on the learner's file, bounded in CPU time (cpu_s, with
+    COMPILE_MEMORY_MB of memory) and wall time: (its result, None), or (it, what it took too much of)."""
     import resource
 
     def limit():
@@ -130,13 +130,13 @@ def _tool(cmd: list[str], cpu_s: int | None = None) -> subprocess.CompletedProce
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=COMPILE_WALL_S,
                               preexec_fn=limit if cpu_s else None)
     except subprocess.TimeoutExpired:
-        return subprocess.CompletedProcess(cmd, None, "", f"took more than {COMPILE_WALL_S} s")
+        return subprocess.CompletedProcess(cmd, -1, "", ""), f"took more than {COMPILE_WALL_S} s"
     if done.returncode and cpu_s:
         if "CPU time limit" in done.stderr or "signal terminated program" in done.stderr:
-            done.returncode, done.stderr = None, f"took more than {cpu_s} s of CPU time"
-        elif "out of memory" in done.stderr or "cannot allocate" in done.stderr.lower():
-            done.returncode, done.stderr = None, f"needed more than {COMPILE_MEMORY_MB} MiB"
-    return done
+            return done, f"took more than {cpu_s} s of CPU time"
+        if "out of memory" in done.stderr or "cannot allocate" in done.stderr.lower():
+            return done, f"needed more than {COMPILE_MEMORY_MB} MiB"
+    return done, None
 
 
 def static_check(path: str, changes: frozenset[str] | None = None) -> list[str]:
@@ -157,7 +157,7 @@ def static_check(path: str, changes: frozenset[str] | None = None) -> list[str]:
         stripped = line.strip()
         if stripped.startswith("#"):
             directive = stripped[1:].strip()
-            word = re.match(r"\w*", directive).group()
+            word = re.split(r"\W", directive, maxsplit=1)[0]
             if word == "include":
                 if not _INCLUDE_OK.match(uncommented[n - 1]):
                     problems.append(f"{name} line {n}: only #include \"kstat_model.h\" and system "
@@ -207,9 +207,9 @@ def _kept_check(path: str, name: str, changes: frozenset[str]) -> list[str]:
     from labkit.native._cbuild import NATIVE_DIR, compiler
     bodies = []
     for src in (path, os.path.join(NATIVE_DIR, "learner_template.c")):
-        cpp = _tool([compiler(), "-std=gnu11", "-E", "-P", "-I", NATIVE_DIR, src], COMPILE_CPU_S)
-        if cpp.returncode is None:
-            return [f"{name} could not be preprocessed: the preprocessor {cpp.stderr} on it"]
+        cpp, late = _tool([compiler(), "-std=gnu11", "-E", "-P", "-I", NATIVE_DIR, src], COMPILE_CPU_S)
+        if late:
+            return [f"{name} could not be preprocessed: the preprocessor {late} on it"]
         if cpp.returncode != 0:
             return [f"{name} could not be preprocessed:\n{cut(cpp.stderr.strip(), 1500)}"]
         bodies.append(_bodies(cpp.stdout))
@@ -228,14 +228,16 @@ def _object_check(path, name) -> list[str]:
     from labkit.native._cbuild import NATIVE_DIR, compiler
     with tempfile.TemporaryDirectory(prefix="labkit-static-") as tmp:
         obj = os.path.join(tmp, "learner.o")
-        cc = _tool([compiler(), "-std=gnu11", "-O2", "-c", "-I", NATIVE_DIR, path, "-o", obj], COMPILE_CPU_S)
-        if cc.returncode is None:
-            return [f"{name} does not compile: the compiler {cc.stderr} on it (a fix needs well "
+        cc, late = _tool([compiler(), "-std=gnu11", "-O2", "-c", "-I", NATIVE_DIR, path, "-o", obj], COMPILE_CPU_S)
+        if late:
+            return [f"{name} does not compile: the compiler {late} on it (a fix needs well "
                     f"under a second and a few MiB; macros that expand without end?)"]
         if cc.returncode != 0:
             return [f"{name} does not compile:\n{cut(cc.stderr.strip(), 1500)}"]
-        nm = _tool(["nm", "-P", obj])
-        sections = _tool(["readelf", "-SW", obj])
+        nm, late_nm = _tool(["nm", "-P", obj])
+        sections, late_elf = _tool(["readelf", "-SW", obj])
+    if late_nm or late_elf:
+        return [f"{name}: its object file could not be inspected in time"]
     if nm.returncode != 0 or sections.returncode != 0:
         return [f"{name}: its object file could not be inspected"]
     problems = []
