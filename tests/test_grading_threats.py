@@ -325,7 +325,7 @@ def test_c_static_refuses_code_outside_the_fix(tmp_path, case, words):
 
 def test_c_static_refuses_a_forger_hidden_behind_a_digraph(tmp_path):
     # The buggy kernel as fix B, '%:pragma weak g' (a digraph) and a copy of struct lk_run: its copy
-    # pass forged the record, and both stress runs passed (7/10 at 17cb466)
+    # pass forged the record, and both stress runs passed (7/10 with the static check of 6e9f548)
     shutil.copy(DATA / "hostile_c" / "forges_the_record_by_digraph.c", tmp_path / "fix_b.c")
     r = run("fix_b_c", tmp_path)
     assert r.score == 0 and "refused before it ran" in str(r), str(r)

@@ -3,9 +3,9 @@
  * the static check looked for directives that begin with '#': so this is #pragma weak, which makes
  * g, the engine's record of the run, a weak reference.  nm lists a weak reference 'w', and the
  * static check read only 'U' (undefined) as a use of something outside the model.  With a copy of
- * struct lk_run (lk_engine.h at 17cb466) the copy pass forgets the copy it could not make (r_over)
+ * struct lk_run (lk_engine.h at 6e9f548) the copy pass forgets the copy it could not make (r_over)
  * and sets the record's count of copies that lacked a kstat to -1 when this one will: both stress
- * runs passed, 7/10 at 17cb466 (only ThreadSanitizer saw its plain stores race with lk_poll).
+ * runs passed, 7/10 at 6e9f548 (only ThreadSanitizer saw its plain stores race with lk_poll).
  * Now the directive is read as #pragma and refused, and so is any weak reference.
  */
 #include "kstat_model.h"
