@@ -317,9 +317,14 @@ def load(path: str | os.PathLike, *, allowed_modules: Iterable[str] = (),
     if not path.is_file():
         raise LearnerCodeError(f"{path.name}: file not found in {path.parent}")
     try:
-        source = path.read_text()
-    except (OSError, UnicodeDecodeError) as e:
-        raise LearnerCodeError(f"{path.name}: cannot be read as text: {e}") from None
+        # UTF-8 whatever the locale (the grader's and the learner's machine read the same text),
+        # and a byte-order mark dropped as Python does when it runs a file (Notepad writes one).
+        source = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise LearnerCodeError(f"{path.name}: cannot be read as text: byte {e.start} is not UTF-8 "
+                               f"(save the file as UTF-8 text)") from None
+    except OSError as e:
+        raise LearnerCodeError(f"{path.name}: cannot be read as text: {e.strerror}") from None
     return load_source(source, path, allowed_modules=allowed_modules,
                        refused_modules=refused_modules, prefix=prefix, field_access=field_access)
 

@@ -1,10 +1,8 @@
 """The grader's machinery: authoring, answer checks, isolation, hidden checks, report formats."""
 
 import json
-import os
 import re
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -236,3 +234,16 @@ def test_the_bonus_is_shown_apart_from_the_total_never_over_the_maximum():
     assert data["score"] - data["bonus_score"] <= data["max_score"]
     half = Report("sub", [CheckResult("a", "A", 10, 2.5, "partial")])
     assert str(half).splitlines()[-1] == "Score: 2.5/10"   # no bonus check: no bonus part
+
+
+def test_a_file_saved_with_a_byte_order_mark_or_not_in_utf8(tmp_path):
+    # Notepad saves UTF-8 with a byte-order mark, which Python drops when it runs a file: a right
+    # answer saved so scored 0/5 ("invalid non-printable character U+FEFF"). A file in another
+    # encoding is told to be saved as UTF-8, whatever the grader's locale.
+    text = (ROOT / "solutions" / "why_fix_b_races.py").read_text()
+    (tmp_path / "why_fix_b_races.py").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    r = run("why_fix_b_races", tmp_path)
+    assert r.score == r.points, str(r)
+    (tmp_path / "why_fix_b_races.py").write_bytes(text.encode("utf-16"))
+    r = run("why_fix_b_races", tmp_path)
+    assert r.score == 0 and "why_fix_b_races.py: cannot be read as text: byte 0 is not UTF-8 (save the file as UTF-8" in str(r), str(r)
