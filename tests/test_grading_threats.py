@@ -421,6 +421,21 @@ def test_cannot_reach_another_check_no_shared_build_cache(tmp_path, monkeypatch)
     assert not (tmp_path / "grader-cache").exists()
 
 
+@needs_root
+def test_cannot_reach_another_check_two_graders_never_share_a_uid():
+    # Slots were counted per grader process: two graders at once as root both gave their first
+    # check uid 61000, whose code could then read the other's scratch folder (the submission).
+    import subprocess
+    import sys
+    mine = sandbox.take_uid()
+    try:
+        other = subprocess.run([sys.executable, "-c", "from labkit.grading import sandbox; "
+                                "print(sandbox.take_uid())"], capture_output=True, text=True, timeout=60)
+        assert other.returncode == 0 and int(other.stdout) != mine, (mine, other.stdout, other.stderr)
+    finally:
+        sandbox.give_uid(mine)
+
+
 # -- it cannot outlive its check -----------------------------------------------------------------
 
 def test_cannot_outlive_setsid_double_fork(tmp_path):

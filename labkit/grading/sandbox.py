@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Iterable
+import fcntl
 import os
 import signal
+import stat
 import threading
 import time
 from pathlib import Path
@@ -64,21 +66,60 @@ def has_pid_namespaces() -> bool:
 _pidns_ok: bool | None = None
 
 
-# ---- uids: one per concurrent check ---------------------------------------------------------
+# ---- uids: one per concurrent check, on the whole machine ---------------------------------------
+# A slot is taken by this process (_slots_used, for its threads) and, across processes, by an
+# flock() on the slot's file in a folder only root may write: two graders running at once as root
+# (two instructors, CI beside a grading run) once gave their first checks the same uid, so one
+# submission's code could read the other's scratch folder (0700, but its own uid's). A grader that
+# dies releases its locks with its files.
+SLOT_LOCKS = ("/run/labkit-grade-uids", "/tmp/labkit-grade-uids-0")
 _slots_lock = threading.Lock()
 _slots_used: set[int] = set()
+_slot_files: dict[int, int] = {}   # slot -> the fd holding its lock
+
+
+def _slot_folder() -> str | None:
+    """The first folder of SLOT_LOCKS that is root's own, written by nobody else (made if need be)."""
+    for d in SLOT_LOCKS:
+        try:
+            os.mkdir(d, 0o700)
+        except FileExistsError:
+            pass
+        except OSError:
+            continue
+        st = os.lstat(d)
+        if stat.S_ISDIR(st.st_mode) and st.st_uid == 0 and not st.st_mode & 0o022:
+            return d
+    return None
 
 
 def take_uid() -> int:
+    """A uid (UID_BASE + slot) no other check on this machine has now."""
     with _slots_lock:
-        slot = next(i for i in range(10_000) if i not in _slots_used)
-        _slots_used.add(slot)
-    return UID_BASE + slot
+        folder = _slot_folder() if is_root() else None
+        for slot in range(10_000):
+            if slot in _slots_used:
+                continue
+            if folder is not None:
+                fd = os.open(os.path.join(folder, str(slot)),
+                             os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:         # another grader's check has it
+                    os.close(fd)
+                    continue
+                _slot_files[slot] = fd
+            _slots_used.add(slot)
+            return UID_BASE + slot
+    raise OSError("no free uid for a check (10,000 in use)")
 
 
 def give_uid(uid: int) -> None:
     with _slots_lock:
         _slots_used.discard(uid - UID_BASE)
+        fd = _slot_files.pop(uid - UID_BASE, None)
+        if fd is not None:
+            os.close(fd)                # (the lock goes with it)
 
 
 # ---- cgroups (v1, as mounted here; v2 unified if that is what there is) -----------------------

@@ -70,7 +70,8 @@ GUARANTEES = (
     Guarantee("cannot_reach_another_check", "Nothing one check writes is read by another check "
                "(of the same submission or another): no shared build cache, scratch or home.",
               "each check has its own scratch folder, HOME and native build cache inside it (owned by "
-              "its uid as root); only the grader writes the engine objects checks link; the grader's "
+              "its uid as root, a uid no other check on the machine has: sandbox.take_uid locks its "
+              "slot machine-wide, so two graders at once never share one); only the grader writes the engine objects checks link; the grader's "
               "own LABKIT_NATIVE_CACHE is not passed on"),
     Guarantee("cannot_outlive", "Every process a check starts is gone when the check ends, including "
                "ones that setsid or double-fork.",
