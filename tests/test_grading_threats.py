@@ -61,6 +61,36 @@ def report_of(*results) -> Report:
     return Report("sub", list(results))
 
 
+def _in_cgroups_of(prefix: str) -> set[int]:
+    """Processes in a cgroup whose name starts with `prefix` (root mode: one per check)."""
+    out = set()
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if prefix in Path(f"/proc/{pid}/cgroup").read_text():
+                    out.add(int(pid))
+            except OSError:
+                pass
+    return out
+
+
+@pytest.fixture(autouse=True)
+def no_process_left_behind():
+    """Every test here ends with no process of its own left: no child of this process (the
+    non-root sandbox, fork servers, builds) and nothing in one of its checks' cgroups
+    (runner names them labkit-grade-<this pid>-N), a setsid daemon included."""
+    before = sandbox.tree(os.getpid())
+    yield
+    left: set[int] = set()
+    for _ in range(100):
+        left = (sandbox.tree(os.getpid()) - before) | _in_cgroups_of(f"labkit-grade-{os.getpid()}-")
+        if not left:
+            return
+        time.sleep(0.1)
+    cmds = {p: Path(f"/proc/{p}/cmdline").read_bytes()[:120] for p in left if Path(f"/proc/{p}").exists()}
+    pytest.fail(f"the test left processes behind: {cmds}")
+
+
 def test_every_guarantee_is_tested():
     names = [n for n in globals() if n.startswith("test_")]
     for g in threat_model.GUARANTEES:
