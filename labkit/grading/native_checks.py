@@ -292,7 +292,8 @@ def _race(path, check, forced: bool) -> dict:
     except LabkitError as exc:  # the engine stopped the run with an error (or refused to start it)
         return {"outcome": "error", "detail": cut(str(exc), 1500)}
     out = r.to_json()
-    for key in ("detail", "first_uninstalled", "first_missing", "first_held", "lock_site", "first_kept"):
+    for key in ("detail", "first_uninstalled", "first_missing", "first_duplicate", "first_held", "lock_site",
+                "first_kept"):
         out[key] = cut(str(out.get(key, "")), 600)
     return out
 
@@ -323,7 +324,8 @@ def _recorded(record: dict | None) -> dict | None:
     if not record or record.get("outcome") != "ok":
         return None
     keys = ("rounds", "installs", "overflows", "first_overflow_round", "uninstalled_copies",
-            "first_uninstalled", "missing_copies", "first_missing", "holds_left", "first_held",
+            "first_uninstalled", "missing_copies", "first_missing", "duplicate_copies", "first_duplicate",
+            "holds_left", "first_held",
             "lock_left", "lock_held_by", "lock_site", "holds_kept", "first_kept")
     return {k: cut(str(record[k]), 600) if isinstance(record.get(k), str) else record.get(k)
             for k in keys}
@@ -361,6 +363,11 @@ def _stress_wrong(r: dict) -> str | None:
                 f"copy began (its kstat_install had returned before the count, or had made it valid), "
                 f"first {cut(str(r.get('first_missing', '')), 200)}: "
                 f"the copy must give the reader every installed kstat")
+    twice = int(r.get("duplicate_copies") or 0)
+    if twice:
+        return (f"in {twice} of {rounds} rounds the reader's copy held a kstat twice or more, first "
+                f"{cut(str(r.get('first_duplicate', '')), 200)}: a reader must be given each installed "
+                f"kstat once")
     if holds:
         return (f"when the run ended, {holds} kstat hold(s) had never been released; the first: "
                 f"{cut(str(r.get('first_held', '')), 300)}. Every hold needs its kstat_rele (on illumos "
@@ -398,7 +405,7 @@ def _judge_stress(ctx, r: dict, name: str, shown: str, forced: bool, points: flo
         return ctx.part(False, points, required=True, bad=f"{what}: {wrong}{again}")
     rounds, installs = int(r["rounds"]), int(r["installs"])
     return ctx.part(True, points, good=f"{what}: no overflow in {rounds} rounds, {installs} kstats "
-                                       f"installed, each copy held every installed kstat and no other, "
+                                       f"installed, each copy held every installed kstat once and no other, "
                                        f"every hold released")
 
 

@@ -113,7 +113,7 @@ GUARANTEES = (
               "forced and free-running); invariants judged from the kernel's record of what happened "
               "(who installed what, when the copy read it, holds at the end, who holds "
               "kstat_chain_lock and where it was taken, checked as each kstat_install returns), kept "
-              "in C where learner code cannot name it, compared with the copied headers, and judged "
+              "in C where learner code cannot name it, compared with the copied headers (none may be there twice), and judged "
               "in the ThreadSanitizer run too; a recursive mutex_enter or a mutex_exit by a "
               "non-owner (of kstat_chain_lock or a lock of the learner's own) stops the run as illumos "
               "panics; a run where a thread makes no progress for 5 s of the time it had a CPU "

@@ -26,7 +26,7 @@
  * must hold once that call has returned before R took the lock to count (g.unreturned, as R saw it
  * then), or once it has made the
  * kstat valid before R's copy began (mark_required).  After each copy pass, still under the lock,
- * R's headers are compared with that record, by kid (R's own lists, not marks beside the kstats,
+ * R's headers are compared with that record (and with each other: none twice), by kid (R's own lists, not marks beside the kstats,
  * which the learner's snapshot could reach through a kstat pointer); when the threads have
  * stopped, every hold must have been released.  A modelling choice: the model cannot see which store made a kstat valid,
  * so it judges by the kstat_install call, not by the flag bits.  The record also holds who took
@@ -280,7 +280,7 @@ inspect_copy(const unsigned char *kbuf, size_t len)
 	kstat_t ks;
 	ekstat_t *e;
 	size_t i;
-	int bad = 0, missing = 0;
+	int bad = 0, missing = 0, twice = 0;
 
 	nseen = 0;
 	for (i = 0; i + sizeof (ks) <= len; i += sizeof (ks)) {
@@ -299,6 +299,13 @@ inspect_copy(const unsigned char *kbuf, size_t len)
 	}
 	if (nseen > 1)
 		qsort(seen, nseen, sizeof (kid_t), kid_cmp);
+	for (i = 1; i < nseen; i++) {		/* sorted: the same kid twice is side by side */
+		if (seen[i] != seen[i - 1])
+			continue;
+		if (twice++ == 0 && LOAD(&g.duplicate_rounds) == 0 && (e = lk_chain_find(seen[i])) != NULL)
+			name_kstat(g.first_duplicate, sizeof (g.first_duplicate), &e->e_ks,
+			    "(copied twice or more)");
+	}
 	for (i = 0; i < nreq; i++) {
 		if (nseen > 0 && bsearch(&req[i], seen, nseen, sizeof (kid_t), kid_cmp) != NULL)
 			continue;
@@ -310,6 +317,8 @@ inspect_copy(const unsigned char *kbuf, size_t len)
 		ADD(&g.uninstalled_rounds, 1);
 	if (missing)
 		ADD(&g.missing_rounds, 1);
+	if (twice)
+		ADD(&g.duplicate_rounds, 1);
 }
 
 /* When the threads have stopped: every hold released (the lock is checked as each callback returns). */
@@ -718,6 +727,7 @@ lk_poll(struct lk_stats *s)
 	s->installs = LOAD(&g.installs);
 	s->uninstalled_rounds = LOAD(&g.uninstalled_rounds);
 	s->missing_rounds = LOAD(&g.missing_rounds);
+	s->duplicate_rounds = LOAD(&g.duplicate_rounds);
 	s->writers = g.writers;
 	s->lock_left = LOAD(&g.lock_left);
 	s->holds_kept = LOAD(&g.holds_kept);
@@ -728,6 +738,7 @@ lk_poll(struct lk_stats *s)
 	if (!g.running) {	/* the threads have stopped: their notes and the end's balance */
 		memcpy(s->first_uninstalled, g.first_uninstalled, sizeof (s->first_uninstalled));
 		memcpy(s->first_missing, g.first_missing, sizeof (s->first_missing));
+		memcpy(s->first_duplicate, g.first_duplicate, sizeof (s->first_duplicate));
 		memcpy(s->first_held, g.first_held, sizeof (s->first_held));
 		memcpy(s->lock_site, g.lock_site, sizeof (s->lock_site));
 		memcpy(s->first_kept, g.first_kept, sizeof (s->first_kept));
@@ -735,6 +746,7 @@ lk_poll(struct lk_stats *s)
 		s->lock_held_by = g.lock_held_by;
 	} else {
 		s->first_uninstalled[0] = s->first_missing[0] = s->first_held[0] = '\0';
+		s->first_duplicate[0] = '\0';
 		s->lock_site[0] = s->first_kept[0] = '\0';
 		s->holds_left = 0;
 		s->lock_held_by = 0;

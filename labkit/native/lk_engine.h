@@ -59,8 +59,8 @@ struct lk_run {
 	kid_t pending[2];		/* each writer's kstat created, not yet passed to kstat_install */
 	kid_t unreturned[2];		/* ... and created, its kstat_install not yet returned */
 	/* the copied headers, inspected against the record (inspect_copy) */
-	long long uninstalled_rounds, missing_rounds;
-	char first_uninstalled[96], first_missing[96];
+	long long uninstalled_rounds, missing_rounds, duplicate_rounds;
+	char first_uninstalled[96], first_missing[96], first_duplicate[96];
 	/* at the end of the run (lk_stop): holds never released */
 	long long holds_left;
 	char first_held[256];
@@ -144,11 +144,12 @@ kid_t lk_chain_id(void);
 struct lk_stats {
 	long long rounds, overflows, first_overflow_round, first_overflow_ns;
 	long long short_rounds, installs, forced_timeouts, elapsed_ns;
-	long long uninstalled_rounds, missing_rounds, holds_left, lock_left, holds_kept;
+	long long uninstalled_rounds, missing_rounds, holds_left, lock_left, holds_kept, duplicate_rounds;
 	long long progress[3];
 	int done, error, writers, lock_held_by;
 	int exited[3];
 	char first_uninstalled[96], first_missing[96], first_held[256], lock_site[96], first_kept[160];
+	char first_duplicate[96];
 };
 int lk_setup(const char *, int, int, long long, unsigned long long, int);
 int lk_start(long long, long long);

@@ -40,6 +40,8 @@ class RaceResult:
     first_uninstalled: str = ""
     missing_copies: int = 0     # rounds whose copy lacked a kstat installed before the copy began
     first_missing: str = ""
+    duplicate_copies: int = 0   # rounds whose copy held a kstat twice or more
+    first_duplicate: str = ""
     holds_left: int = 0         # kstat holds never released when the run ended
     first_held: str = ""
     lock_held_by: str | None = None   # who left kstat_chain_lock held (R, W or X; a hang: who holds it)
@@ -72,6 +74,8 @@ class RaceResult:
             text += f"; {self.uninstalled_copies} rounds copied a kstat not yet installed ({self.first_uninstalled})"
         if self.missing_copies:
             text += f"; {self.missing_copies} rounds lacked an installed kstat ({self.first_missing})"
+        if self.duplicate_copies:
+            text += f"; {self.duplicate_copies} rounds held a kstat twice ({self.first_duplicate})"
         if self.holds_left:
             text += f"; {self.holds_left} kstat holds never released ({self.first_held})"
         if self.holds_kept:
