@@ -7,7 +7,19 @@ owner of the per-kstat hold and its condition variable, and the zones it is visi
 `ks_flags` is the one member two threads touch concurrently, so reading or writing it is a
 scheduling point (the race is on it). The chain itself (the kid-ordered AVL tree) is read one
 step at a time by `avl_walk`, each step a scheduling point too. The other members are written
-only under `kstat_chain_lock` or by their owner, so plain attributes keep the simulator fast.
+only under `kstat_chain_lock` or by their owner, so they are no scheduling points: but the
+search must still see every one that two threads touch, or a critical section that changes one
+could commute with another that reads it (the search orders steps by their footprints). So those
+members record their accesses with runtime.note(), which is never a point and never a step:
+  - a kstat's data members (NOTED_MEMBERS: the header's ks_ndata, ks_data_size, ks_snaptime...)
+    and e_zones, as the kstat itself (its sched_key, as its ks_flags points name it);
+  - e_owner (the hold), as the kstat's hold (`("kstat", kid, "hold")`): the hold is not the
+    kstat_t, so a writer's kstat_hold commutes with a reader's walk over the kstat (e_cv, made
+    on first use, is noted when it is made: it is read only in steps that touch e_owner);
+  - the Kernel's kstat_chain_id, hrtime (gethrtime) and console, each as itself.
+A boot kstat (BootKstat) keeps e_zones a plain slot: its zones never change (kstat_zone_add
+only links a zone to its creator's new kstat, and learner code cannot call it), and the walks
+read every boot kstat's zones. tests/test_shared_state.py checks that nothing else is shared.
 """
 
 import operator
@@ -22,7 +34,7 @@ from labkit.kernel.context import kernel
 from labkit.kernel.layout import KSTAT_FLAG_INVALID, KSTAT_T_FIELDS, GLOBAL_ZONEID
 from labkit.kernel.memory import KernelMemory
 from labkit.sched import CondVar, Mutex, SimThread, current_thread, point
-from labkit.sched.runtime import SKIPPING
+from labkit.sched.runtime import SKIPPING, note
 
 if TYPE_CHECKING:                 # panic.py names the Kernel in its record: the types only
     from labkit.kernel.panic import PanicRecord
@@ -36,6 +48,18 @@ _get_header = operator.itemgetter(*(_FIELD_INDEX[f] for f in ("ks_kid", "ks_modu
                                                                  "ks_flags")))
 kid_of = operator.itemgetter(_KID_AT)   # KstatCopy.kid, as a C function (for map() over 5698 copies)
 _get_fields = operator.attrgetter(*("_flags" if f == "ks_flags" else f for f in _FIELD_NAMES))
+#: The members that change after kstat_create (fields.STORABLE: a fix may store them under the
+#: lock): properties that note each access (see the module's note), over slots named "_" + name.
+NOTED_MEMBERS = ("ks_data", "ks_ndata", "ks_data_size", "ks_snaptime", "ks_private")
+
+
+class Cell:
+    """A piece of kernel state that is a plain attribute, as note() names it in every execution."""
+
+    __slots__ = ("sched_key",)
+
+    def __init__(self, key: tuple):
+        self.sched_key = key
 
 
 class KstatCopy(tuple):
@@ -75,8 +99,9 @@ def ekstat_addr(kid: int) -> int:
 class Kstat:
     """One kstat (an ekstat_t). Field names are the C member names."""
 
-    __slots__ = tuple(f for f, *_ in KSTAT_T_FIELDS if f != "ks_flags") + (
-        "_flags", "addr", "_owner", "_cv", "e_zones", "e_size", "label", "sched_key",
+    __slots__ = tuple(f for f, *_ in KSTAT_T_FIELDS if f != "ks_flags" and f not in NOTED_MEMBERS) + (
+        tuple("_" + f for f in NOTED_MEMBERS)) + (
+        "_flags", "addr", "_owner", "_cv", "_zones", "e_size", "label", "sched_key", "hold",
         "flags_what", "copy_what", "image",     # image: a BootKstat's boot image (see below)
         "installed",   # made visible by its own kstat_install (the grader's record, not a kstat_t member)
         "_copy")       # a BootKstat's last copy(), while nothing has changed it (see below)
@@ -99,37 +124,45 @@ class Kstat:
         # clears the flag. Graders judge "a reader never sees an uninstalled kstat" from this,
         # not from flag bits a fix could clear itself.
         self.installed = not flags & KSTAT_FLAG_INVALID
-        self.ks_data = 0
-        self.ks_ndata = 0
-        self.ks_data_size = 0
-        self.ks_snaptime = 0
+        # (a new kstat's members are set without notes: no other thread can reach it before
+        # kstat_create puts it in the chain, a scheduling point)
+        self._ks_data = 0
+        self._ks_ndata = 0
+        self._ks_data_size = 0
+        self._ks_snaptime = 0
         self.ks_update: Callable[..., Any] | None = None   # a function (shown by name, as mdb shows symbols)
-        self.ks_private = 0
+        self._ks_private = 0
         self.ks_snapshot: Callable[..., Any] | None = None
         self.ks_lock: Mutex | None = None
         self._owner: SimThread | None = None   # e_owner: the thread holding this kstat (kstat_hold)
         self._cv: CondVar | None = None        # e_cv, made on first use (few kstats are ever waited for)
-        self.e_zones: tuple[int, ...] = (zoneid,)   # the zones it is visible in (kstat_zone_add links one more)
+        self._zones: tuple[int, ...] = (zoneid,)   # e_zones: the zones it is visible in (kstat_zone_add links one more)
         self.e_size = 0
         self.label = f"kstat {kid} ({module}:{instance}:{name})"
         # What its scheduling points say they touch, made once: they are read on every access.
         self.flags_what = f"ks_flags of {self.label}"
         self.copy_what = f"the kstat_t of {self.label} (bcopy)"
         self.sched_key = ("kstat", kid)   # the same kstat in every execution (see sched/quiet.py)
+        self.hold = Cell(("kstat", kid, "hold"))   # e_owner, as note() names it
         self._copy = None
 
     @property
     def e_cv(self) -> CondVar:
+        # Read only in a step that touches e_owner (kstat_hold_bykid's wait, kstat_rele; learner
+        # code cannot name it), so only its making is noted: of two waiters, the second finds it.
         if self._cv is None:
+            note("write", self.hold)
             self._cv = CondVar(f"ekstat {self.ks_kid} e_cv")
         return self._cv
 
     @property
     def e_owner(self) -> "SimThread | None":
+        note("read", self.hold)
         return self._owner
 
     @e_owner.setter
     def e_owner(self, thread: "SimThread | None") -> None:
+        note("write", self.hold)
         # The grader's record of where a hold was taken: the first caller outside kstat_hold_bykid.
         if thread is not None:
             f: FrameType | None = sys._getframe(1)
@@ -139,6 +172,16 @@ class Kstat:
                 kernel().hold_sites[self.ks_kid] = (f"{f.f_code.co_name} ({os.path.basename(f.f_code.co_filename)} "
                                                     f"line {f.f_lineno})")
         self._owner = thread
+
+    @property
+    def e_zones(self) -> tuple[int, ...]:
+        note("read", self)
+        return self._zones
+
+    @e_zones.setter
+    def e_zones(self, zones: tuple[int, ...]) -> None:
+        note("write", self)
+        self._zones = zones
 
     @property
     def ks_flags(self) -> int:
@@ -186,6 +229,23 @@ class Kstat:
         return f"<Kstat {self.label} flags={self._flags:#x} @ {self.addr:#x}>"
 
 
+def _noted(name: str) -> property:
+    get, slot = operator.attrgetter("_" + name), "_" + name
+
+    def read(self: Kstat) -> Any:
+        note("read", self)
+        return get(self)
+
+    def write(self: Kstat, value: Any) -> None:
+        note("write", self)
+        setattr(self, slot, value)
+    return property(read, write, doc=f"{name}: a member that changes after kstat_create (noted)")
+
+
+for _name in NOTED_MEMBERS:
+    setattr(Kstat, _name, _noted(_name))
+
+
 class BootKstat(Kstat):
     """A kstat installed at boot, shared by every execution of a scenario while none changes it.
 
@@ -195,6 +255,8 @@ class BootKstat(Kstat):
     freshly built one, so an execution never sees another's writes."""
 
     __slots__ = ()
+    # Its zones never change (see the module's note): the slot itself, no note, for the walks.
+    e_zones = Kstat._zones      # type: ignore[assignment]
 
     @classmethod
     def of(cls, ksp: Kstat, image: "_BootImage") -> "BootKstat":
@@ -259,20 +321,39 @@ class Kernel:
         self.memory = KernelMemory(allocator)
         self.chain_lock = Mutex("kstat_chain_lock", symbols.DATA["kstat_chain_lock"])
         self.avl_bykid = AvlTree("kstat_avl_bykid")
-        self.kstat_chain_id = 0
+        self.chain_id_cell = Cell(("kernel", "kstat_chain_id"))   # (note()'s names, see the module's note)
+        self.hrtime_cell = Cell(("kernel", "hrtime"))
+        self.console_cell = Cell(("kernel", "console"))
+        self._chain_id = 0
         self.header_ksp: Kstat | None = None
         self.hrtime = 0x4D8AC8CE00000      # gethrtime(): advances a little on every call
         self.panic_record: "PanicRecord | None" = None
         self.console: list[str] = []     # cmn_err's messages (kstat_fr.cmn_err)
         self.threads: dict[str, SimThread] = {}   # name -> SimThread, for the dump
-        # What happened, recorded for the grader (judged after the run, never from flag bits):
+        # What happened, recorded for the grader (judged after the run, never from flag bits).
+        # Observation, not program state, so no note(): kernel code never reads them, and each
+        # entry is made in the step of the access it records, which the search sees (the clear
+        # of INVALID or the bcopy, both points; the hold, noted), so what they say follows the
+        # order of those accesses; the judge reads them as sets or per kid. visible_at_snapshot
+        # is the exception that reads kernel state: _note_snapshot_start notes what it reads.
         self.reader_names = ("R",)         # threads that read the chain (never install)
         self.invalid_cleared: list[tuple[int, str, str]] = []   # (kid, thread, function): INVALID cleared elsewhere
         self.uninstalled_copies: list[int] = []   # kids bcopy copied before they were installed
         self.hold_sites: dict[int, str] = {}      # kid -> where its current hold was taken
         self.visible_at_snapshot: list[int] | None = None   # new kids installed when the copy pass began
 
+    @property
+    def kstat_chain_id(self) -> int:
+        note("read", self.chain_id_cell)
+        return self._chain_id
+
+    @kstat_chain_id.setter
+    def kstat_chain_id(self, value: int) -> None:
+        note("write", self.chain_id_cell)
+        self._chain_id = value
+
     def gethrtime(self) -> int:
+        note("write", self.hrtime_cell)     # (every call advances the clock)
         self.hrtime += 0x1F3
         return self.hrtime
 

@@ -15,7 +15,7 @@ from labkit.kernel.kstat import Kstat
 from labkit.kernel.layout import EACCES, GLOBAL_ZONEID, KSTAT_FLAG_DORMANT, KSTAT_FLAG_INVALID, KSTAT_WRITE, SIZEOF_KSTAT_T
 from labkit.kernel.panic import KernelPanic, PanicRecord
 from labkit.kernel.stacks import capture_threads, page_fault
-from labkit.sched.runtime import SKIPPING, current_thread, point
+from labkit.sched.runtime import SKIPPING, current_thread, note, point
 
 
 # ---- the primitives kernel code is written with --------------------------------------------
@@ -212,7 +212,9 @@ CE_WARN = 2
 
 def cmn_err(level: int, message: str) -> None:
     """A console message, not a panic: kernel code that cannot go on warns and returns."""
-    kernel().console.append(("WARNING: " if level == CE_WARN else "") + message)
+    k = kernel()
+    note("write", k.console_cell)     # (the console's order is what each thread appended)
+    k.console.append(("WARNING: " if level == CE_WARN else "") + message)
 
 
 def _walk_label(labels: list, tree, i: int) -> str:

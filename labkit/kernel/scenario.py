@@ -27,6 +27,7 @@ from labkit.kernel.layout import (DATAMODEL_ILP32, FREAD, GLOBAL_ZONEID, KSTAT_F
 from labkit.kernel.variants import Variant, resolve_variant
 from labkit.kernel.zone import ZONE_CREATE, sys_syscall, zone_kstat_install
 from labkit.sched import Recipe, SimThread
+from labkit.sched.runtime import note
 
 SMALL_KSTATS = 3
 SEED_KSTATS = 5698
@@ -166,7 +167,10 @@ class _Instance:
         before the copy pass (still under the lock, with no scheduling point in between): the
         grader's record of the new kstats installed by then, each of which the copy must give the
         reader. Kept out of the kernel's own code."""
-        self.kernel.visible_at_snapshot = [n.ks_kid for n in self._new_kstats()
+        new = self._new_kstats()
+        for n in new:      # it reads kernel state (whether each is installed): the search must see it
+            note("read", n)
+        self.kernel.visible_at_snapshot = [n.ks_kid for n in new
                                            if n.installed and not n._flags & KSTAT_FLAG_INVALID]
 
     def result(self) -> ReadResult:
