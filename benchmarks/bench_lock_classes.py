@@ -22,7 +22,9 @@ Each of the search's executions is one trace, so the classes among them are the 
 program. The replay records every scheduling point (quiet accesses too: a replay has no quiet
 reduction) and, through properties this script puts on the kernel's classes (measurement
 instrumentation, in this process only), every member of every Kstat and the Kernel's
-kstat_chain_id and hrtime, which are plain attributes. Not recorded: the grader's own records
+kstat_chain_id and hrtime (the kernel model notes them too, with runtime.note(), and
+tests/test_shared_state.py checks, by a replay like this one, that it notes every member two
+threads share; this script records them its own way, whatever the search hears). Not recorded: the grader's own records
 (hold_sites, invalid_cleared, ...) and a Mutex's waiters bit. "mixed" counts the classes whose
 executions ended differently (kind, panic signature, the reader's result and the grader's facts):
 it must be 0, or the recording missed an access that matters.
@@ -62,7 +64,7 @@ def _instrument() -> None:
     """Record reads and writes of every Kstat member and of Kernel.kstat_chain_id and hrtime."""
     kid_slot = Kstat.__dict__["ks_kid"]
     for name in Kstat.__slots__:
-        if name in ("sched_key", "label", "flags_what", "copy_what", "image", "_copy", "addr", "_cv"):
+        if name in ("sched_key", "label", "flags_what", "copy_what", "image", "_copy", "addr", "_cv", "hold"):
             continue              # set once at creation, or the simulator's own bookkeeping
         slot = Kstat.__dict__[name]
 

@@ -71,16 +71,20 @@ _WRITES = ("__setitem__", "__delitem__", "append", "extend", "insert", "remove",
            "setdefault", "update", "sort", "reverse", "__iadd__", "popitem")
 
 
+def _recorded(method, kind):
+    def call(self, *a, **kw):
+        _record(kind, self.loc)
+        return method(self, *a, **kw)
+    return call
+
+
 def _recording(base):
     """A subclass of list or dict that records every read and every change of itself."""
     ns = {"__slots__": ("loc",)}
     for names, kind in ((_READS, "read"), (_WRITES, "write")):
         for name in names:
             if hasattr(base, name):
-                def method(self, *a, _m=getattr(base, name), _k=kind, **kw):
-                    _record(_k, self.loc)
-                    return _m(self, *a, **kw)
-                ns[name] = method
+                ns[name] = _recorded(getattr(base, name), kind)
     return type("Recording" + base.__name__.title(), (base,), ns)
 
 

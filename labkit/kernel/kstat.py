@@ -106,6 +106,12 @@ class Kstat:
         "installed",   # made visible by its own kstat_install (the grader's record, not a kstat_t member)
         "_copy")       # a BootKstat's last copy(), while nothing has changed it (see below)
     image: "_BootImage"     # a BootKstat's only
+    # NOTED_MEMBERS, properties made below the class (annotations only: the slots are "_" + name)
+    ks_data: int
+    ks_ndata: int
+    ks_data_size: int
+    ks_snaptime: int
+    ks_private: int
 
     def __init__(self, addr: int, kid: int, module: str, instance: int, name: str, ks_class: str,
                  ks_type: int, flags: int, zoneid: int = GLOBAL_ZONEID):
@@ -256,7 +262,7 @@ class BootKstat(Kstat):
 
     __slots__ = ()
     # Its zones never change (see the module's note): the slot itself, no note, for the walks.
-    e_zones = Kstat._zones      # type: ignore[assignment]
+    e_zones = Kstat.__dict__["_zones"]
 
     @classmethod
     def of(cls, ksp: Kstat, image: "_BootImage") -> "BootKstat":
