@@ -265,7 +265,7 @@ def _check_flags_store(target: ast.Attribute, node: ast.Assign | ast.AugAssign) 
                                    node.value)
 
 
-def flags_target(obj):
+def flags_target(obj: object) -> object:
     """The object of a learner's store into ks_flags, if it may be stored into: one whose kind
     has the field (a kstat), never a class, a module or a function. (`kstat_t.ks_flags = ...`
     replaced the kernel's ks_flags, the property every kstat's flag accesses go through: their
@@ -277,7 +277,7 @@ def flags_target(obj):
     return obj
 
 
-def flags_value(value):
+def flags_value(value: object) -> int:
     """The value of a learner's store into ks_flags, if it is an int (an exact one)."""
     if type(value) is not int:
         raise TypeError(f"storing {type(value).__name__} in ks_flags: a kstat_t member holds a number (an int)")
