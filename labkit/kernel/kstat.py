@@ -12,7 +12,10 @@ search must still see every one that two threads touch, or a critical section th
 could commute with another that reads it (the search orders steps by their footprints). So those
 members record their accesses with runtime.note(), which is never a point and never a step:
   - a kstat's data members (NOTED_MEMBERS: the header's ks_ndata, ks_data_size, ks_snaptime...)
-    and e_zones, as the kstat itself (its sched_key, as its ks_flags points name it);
+    as the kstat itself (its sched_key, as its ks_flags points name it);
+  - e_zones as the kstat's zones (`("kstat", kid, "zones")`): a cell of its own, so that a walk
+    step reading a kstat's zones does not conflict with a clear of its flags (under fix B, where
+    that clear is unlocked, one key for both made 823 classes of 75: bench_lock_classes.py);
   - e_owner (the hold), as the kstat's hold (`("kstat", kid, "hold")`): the hold is not the
     kstat_t, so a writer's kstat_hold commutes with a reader's walk over the kstat (e_cv, made
     on first use, is noted when it is made: it is read only in steps that touch e_owner);
@@ -181,12 +184,12 @@ class Kstat:
 
     @property
     def e_zones(self) -> tuple[int, ...]:
-        note("read", self)
+        note("read", Cell(("kstat", self.ks_kid, "zones")))
         return self._zones
 
     @e_zones.setter
     def e_zones(self, zones: tuple[int, ...]) -> None:
-        note("write", self)
+        note("write", Cell(("kstat", self.ks_kid, "zones")))
         self._zones = zones
 
     @property
