@@ -506,6 +506,19 @@ def test_output_bounded_a_huge_answer_is_cut(tmp_path):
     assert "ran out of memory" in text, text  # [0] * 10**10 is a MemoryError, said as such
 
 
+def test_report_unforgeable_gradebook_names_are_never_formulas():
+    # A submission folder's name is its owner's choice. In gradebook.csv, '=HYPERLINK(...)' was a
+    # formula that the instructor's spreadsheet ran, and a carriage return in a name split its row.
+    import csv
+    import io
+    evil = ['=HYPERLINK("http://x","a")', "+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "alice", "b=c"]
+    many = ManyReport("class", {n: Report(n, [run("why_fix_b_races", DATA / "answers_wrong")])
+                                for n in evil})
+    rows = list(csv.reader(io.StringIO(many.to_csv(), newline="")))[1:]
+    assert [row[0] for row in rows] == ["'" + n for n in evil[:4]] + [" x", "\\rx", "alice", "b=c"]
+    assert {row[1] for row in rows} == {"2"}
+
+
 def test_report_unforgeable_learner_text_cannot_start_or_hide_a_line(tmp_path, small):
     # The message of a learner's exception is shown in its BAD line. It held a newline and a forged
     # "    GOOD    ..." line, and ANSI escapes that wiped the BAD line in a terminal: the text report

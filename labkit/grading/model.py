@@ -210,6 +210,19 @@ class Report:
         return str(self)
 
 
+# A spreadsheet opening the gradebook runs a cell that starts with one of these as a formula
+# (a submission folder named '=HYPERLINK(...)' would be a link in the instructor's sheet):
+# such a name is written with a leading apostrophe, which spreadsheets show as text (OWASP's
+# advice for CSV injection). Control characters are escaped first, as in the text report: the
+# csv module does not quote a lone carriage return, which would split the row.
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def _cell(name: str) -> str:
+    name = one_line(name)
+    return "'" + name if name.startswith(_FORMULA_START) else name
+
+
 @dataclass
 class ManyReport:
     """The reports of a folder of submissions, graded in one run."""
@@ -237,7 +250,7 @@ class ManyReport:
         w.writerow(["submission", "score", "max_score", *names])
         for k, r in self.reports.items():
             by = {c.name: c.score for c in r.results}
-            w.writerow([k, _fmt(r.score), _fmt(r.max_score), *(_fmt(by[n]) if n in by else "" for n in names)])
+            w.writerow([_cell(k), _fmt(r.score), _fmt(r.max_score), *(_fmt(by[n]) if n in by else "" for n in names)])
         return out.getvalue()
 
     def __str__(self) -> str:
