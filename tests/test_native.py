@@ -113,17 +113,19 @@ def test_tsan_fix_a_is_clean():
 def test_tsan_run_keeps_the_record_and_its_must_be_in_the_copy_rule(tmp_path):
     """Under ThreadSanitizer the record reads ks_flags too, without a report of its own: a copy
     that stops at the count drops the kstat made valid between the passes, and the TSan run's
-    record says so. Timing decides whether a 1 s run has such a round: measured 6 of 6 runs (1
-    to 30 rounds each, load 3.3); with 4 tries, a false failure needs 4 misses in a row (below
-    0.1% if a run misses one time in six)."""
+    record says so. Timing decides whether a run has such a round, and load makes it rarer:
+    1 s runs had one in 6 of 6 runs at load 3.3 but in 2 of 10 at load 5.8 (four busy loops
+    beside them), which made 4 tries of 1 s fail about half the time there; 2 s runs had one in
+    4 of 8 at load 6.1. So up to 10 tries of 2 s, stopping at the first that has one: a false
+    failure needs 10 misses in a row, about 0.1% at load 6 (0.5 ** 10), far less when idle."""
     src = open(native.TEMPLATE).read()
     start = src.index("int\nheader_kstat_snapshot(")
     wrong = open(os.path.join(os.path.dirname(__file__), "data", "grading", "wrong_c",
                               "copy_at_most_count.c")).read()
     path = tmp_path / "fix_b.c"
     path.write_text(src[:start] + wrong[wrong.index("int\nheader_kstat_snapshot("):])
-    for _ in range(4):
-        t = native.tsan(source=path, seconds=1.0, writers=2)
+    for _ in range(10):
+        t = native.tsan(source=path, seconds=2.0, writers=2)
         assert t.record is not None and t.record["outcome"] == "ok", t
         assert all(a["function"] != "mark_required" for r in t.races for a in r["accesses"]), t
         if t.record["missing_copies"]:
