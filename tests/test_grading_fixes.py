@@ -300,15 +300,15 @@ def test_a_right_fix_that_copies_by_assignment_has_no_overflow(tmp_path):
 
 
 def test_a_run_that_stops_making_progress_says_who_holds_the_lock(tmp_path):
-    """The engine stops it itself (a thread made no progress for 5 s) and says why, well before
-    the child's timeout would kill it unexplained."""
-    import time
+    """The engine stops it itself (a thread made no progress for 5 s of CPU time) and says why,
+    before the child's timeout would kill it unexplained. Who holds the lock and where each
+    thread waits come only from that stop, so the messages below show it happened (a wall-clock
+    bound here failed at load 5: both limits count the time the run had a CPU)."""
     from labkit.native import race
     path = _wrong_c(tmp_path, "spins_holding_lock", "fix_a.c")
-    t0 = time.monotonic()
     r = race(source=path, rounds=500, forced=True, writers=2, timeout=30)
-    assert time.monotonic() - t0 < 20
     assert r.outcome == "hang" and r.lock_held_by in ("W", "X"), str(r)
+    assert "made no progress for 5 s" in r.detail, r.detail
     assert f"kstat_chain_lock is held by {r.lock_held_by} (taken in kstat_install)" in r.detail, r.detail
     assert f"{r.lock_held_by} is in kstat_install (a loop that never ends?)" in r.detail, r.detail
     assert re.search(r"R waits for kstat_chain_lock in \w+, called from read_kstat_data", r.detail), r.detail
