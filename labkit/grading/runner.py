@@ -131,7 +131,6 @@ def _copy_submission(src: Path, dst: Path, first: tuple[str, ...] = ()) -> dict[
     that open file: a file swapped for a link to solutions/ or a named pipe after it was looked at
     is not read through (the grader may be root, and the folder may be its owner's live one)."""
     dst.mkdir()
-    skipped: dict[str, str] = {}
     try:   # the folder itself is opened once, not through a link, and its files found from it
         folder = os.open(src, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except OSError as exc:
@@ -140,16 +139,17 @@ def _copy_submission(src: Path, dst: Path, first: tuple[str, ...] = ()) -> dict[
                else f"the submission folder could not be read ({exc.strerror})")
         return {SKIPPED_REST: why}
     try:
-        return _copy_files(folder, dst, first, skipped)
+        return _copy_files(folder, dst, first)
     finally:
         os.close(folder)
 
 
-def _copy_files(folder: int, dst: Path, first: tuple[str, ...], skipped: dict[str, str]) -> dict[str, str]:
+def _copy_files(folder: int, dst: Path, first: tuple[str, ...]) -> dict[str, str]:
     try:
         names = sorted(os.listdir(folder))
     except OSError as exc:
         return {SKIPPED_REST: f"the submission folder could not be read ({exc.strerror})"}
+    skipped: dict[str, str] = {}
     present = set(names)
     copied, total = 0, 0
     order = [n for n in first if n in present] + [n for n in names if n not in first]
