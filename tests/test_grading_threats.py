@@ -725,3 +725,31 @@ def test_time_bounded_a_named_pipe_for_a_file_is_refused_not_read(tmp_path, smal
     os.mkfifo(tmp_path / "fix_a_sim.py")
     r = run("fix_a_sim", tmp_path)
     assert r.score == 0 and "fix_a_sim.py is not a regular file (a named pipe" in str(r), str(r)
+
+
+def test_submission_bounded_an_answers_file_costs_only_participation(tmp_path, capsys):
+    # answers.json is read by the grader itself (root on Gradescope), after the checks. JSON
+    # nested 200,000 deep raised RecursionError there: `grade --many` ended in a traceback after
+    # grading everyone, with no report for anyone. A link to another submission's answers.json
+    # was read as this one's (participation points), and ids of any length were shown whole.
+    from labkit.cli import main as cli
+    for name in ("alice", "mallory", "trudy", "eve"):
+        (tmp_path / name).mkdir()
+        shutil.copy(ROOT / "solutions" / "why_fix_b_races.py", tmp_path / name)
+    (tmp_path / "alice" / "answers.json").write_text(json.dumps(
+        {"answers": [{"qid": "01-fd", "correct": True}, {"qid": "x" * 5000}]}))
+    (tmp_path / "mallory" / "answers.json").write_text('{"answers": ' + "[" * 200_000 + "]" * 200_000 + "}")
+    (tmp_path / "trudy" / "answers.json").symlink_to(tmp_path / "alice" / "answers.json")
+    os.mkfifo(tmp_path / "eve" / "answers.json")     # read, it would block the grader
+    assert cli(["grade", "--many", str(tmp_path), "--only", "why_fix_b_races", "--only", "participation",
+                "--participation-points", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)["submissions"]
+    for name, words in [("mallory", "answers.json is nested too deeply to be read"),
+                        ("trudy", "answers.json is a symbolic link and was not read"),
+                        ("eve", "answers.json is not a regular file and was not read")]:
+        checks = {c["name"]: c for c in out[name]["checks"]}
+        assert checks["why_fix_b_races"]["score"] == 5, checks
+        part = checks["participation"]
+        assert part["score"] == 0 and part["points"] == 2 and words in json.dumps(part), (name, part)
+    alice = json.dumps(out["alice"])
+    assert "x" * 40 + "... (4960 more characters not shown)" in alice and "x" * 41 not in alice, alice[:300]

@@ -11,30 +11,56 @@ N x (questions predicted / questions in the course).
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import stat
 from pathlib import Path
 
 from labkit import config
+from labkit.answer_values import cut
 from labkit.grading.model import CheckResult, Report
 
 NAME = "participation"
 MAX_BYTES = 4 << 20  # a real answers file is a few KiB; a bigger one is not read
+ID_SHOWN = 40  # characters of a recorded id the report shows (the learner wrote them)
 
 
 def read_answers(submission: Path) -> tuple[list[dict], str]:
-    """The submission's answer records, and a problem with the file ('' when there is none)."""
-    path = Path(submission) / config.ANSWERS_NAME
-    if not path.is_file():
-        return [], f"no {config.ANSWERS_NAME} in the submission"
-    if path.stat().st_size > MAX_BYTES:
-        return [], f"{config.ANSWERS_NAME} is larger than {MAX_BYTES >> 20} MiB and was not read"
+    """The submission's answer records, and a problem with the file ('' when there is none).
+
+    The file is the learner's, read here in the grader (root, on Gradescope), so it is opened
+    once, not through a link and without blocking, and read only if it is a regular file of at
+    most MAX_BYTES; JSON nested too deeply for the parser is a problem with the file, not a
+    traceback (it stopped `grade --many` for every submission)."""
+    name = config.ANSWERS_NAME
     try:
-        data = json.loads(path.read_text(encoding="utf-8", errors="replace"))
+        fd = os.open(Path(submission) / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
+    except FileNotFoundError:
+        return [], f"no {name} in the submission"
+    except OSError as exc:
+        return [], (f"{name} is a symbolic link and was not read" if exc.errno == errno.ELOOP
+                    else f"{name} could not be read ({exc.strerror})")
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return [], f"{name} is not a regular file and was not read"
+        raw = os.read(fd, MAX_BYTES + 1) if st.st_size <= MAX_BYTES else b""
+        if st.st_size > MAX_BYTES or len(raw) > MAX_BYTES:
+            return [], f"{name} is larger than {MAX_BYTES >> 20} MiB and was not read"
+    except OSError as exc:
+        return [], f"{name} could not be read ({exc.strerror})"
+    finally:
+        os.close(fd)
+    try:
+        data = json.loads(raw.decode("utf-8", errors="replace"))
     except ValueError as exc:
-        return [], f"{config.ANSWERS_NAME} is not valid JSON ({exc})"
+        return [], f"{name} is not valid JSON ({exc})"
+    except RecursionError:
+        return [], f"{name} is nested too deeply to be read"
     records = data.get("answers") if isinstance(data, dict) else None
     if not isinstance(records, list):
-        return [], f"{config.ANSWERS_NAME} has no \"answers\" list"
+        return [], f"{name} has no \"answers\" list"
     return [r for r in records if isinstance(r, dict) and isinstance(r.get("qid"), str)], ""
 
 
@@ -60,12 +86,13 @@ def participation(submission: Path, questions: list[str] | None, points: float =
     # reached, "exercise-NAME" a check run from a notebook, "practice-..." a practice prediction.
     levels = sorted({rec["qid"] for rec in records if rec["qid"].startswith("level-") and rec.get("correct")})
     if levels:
-        r.note(f"levels passed: {', '.join(levels)}")
+        r.note(f"levels passed: {', '.join(cut(q, ID_SHOWN) for q in levels[:20])}"
+               + (" ..." if len(levels) > 20 else ""))
     other = sorted(q for q in set(first) - known
                    if not q.startswith(("level-", "exercise-", "practice-")))
     if other:
         r.note(f"{len(other)} recorded ids that are not questions of this course: "
-               + ", ".join(other[:20]) + (" ..." if len(other) > 20 else ""))
+               + ", ".join(cut(q, ID_SHOWN) for q in other[:20]) + (" ..." if len(other) > 20 else ""))
     if points and total:
         r.score = round(points * len(predicted) / total, 2)
     r.status = "pass" if not points or r.score >= points else ("partial" if r.score > 0 else "fail")
