@@ -753,3 +753,15 @@ def test_submission_bounded_an_answers_file_costs_only_participation(tmp_path, c
         assert part["score"] == 0 and part["points"] == 2 and words in json.dumps(part), (name, part)
     alice = json.dumps(out["alice"])
     assert "x" * 40 + "... (4960 more characters not shown)" in alice and "x" * 41 not in alice, alice[:300]
+
+
+def test_report_unforgeable_progress_lines_of_grade_many(tmp_path, capsys):
+    # `grade --many` prints a line per submission on stderr as it ends: a folder named
+    # 'eve<ESC>[2K<CR>[9∕9] alice: 5∕5' (a division slash: a name has no '/') wiped its own line
+    # in the instructor's terminal and showed a forged one in its place.
+    from labkit.cli import main as cli
+    evil = "eve\x1b[2K\r[9\u22159] alice: 5\u22155\u202e"
+    (tmp_path / evil).mkdir()
+    assert cli(["grade", "--many", str(tmp_path), "--only", "why_fix_b_races", "--json"]) == 0
+    err = capsys.readouterr().err
+    assert err == "[1/1] eve\\x1b[2K\\r[9\u22159] alice: 5\u22155\\u202e: 0/5\n", repr(err)

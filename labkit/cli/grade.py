@@ -58,7 +58,7 @@ def _run(args) -> int:
     from labkit.classroom.participation import add_participation, course_questions
     from labkit.errors import LabkitError
     from labkit.grading.grader import grade, grade_many
-    from labkit.grading.model import ManyReport
+    from labkit.grading.model import ManyReport, one_line
 
     if args.jobs is not None and args.jobs < 1:
         raise LabkitError(f"--jobs must be at least 1, not {args.jobs}")
@@ -82,7 +82,8 @@ def _run(args) -> int:
     if args.many is not None:
         def progress(report, done, total):
             finish(report)
-            print(f"[{done}/{total}] {Path(report.submission).name}: "
+            # (the name is the submission's owner's choice: shown on one line, escapes shown)
+            print(f"[{done}/{total}] {one_line(Path(report.submission).name)}: "
                   f"{report.score:g}/{report.max_score:g}", file=sys.stderr, flush=True)
         many = grade_many(args.many, args.hidden, args.jobs, only, on_submission=progress)
         for r in many.reports.values():

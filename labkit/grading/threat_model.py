@@ -93,7 +93,8 @@ GUARANTEES = (
               "every line's text is made printable where lines are made (model.Line: ANSI escapes, "
               "carriage returns, right-to-left overrides and line separators are shown as escapes) "
               "and a continuation line is indented under the text, so it never starts at a line's "
-              "column; submission names in `grade --many` are shown on one line, and in its gradebook.csv "
+              "column; submission names in `grade --many` are shown on one line (in its report and in the "
+              "progress line it prints as each submission ends), and in its gradebook.csv "
               "a name that a spreadsheet would run as a formula (= + - @) is written as text"),
     Guarantee("submission_bounded", "What the grader reads of a submission is bounded, and read "
                "without following a link or blocking, even if the folder changes while it is graded.",
