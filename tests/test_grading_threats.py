@@ -765,3 +765,56 @@ def test_report_unforgeable_progress_lines_of_grade_many(tmp_path, capsys):
     assert cli(["grade", "--many", str(tmp_path), "--only", "why_fix_b_races", "--json"]) == 0
     err = capsys.readouterr().err
     assert err == "[1/1] eve\\x1b[2K\\r[9\u22159] alice: 5\u22155\\u202e: 0/5\n", repr(err)
+
+
+def _clear_traces() -> None:
+    import ctypes
+    for d in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock"):
+        Path(d, "labkit-trace-left-by-a-check").unlink(missing_ok=True)
+    libc = ctypes.CDLL(None)
+    shmid = libc.shmget(0x1AB5EED, 0, 0)
+    if shmid >= 0:
+        libc.shmctl(shmid, 0, None)     # IPC_RMID
+
+
+@needs_root
+def test_cannot_reach_another_check_through_shared_folders_ipc_or_network(tmp_path):
+    # Every check's uid may write /tmp, /var/tmp, /dev/shm and /run/lock, and System V IPC and the
+    # network were the machine's: a file (0666) or a shared memory segment one check left was read
+    # by the next check (another submission's), and outlived grading; a check could connect to an
+    # abstract unix socket or a loopback port another process (another check) listened on.
+    import socket
+    hostile = DATA / "escapes" / "escapes.py"
+    checks = load_hidden(hostile)
+    listeners = [socket.socket(socket.AF_UNIX), socket.socket(socket.AF_INET)]
+    _clear_traces()
+    try:
+        listeners[0].bind("\0labkit-threat-test")
+        listeners[1].setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listeners[1].bind(("127.0.0.1", 47391))
+        for s in listeners:
+            s.listen()
+        left = run_job(Job(checks.get("leaves_traces"), tmp_path, str(hostile)))
+        assert "left=['/tmp', '/var/tmp', '/dev/shm', '/run/lock', 'shm']" in str(left), str(left)  # its own
+        found = run_job(Job(checks.get("finds_traces"), tmp_path, str(hostile)))
+        assert "found=[]" in str(found), str(found)
+        assert not any(Path(d, "labkit-trace-left-by-a-check").exists()       # nothing outlived it
+                       for d in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock"))
+        import ctypes
+        assert ctypes.CDLL(None).shmget(0x1AB5EED, 0, 0) < 0
+    finally:
+        for s in listeners:
+            s.close()
+        _clear_traces()
+
+
+@needs_root
+def test_memory_bounded_what_a_check_writes_is_memory_too(tmp_path, monkeypatch):
+    # A check's HOME and TMPDIR were folders of /tmp, on the grader's disk: files of 64 MiB each
+    # (RLIMIT_FSIZE), as many as it liked, could fill it (the page cache they passed through was
+    # charged to its cgroup, the disk they filled was not). They are in a tmpfs of its own now,
+    # at most its memory bound, charged to its cgroup.
+    monkeypatch.setenv("LABKIT_GRADE_MEMORY_MB", "300")
+    hostile = DATA / "escapes" / "escapes.py"
+    r = run_job(Job(load_hidden(hostile).get("where_it_writes"), tmp_path, str(hostile)))
+    assert "MiB=[300, 300, 300]" in str(r), str(r)

@@ -16,7 +16,7 @@ What the server may hold, and why forking from it keeps the sandbox's guarantees
   to the worker on its own stdin after the fork, so no worker holds another check's job.
 - Each request forks a monitor that does what `unshare --pid --fork --mount-proc --kill-child`
   and runner's rlimits did: a new session, the check's cgroup joined first, the rlimits, the
-  fds, the folder and environment, then (root) new PID and mount namespaces, private mounts, and
+  fds, the folder and environment, then (root) new PID, mount, IPC and network namespaces, private mounts, and
   the worker forked as PID 1 of its namespace with its own /proc, killed if the monitor dies.
   The monitor waits for it and writes its exit status (as Popen's returncode: negative for a
   signal) on the status pipe, which the worker does not have. From there on the worker is what
@@ -39,7 +39,7 @@ import threading
 import time
 
 _libc = ctypes.CDLL(None, use_errno=True)
-CLONE_NEWNS, CLONE_NEWPID = 0x00020000, 0x20000000
+CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWIPC, CLONE_NEWNET = 0x00020000, 0x20000000, 0x08000000, 0x40000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 16384, 1 << 18
 PR_SET_PDEATHSIG = 1
 MAX_REQUEST = 1 << 16
@@ -240,7 +240,10 @@ def _monitor(req: dict, fds: list[int]) -> None:
     os.environ.clear()
     os.environ.update(env)
     if req["pidns"]:
-        _check(_libc.unshare(CLONE_NEWPID | CLONE_NEWNS), "unshare")
+        # (its own System V IPC and network too: a shared memory segment or message queue it
+        # leaves would outlive it and be read by another check, as would an abstract unix socket
+        # or a port on loopback it listens on; its network has only a loopback that is down)
+        _check(_libc.unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET), "unshare")
         _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
     alive_r, alive_w = os.pipe()    # the monitor holds the write end: end-of-file means it died
     child = os.fork()

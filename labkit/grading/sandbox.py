@@ -10,8 +10,10 @@ Two modes, chosen by who runs the grader:
   (memory and pids controllers) before it reads its job, so memory is bounded for native checks
   too, whatever ThreadSanitizer reserves. Then, still root inside its own mount namespace, it
   mounts empty tmpfs over the paths learner code must not read (solutions/, the hidden-check
-  folder, the folder of other submissions) and drops to a uid of its own (one per concurrent
-  check, never 0), with no supplementary groups.
+  folder, the folder of other submissions), puts an empty tmpfs of its own over the folders
+  any uid may write (private_folders: its scratch folder is made again in it) and drops to a
+  uid of its own (one per concurrent check, never 0), with no supplementary groups. Its System V
+  IPC and network namespaces are its own too (forkserver.py).
 - not root (a learner's `labkit.grading.check()` in a notebook): no namespace, no other uid. The
   worker becomes a child subreaper (PR_SET_CHILD_SUBREAPER), so nothing it starts can leave its
   tree; at the end the runner stops and kills the whole tree. Memory: RLIMIT_AS for Python checks,
@@ -317,6 +319,47 @@ def expose(paths: Iterable[str], stash: str) -> None:
             _covered.add(str(closed))
         Path(path).mkdir(parents=True, exist_ok=True)
         _mount(keep, path, None, MS_BIND | MS_REC, None)
+
+
+#: Folders any uid may write. A check's own uid could leave a file there (0666) for another check
+#: to read, or fill the disk there, so each check gets its own, empty, in a tmpfs (memory: charged
+#: to the check's cgroup and at most its memory bound), gone when its mount namespace is.
+SHARED_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+
+
+def private_folders(scratch: str, keep: Iterable[str], uid: int, size: int) -> None:
+    """As root in our own mount namespace: an empty tmpfs of at most `size` bytes over each of
+    SHARED_WRITABLE; the check's `scratch` folder (under /tmp) made again in it for `uid`, empty
+    but for its submission, bound back from the grader's copy (so the check's HOME, TMPDIR and
+    builds are in memory, not on a disk); each path of `keep` under a covered folder (the engine
+    objects, Python) bound back too."""
+    covered = [d for d in dict.fromkeys(os.path.realpath(d) for d in SHARED_WRITABLE)
+               if os.path.isdir(d) and not os.path.islink(d)]
+
+    def under(path: str) -> bool:
+        return any(path == d or path.startswith(d + os.sep) for d in covered)
+
+    scratch = os.path.realpath(scratch)
+    back = {os.path.join(scratch, "submission"): "submission"}
+    back.update({p: "kept" for p in dict.fromkeys(os.path.realpath(k) for k in keep if k)
+                 if under(p) and not p.startswith(scratch + os.sep) and p != scratch and os.path.isdir(p)})
+    held = {p: os.open(p, os.O_PATH | os.O_DIRECTORY) for p in back}   # still reachable once covered
+    try:
+        for d in covered:
+            _mount("none", d, b"tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777".encode())
+        if under(scratch):
+            os.makedirs(scratch, mode=0o700)
+            for name in ("home", "tmp"):
+                os.mkdir(os.path.join(scratch, name), 0o700)
+                os.chown(os.path.join(scratch, name), uid, uid)
+            os.chown(scratch, uid, uid)
+        for p, fd in held.items():
+            os.makedirs(p, exist_ok=True)
+            _mount(f"/proc/self/fd/{fd}", p, None, MS_BIND | MS_REC, None)
+    finally:
+        for fd in held.values():
+            os.close(fd)
+    os.chdir(scratch)    # (the old cwd is the grader's folder, now covered)
 
 
 def drop_privileges(uid: int) -> None:

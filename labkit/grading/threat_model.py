@@ -72,7 +72,11 @@ GUARANTEES = (
               "each check has its own scratch folder, HOME and native build cache inside it (owned by "
               "its uid as root, a uid no other check on the machine has: sandbox.take_uid locks its "
               "slot machine-wide, so two graders at once never share one); only the grader writes the engine objects checks link; the grader's "
-              "own LABKIT_NATIVE_CACHE is not passed on"),
+              "own LABKIT_NATIVE_CACHE is not passed on; as root, the folders any uid may write (/tmp, "
+              "/var/tmp, /dev/shm, /run/lock) and the check's scratch are an empty tmpfs of its "
+              "own (sandbox.private_folders), and it has its own System V IPC and network "
+              "namespaces (a 0666 file or shared memory segment one check left was read by the "
+              "next; an abstract unix socket or a loopback port was reachable from every check)"),
     Guarantee("cannot_outlive", "Every process a check starts is gone when the check ends, including "
                "ones that setsid or double-fork.",
               "as root: PID namespace (its PID 1 dying kills all) and a cgroup emptied at the end; "
@@ -80,8 +84,10 @@ GUARANTEES = (
               "tree"),
     Guarantee("memory_bounded", "Memory is bounded for every check, native ones included.",
               "as root: a memory cgroup (TSan's address-space reservation does not count, resident "
-              "memory does); otherwise RLIMIT_AS for Python checks and a resident-memory watcher "
-              "over the check's process tree for native ones"),
+              "memory does), which what the check writes is charged to too (its HOME, TMPDIR and "
+              "/tmp are a tmpfs of at most the memory bound: they were on the grader's disk); "
+              "otherwise RLIMIT_AS for Python checks and a resident-memory watcher over the "
+              "check's process tree for native ones"),
     Guarantee("time_bounded", "A check that hangs or loops is stopped at its timeout; the others go on.",
               "wall-clock timeout, then the whole process tree or cgroup is killed; a check split "
               "into parallel parts shares one timeout, the time its parts run summed (runner.Budget), "

@@ -89,8 +89,11 @@ def main() -> int:
     from labkit.grading import sandbox
     if job.get("uid") is not None:  # root, in our own namespaces: hide, then drop root for good
         here = os.path.dirname(os.path.abspath(__file__))  # labkit/grading: the package's root is 2 up
-        sandbox.expose([sys.base_prefix, sys.prefix, os.path.dirname(os.path.dirname(here))], job["stash"])
+        python = [sys.base_prefix, sys.prefix, os.path.dirname(os.path.dirname(here))]
+        sandbox.expose(python, job["stash"])
         sandbox.hide_paths(job.get("hide", []))
+        sandbox.private_folders(os.getcwd(), [os.environ.get("LABKIT_NATIVE_ENGINE", ""), *python],
+                                job["uid"], config.grade_memory_mb() << 20)
         sandbox.drop_privileges(job["uid"])
     else:
         sandbox.become_subreaper()

@@ -66,3 +66,59 @@ def looks_for_a_planted_module(sub, ctx):
     found = sorted(str(p) for p in Path("/").glob("tmp/**/planted-by-another-check.so"))
     found += [str(p) for p in Path(cache_dir()).glob("planted-by-another-check.so")]
     ctx.part(False, 1, bad=f"found={found}")
+
+
+# Traces one check leaves where any uid may write, and what another check finds of them (as if
+# two submissions graded one after the other); each says what it did in its BAD line.
+TRACE = "labkit-trace-left-by-a-check"
+SHM_KEY = 0x1AB5EED  # a System V shared memory segment, 0666: it outlives its maker
+PORT = 47391          # the test listens on it (loopback), and on an abstract unix socket
+
+
+def _shm(flags: int) -> int:
+    import ctypes
+    return ctypes.CDLL(None).shmget(SHM_KEY, 4096, flags)
+
+
+@hidden(points=1, timeout=20)
+def leaves_traces(sub, ctx):
+    left = []
+    for d in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock"):
+        try:
+            fd = os.open(f"{d}/{TRACE}", os.O_CREAT | os.O_WRONLY, 0o666)
+            os.fchmod(fd, 0o666)
+            os.close(fd)
+            left.append(d)
+        except OSError:
+            pass
+    if _shm(0o1000 | 0o666) >= 0:     # IPC_CREAT
+        left.append("shm")
+    ctx.part(False, 1, bad=f"left={left}")
+
+
+@hidden(points=1, timeout=20)
+def finds_traces(sub, ctx):
+    import socket
+    found = [d for d in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock") if os.path.exists(f"{d}/{TRACE}")]
+    if _shm(0) >= 0:
+        found.append("shm")
+    for family, address in ((socket.AF_UNIX, "\0labkit-threat-test"), (socket.AF_INET, ("127.0.0.1", PORT))):
+        s = socket.socket(family)
+        try:
+            s.connect(address)
+            found.append(f"connected to {address!r}")
+        except OSError:
+            pass
+        finally:
+            s.close()
+    ctx.part(False, 1, bad=f"found={found}")
+
+
+@hidden(points=1, timeout=20)
+def where_it_writes(sub, ctx):
+    """The size of the file system under its HOME, TMPDIR and /tmp: what it could fill."""
+    sizes = []
+    for d in (os.environ["HOME"], os.environ["TMPDIR"], "/tmp"):
+        st = os.statvfs(d)
+        sizes.append(st.f_blocks * st.f_frsize >> 20)
+    ctx.part(False, 1, bad=f"MiB={sizes}")
