@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -818,3 +819,28 @@ def test_memory_bounded_what_a_check_writes_is_memory_too(tmp_path, monkeypatch)
     hostile = DATA / "escapes" / "escapes.py"
     r = run_job(Job(load_hidden(hostile).get("where_it_writes"), tmp_path, str(hostile)))
     assert "MiB=[300, 300, 300]" in str(r), str(r)
+
+
+def test_submission_bounded_a_folder_socket_or_device_for_a_file_is_said_as_such(tmp_path):
+    # Each costs its own check only, said exactly: a folder named decode_panic.py was "file not
+    # found", a unix socket "could not be read (No such device or address)"; a device (/dev/zero's
+    # numbers) is never read, it has no end. A submission "folder" that is a device "did not exist".
+    import socket
+    from labkit.errors import LabkitError
+    (tmp_path / "decode_panic.py").mkdir()
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(str(tmp_path / "find_schedule.py"))
+        try:
+            os.mknod(tmp_path / "fix_a_sim.py", 0o644 | stat.S_IFCHR, os.makedev(1, 5))
+        except PermissionError:
+            pytest.skip("mknod needs root")
+        shutil.copy(ROOT / "solutions" / "why_fix_b_races.py", tmp_path)
+        report = grade(tmp_path, only=["decode_panic", "find_schedule", "fix_a_sim", "why_fix_b_races"])
+    r = {c.name: c for c in report.results}
+    assert r["why_fix_b_races"].score == 5, str(r["why_fix_b_races"])
+    for name, words in [("decode_panic", "decode_panic.py is a folder, not a file: submit the file itself"),
+                        ("find_schedule", "find_schedule.py is not a regular file (a named pipe, a socket"),
+                        ("fix_a_sim", "fix_a_sim.py is not a regular file (a named pipe, a socket")]:
+        assert r[name].score == 0 and r[name].status == "missing" and words in str(r[name]), str(r[name])
+    with pytest.raises(LabkitError, match="submission folder /dev/null is not a folder"):
+        grade("/dev/null")

@@ -54,7 +54,8 @@ def _jobs(submission: Path, hidden: str | os.PathLike | None, key: str = "",
 def _submission(path) -> Path:
     p = Path(path).resolve()
     if not p.is_dir():
-        raise LabkitError(f"submission folder {path} does not exist (it should be laid out like exercises/)")
+        what = "is not a folder" if p.exists() else "does not exist"
+        raise LabkitError(f"submission folder {path} {what} (it should be laid out like exercises/)")
     return p
 
 

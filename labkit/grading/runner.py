@@ -168,21 +168,26 @@ def _copy_files(folder: int, dst: Path, first: tuple[str, ...]) -> dict[str, str
     return skipped
 
 
+NOT_A_FILE = "is not a regular file (a named pipe, a socket or a device): submit the file itself"
+
+
 def _copy_file(folder: int, name: str, dst: Path, room: int) -> tuple[str, int | None]:
-    """Copy file `name` of the open `folder` from one open of it: ("", its size), (why not,
-    None), or ("", None) for a folder (not a file of the submission; it is not copied)."""
+    """Copy file `name` of the open `folder` from one open of it: ("", its size) or (why not,
+    None)."""
     try:
         fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY, dir_fd=folder)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return "is a symbolic link: submit the file itself", None
+        if exc.errno == errno.ENXIO:       # (what opening a unix socket says)
+            return NOT_A_FILE, None
         return f"could not be read ({exc.strerror})", None
     try:
         st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            return "", None
+        if stat.S_ISDIR(st.st_mode):   # (not copied; said only if a check asks for it by name)
+            return "is a folder, not a file: submit the file itself", None
         if not stat.S_ISREG(st.st_mode):   # a named pipe would block the copy; a device has no end
-            return "is not a regular file (a named pipe or a device): submit the file itself", None
+            return NOT_A_FILE, None
         limit = min(MAX_SUBMISSION_FILE, room)
         data = os.read(fd, limit + 1) if st.st_size <= limit else b""
         if st.st_size > MAX_SUBMISSION_FILE or len(data) > MAX_SUBMISSION_FILE:

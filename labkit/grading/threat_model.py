@@ -108,7 +108,8 @@ GUARANTEES = (
               "MAX_SUBMISSION_FILES files and MAX_SUBMISSION_BYTES in all (saying why the rest was "
               "left out); the folder opened once with O_NOFOLLOW (a submission folder of grade --many "
               "that links to solutions/ is not graded as it) and each file from it (openat) with "
-              "O_NOFOLLOW | O_NONBLOCK, copied from that open file if fstat says it is a regular file; "
+              "O_NOFOLLOW | O_NONBLOCK, copied from that open file if fstat says it is a regular file "
+              "(a folder, socket, pipe or device named as a check's file is said to be one); "
               "the answers.json the grader itself reads for participation the same way, at most "
               "4 MiB, JSON too deep to parse a problem of that file only (participation.read_answers)"),
     Guarantee("cannot_hide_from_the_search", "A simulator fix cannot pass by sharing state the "
