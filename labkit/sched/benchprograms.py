@@ -14,6 +14,17 @@
                        critical section: two of the critical sections conflict, and only through
                        accesses a search skips as quiet (every one is made under the lock)
 
+and four for whole critical sections (a section with no scheduling point inside is one step):
+    locked_list(n)     thread A walks a linked list under a lock while n threads each insert a
+                       node at its head under the same lock: (n+1)! orders of the sections
+    mixed_sections(n)  n threads add to x under a lock (whole sections), and one of them also
+                       writes y there, which another thread writes without the lock (a point
+                       inside: that section is not whole)
+    trylock(n)         n threads write x under a lock while B tries the lock (mutex_tryenter)
+                       and reads x only if it got it
+    section_panic(n)   A panics inside its critical section if it finds x set; n threads set x,
+                       each under the lock
+
 Cells name themselves (sched_key) so a search may skip their quiet accesses. A compare-and-swap
 is one write step (it reads and may write the cell atomically). Every program's result is the
 final memory and what each thread saw.
@@ -22,7 +33,7 @@ final memory and what each thread saw.
 from collections.abc import Callable
 
 from labkit.sched.recipe import Recipe
-from labkit.sched.runtime import SimThread, point
+from labkit.sched.runtime import Failure, SimThread, point
 from labkit.sched.sync import Mutex
 
 _NAMES = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -252,6 +263,114 @@ class Philosophers(BenchProgram):
         return [phil(i) for i in range(n)]
 
 
+class LockedList(BenchProgram):
+    def threads(self) -> int:
+        return self.n + 1
+
+    def setup(self, inst: _Instance) -> None:
+        inst.cell("head")          # 0: the empty list, else the number of the first node
+        for i in range(1, self.n + 1):
+            inst.cell(f"next{i}")
+        inst.lock("m")
+
+    def bodies(self) -> list[Body]:
+        def walker(s):
+            m = s.locks["m"]
+            m.enter()
+            seen, at = [], load(s.cells["head"])
+            while at:
+                seen.append(at)
+                at = load(s.cells[f"next{at}"])
+            m.exit()
+            s.seen["walked"] = int("".join(map(str, seen)) or "0")
+
+        def inserter(i):
+            def body(s):
+                m = s.locks["m"]
+                m.enter()
+                store(s.cells[f"next{i}"], load(s.cells["head"]))
+                store(s.cells["head"], i)
+                m.exit()
+            return body
+        return [walker] + [inserter(i) for i in range(1, self.n + 1)]
+
+
+class MixedSections(BenchProgram):
+    def threads(self) -> int:
+        return self.n + 1
+
+    def setup(self, inst: _Instance) -> None:
+        inst.cell("x")
+        inst.cell("y")
+        inst.lock("m")
+
+    def bodies(self) -> list[Body]:
+        def adder(i):
+            def body(s):
+                m = s.locks["m"]
+                m.enter()
+                if i == 0:
+                    store(s.cells["y"], 1)       # y is written without the lock too: a point
+                store(s.cells["x"], load(s.cells["x"]) + 1)
+                m.exit()
+            return body
+
+        def other(s):
+            store(s.cells["y"], 2)
+        return [adder(i) for i in range(self.n)] + [other]
+
+
+class Trylock(BenchProgram):
+    def threads(self) -> int:
+        return self.n + 1
+
+    def setup(self, inst: _Instance) -> None:
+        inst.cell("x")
+        inst.lock("m")
+
+    def bodies(self) -> list[Body]:
+        def writer(i):
+            def body(s):
+                m = s.locks["m"]
+                m.enter()
+                store(s.cells["x"], load(s.cells["x"]) * 10 + i + 1)
+                m.exit()
+            return body
+
+        def trier(s):
+            m = s.locks["m"]
+            if m.tryenter():
+                s.seen["B got"] = load(s.cells["x"])
+                m.exit()
+            else:
+                s.seen["B got"] = -1
+        return [writer(0), trier] + [writer(i) for i in range(1, self.n)]
+
+
+class SectionPanic(BenchProgram):
+    def threads(self) -> int:
+        return self.n + 1
+
+    def setup(self, inst: _Instance) -> None:
+        inst.cell("x")
+        inst.lock("m")
+
+    def bodies(self) -> list[Body]:
+        def checker(s):
+            m = s.locks["m"]
+            m.enter()
+            if load(s.cells["x"]) == 1:
+                raise Failure("found x set inside the section")
+            m.exit()
+
+        def setter(s):
+            m = s.locks["m"]
+            m.enter()
+            store(s.cells["x"], 1)
+            m.exit()
+        return [checker] + [setter] * self.n
+
+
 def readers_writer(n: int) -> ReadersWriter:
     return ReadersWriter("readers_writer", n)
 
@@ -279,6 +398,25 @@ def private_counters(n: int) -> PrivateCounters:
 def peeking_counters(n: int) -> PeekingCounters:
     return PeekingCounters("peeking_counters", n)
 
+
+def locked_list(n: int) -> LockedList:
+    return LockedList("locked_list", n)
+
+
+def mixed_sections(n: int) -> MixedSections:
+    return MixedSections("mixed_sections", n)
+
+
+def trylock(n: int) -> Trylock:
+    return Trylock("trylock", n)
+
+
+def section_panic(n: int) -> SectionPanic:
+    return SectionPanic("section_panic", n)
+
+
+#: Programs for whole sections (dpor.py's whole_sections), checked as SMALL is.
+SECTIONS = [locked_list(2), mixed_sections(2), trylock(2), section_panic(2)]
 
 #: The programs (and sizes) the tests check against full enumeration and the benchmark reports.
 SMALL = [readers_writer(2), readers_writer(4), lastzero(2), lastzero(4), indexer(2), indexer(3),

@@ -28,6 +28,19 @@ Three modelling choices, stated because the trace count depends on them:
     thread, so it is dependent on every step of every other thread, and the threads that could
     still have run before it are races with it too.
 
+With whole_sections=True (opt-in; issue 13) a critical section with no scheduling point inside
+(a thread chosen at its acquire of a lock whose next point is its release of that lock, quiet
+accesses and signals of condition variables no one else waits on skipped) is one step: its
+release needs no decision (runtime.Execution.sections), and its footprint is the lock as a READ,
+what it touched quietly and the kernel's note()s, so two such sections commute unless they touch
+something in common. Every step's footprint holds its note()s then, and a step's events are
+multi-key: races are found key by key with the lock rules above (a whole section races as an
+acquire does, and is recorded as a reader of its lock). A footprint is known only once the step
+has run: a step not taken yet (a pending access, a wakeup sequence's last step) is taken to
+touch its point and whatever that thread's steps at that point ever touched besides it (learned,
+and the search starts again should it grow). A lock a tryacquire was seen on has no whole
+sections (a tryacquire in the middle of one would find the lock held).
+
 Stateless: every execution starts from scratch and replays its prefix of choices. The search
 also skips the scheduling points of quiet accesses (quiet.py): its states are the chooser's
 decisions, not every step, and it starts over whenever it learns a new loud object.
@@ -55,26 +68,55 @@ def key_of(obj: object) -> Hashable:
 
 
 class Event:
-    """One step: thread p's access to the object `key`; `halts` once it is seen to end the run."""
+    """One step: thread p's access (`kind`) to the object `key`, and its footprint `fp` (key ->
+    written: the point's own access, and with whole sections every note() of the step and, for a
+    whole section, what it touched quietly, its lock a read); `halts` once it is seen to end the
+    run; `held`, the keys of the locks its thread held when it was chosen.
 
-    __slots__ = ("p", "kind", "key", "write", "halts")
+    A step not taken yet (a thread's pending access, the last step of a wakeup sequence, which
+    runs after other steps there) may touch other objects when it runs than it did before: its
+    footprint is then its point's and everything its thread's steps at that same point ever
+    touched besides it (DporSearch.extra; the search starts again should that grow)."""
 
-    def __init__(self, p: int, kind: str, key):
+    __slots__ = ("p", "kind", "key", "write", "halts", "fp", "whole", "held")
+
+    def __init__(self, p: int, kind: str, key, fp: dict | None = None,
+                 whole: bool = False, held: frozenset = frozenset()):
         self.p = p
         self.kind = kind
         self.key = key
-        self.write = kind in WRITE_KINDS
+        self.write = kind in WRITE_KINDS and not whole
         self.halts = False
+        self.fp = {key: self.write} if fp is None else fp
+        self.whole = whole
+        self.held = held
 
     def __repr__(self):
-        return f"<{self.p}:{self.kind} {self.key}{' halts' if self.halts else ''}>"
+        return (f"<{self.p}:{self.kind}{' whole' if self.whole else ''} {self.key}"
+                f"{' halts' if self.halts else ''}>")
+
+
+def announce(p: int, kind: str, key: Hashable, extra: dict | None) -> Event:
+    """Thread p's step not taken yet: its footprint at most its point and `extra` (see Event)."""
+    if not extra:
+        return Event(p, kind, key)
+    fp = dict(extra)
+    fp[key] = kind in WRITE_KINDS or fp.get(key, False)
+    return Event(p, kind, key, fp)
 
 
 def independent(a: Event, b: Event) -> bool:
     """Two steps of different threads that commute (and neither ends the execution)."""
     if a.halts or b.halts:
         return False
-    return a.key != b.key or not (a.write or b.write)
+    fa, fb = a.fp, b.fp
+    if len(fa) > len(fb):
+        fa, fb = fb, fa
+    for k, w in fa.items():
+        x = fb.get(k)
+        if x is not None and (w or x):
+            return False
+    return True
 
 
 class _Node:
@@ -148,12 +190,16 @@ class _State:
 
 class _DporChooser(Chooser):
     """Follows the states' current branches, then the wakeup trees, then any awake thread;
-    records each step with its vector clock and the races it is in."""
+    records each step with its vector clock and the races it is in.
+
+    A step's footprint is known only once it has run (on_step is called before it runs): each
+    step is recorded at the next decision, or at the end of the run (_finish)."""
 
     def __init__(self, search: "DporSearch"):
         self.search = search
         self.states = search.states
-        self.events: list[Event] = []            # Event per decision
+        self.sections = search.whole_sections
+        self.events: list[Event] = []            # Event per decision (once it has run)
         self.clocks: list[tuple[int, ...]] = []  # vector clock per decision
         self.local: list[int] = []               # the event's number within its thread (1-based)
         self.races: list[tuple[int, int]] = []   # (i, j): decision i races with the later decision j
@@ -161,9 +207,31 @@ class _DporChooser(Chooser):
         self.last: list[int] | None = None       # each thread's last decision, or -1
         self.table: dict[Hashable, list] = {}    # key -> [last write, {thread: last read since}, last acquire]
         self.pending_events: dict[int, tuple] = {}   # thread -> (its pending access, its Event)
+        self.running: tuple | None = None        # (thread, access, held) of the step not recorded yet
+        self.fp: dict = {}                       # what the kernel noted during that step
+        self.exe = None
+
+    def heard(self, kind: str, obj: object) -> None:
+        """note(): part of the running step's footprint, and of quiet.py's analysis (not the
+        code a thread runs before its first point: that is ordered before every step)."""
+        exe = self.exe
+        if exe is None or exe._starting:
+            return
+        if exe.quiet is not None:
+            exe.quiet.note(exe, kind, obj)
+        key = key_of(obj)
+        fp = self.fp
+        fp[key] = kind == "write" or fp.get(key, False)
 
     def choose(self, exe, enabled):
         i = exe.decisions
+        if self.running is not None:
+            self._finish(exe)
+        elif i == 0 and self.sections:
+            self.exe = exe
+            exe.sections = True
+            exe.tried = self.search.tried
+            exe.noting = self.heard
         states = self.states
         if i == len(states):
             self._new_state(exe, i, enabled)
@@ -186,16 +254,16 @@ class _DporChooser(Chooser):
 
     def _new_state(self, exe, i, enabled):
         # A thread's pending access is a new tuple each time it moves: the others' Events are
-        # the ones the last state made. (plant() may mark one of them `halts`, in every state
-        # that shares it: that only adds dependences, so it can cost executions, never miss one;
-        # the kstat searches explore exactly the same schedules either way.)
+        # the ones the last state made.
         cache = self.pending_events
+        extra = self.search.extra
         pending = {}
         for t in exe.threads:
             if not t.finished:
                 got = cache.get(t.index)
                 if got is None or got[0] is not t.pending:
-                    got = cache[t.index] = (t.pending, Event(t.index, t.pending[0], key_of(t.pending[1])))
+                    got = cache[t.index] = (t.pending, announce(t.index, t.pending[0], key_of(t.pending[1]),
+                                                                extra.get((t.index, t.pending[0], key_of(t.pending[1])))))
                 pending[t.index] = got[1]
         if i == 0:
             sleep, wut = {}, self.search.root_wut
@@ -210,44 +278,90 @@ class _DporChooser(Chooser):
         self.states.append(st)
 
     def on_step(self, exe, t, access):
-        i = exe.decisions - 1
-        p = t.index
+        self.running = (t.index, access, t.held)
+        if self.fp:
+            self.fp = {}
+
+    def _finish(self, exe) -> None:
+        """Record the step that ran last, now that its footprint is known: the executed Event
+        replaces the one its wakeup tree node announced."""
+        assert self.running is not None
+        p, access, held = self.running
+        self.running = None
+        i = len(self.events)
         if self.vc is None:
             n = len(exe.threads)
             self.vc = [[0] * n for _ in range(n)]
             self.last = [-1] * n
         assert self.vc is not None and self.last is not None
-        st = self.states[i]
-        ev = st.current.ev
-        if ev.key != key_of(access[1]) or ev.kind != access[0]:
-            ev = Event(p, access[0], key_of(access[1]))   # pragma: no cover (determinism)
+        kind, key = access[0], key_of(access[1])
+        if self.sections:
+            whole = exe.whole
+            fp = self.fp
+            self.fp = {}
+            if whole is not None:
+                for k, w in whole.items():
+                    fp[k] = w or fp.get(k, False)
+                fp[key] = fp.get(key, False)           # the lock: a read
+            else:
+                fp[key] = kind in WRITE_KINDS or fp.get(key, False)
+            ev = Event(p, kind, key, fp, whole=whole is not None,
+                       held=frozenset(key_of(m) for m in held) if held else frozenset())
+            if kind == "tryacquire" and key not in self.search.tried:
+                self.search.tried.add(key)     # its lock's sections are not whole from now on
+                self.search.grew = True
+            extra = self.search.extra.setdefault((p, kind, key), {})
+            for k, w in fp.items():    # what p's steps not taken yet may touch: has it grown?
+                if k != key or w and kind not in WRITE_KINDS:
+                    if k not in extra or w and not extra[k]:
+                        extra[k] = w
+                        self.search.grew = True
+        else:
+            ev = Event(p, kind, key)
+        node = self.states[i].current
+        assert node is not None      # (the node choose() followed)
+        node.ev = ev
         self.events.append(ev)
-        kind, key = ev.kind, ev.key
+        events = self.events
         vc = self.vc[p]
-        entry = self.table.get(key)
+        table = self.table
         preds = []                # decisions this one directly depends on (other threads')
         candidates = []           # the ones it may be in a reversible race with
-        if entry is not None:
-            w = entry[0]
-            if w is not None:
-                preds.append(w)
-                if kind != "acquire" and not (kind == "wakeup" and self.events[w].kind == "signal"):
-                    candidates.append(w)
-            if ev.write:
+        entry_l = table.get(key)
+        for k, w in ev.fp.items():
+            entry = entry_l if k == key else table.get(k)
+            if entry is None:
+                continue
+            last_w = entry[0]
+            if last_w is not None:
+                preds.append(last_w)
+                if k != key or not (kind == "acquire" or (kind == "wakeup"
+                                                          and events[last_w].kind == "signal")):
+                    candidates.append(last_w)
+            if w:
                 for r in entry[1].values():
                     preds.append(r)
                     candidates.append(r)
-            if (kind == "acquire" or kind == "tryacquire") and entry[2] is not None:
+            if k == key and (kind == "acquire" or kind == "tryacquire") and entry[2] is not None:
                 candidates.append(entry[2])
+        # An acquire cannot go before a step its lock's holder made holding it (the release
+        # among them): it races with that holder's acquire instead.
+        inside: set[int] = set()
+        if kind == "acquire":
+            inside = {d for d in preds if key in events[d].held}
+            if entry_l is not None and entry_l[0] is not None:
+                inside.add(entry_l[0])
         prev = tuple(vc)
+        done = set()
         for c in candidates:
-            q = self.events[c].p
-            if q == p:
+            q = events[c].p
+            if q == p or c in done or c in inside:
                 continue
+            done.add(c)
             # Immediate: nothing else that this step depends on comes after c.
             seen = prev[q]
             for d in preds:
-                if d != c and not (kind == "acquire" and entry is not None and d == entry[0]):
+                if d != c and d not in inside:
                     seen = max(seen, self.clocks[d][q])
             if seen < self.local[c]:
                 self.races.append((c, i))
@@ -259,17 +373,22 @@ class _DporChooser(Chooser):
         self.clocks.append(tuple(vc))
         self.local.append(vc[p])
         self.last[p] = i
-        if ev.write:
-            self.table[key] = [i, {}, i if kind == "acquire" or kind == "tryacquire"
-                               else (entry[2] if entry else None)]
-        elif entry is None:
-            self.table[key] = [None, {p: i}, None]
-        else:
-            entry[1][p] = i
+        for k, w in ev.fp.items():
+            entry = table.get(k)
+            if w:
+                table[k] = [i, {}, i if k == key and (kind == "acquire" or kind == "tryacquire")
+                            else (entry[2] if entry else None)]
+            elif entry is None:
+                table[k] = [None, {p: i}, None]
+            else:
+                entry[1][p] = i
 
     # ---- after the execution ------------------------------------------------------------------
-    def plant(self, outcome_kind: str, threads) -> None:
+    def plant(self, outcome_kind: str, exe) -> None:
         """Insert the wakeup sequence of every race of the finished execution."""
+        if self.running is not None:
+            self._finish(exe)
+        threads = exe.threads
         events, states = self.events, self.states
         n = len(events)
         if n == 0:
@@ -308,9 +427,12 @@ class _DporChooser(Chooser):
             a = entry[2] if entry is not None else None
             if a is not None and events[a].p != t.index and (
                     self.vc[t.index][events[a].p] < self.local[a]):
-                late.append((a, Event(t.index, "acquire", key_of(t.pending[1]))))
+                late.append((a, announce(t.index, "acquire", key_of(t.pending[1]),
+                                         self.search.extra.get((t.index, "acquire", key_of(t.pending[1]))))))
         for (i, j) in races:
-            self._reverse(i, j, events[j])
+            e = events[j]
+            self._reverse(i, j, announce(e.p, e.kind, e.key, self.search.extra.get((e.p, e.kind, e.key)))
+                          if self.sections else e)
         for (i, ev) in late:
             self._reverse(i, n, ev)
 
@@ -367,8 +489,16 @@ class DporSearch:
     """Runs executions until every wakeup tree is explored. reduce=False enumerates all."""
 
     def __init__(self, program, *, reduce: bool = True, detect_races: bool = True,
-                 max_executions: int | None = None, budget=None, quiet: Quiet | None = None):
+                 max_executions: int | None = None, budget=None, quiet: Quiet | None = None,
+                 whole_sections: bool = False):
         self.program = program
+        self.whole_sections = whole_sections   # critical sections with no point inside: one step
+        # (thread, kind, key) of a point -> {key: written}: what that thread's steps at that
+        # point touched besides it (notes, whole sections) in any execution so far: what such a
+        # step not taken yet may touch (see Event)
+        self.extra: dict[tuple, dict] = {}
+        self.tried: set = set()        # locks a tryacquire was seen on (runtime.Execution.tried)
+        self.grew = False
         self.learned = quiet           # loud objects another search already learned
         self.reduce = reduce
         self.detect_races = detect_races
@@ -424,7 +554,8 @@ class DporSearch:
             else:
                 before.add(outcome.schedule)
                 yield outcome       # a real execution whatever the search learned from it
-            if quiet.grew:
+            if quiet.grew or self.grew:
+                self.grew = False
                 # Some accesses this search skipped turned out to race: the states so far
                 # were built without them, so begin again with that object loud.
                 self.restarts += 1
@@ -432,7 +563,7 @@ class DporSearch:
                 self.root_wut = []
                 continue
             if outcome.kind != "pruned":
-                chooser.plant(outcome.kind, exe.threads)
+                chooser.plant(outcome.kind, exe)
             if not self._backtrack():
                 self.complete = True
                 return

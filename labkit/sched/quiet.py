@@ -80,6 +80,8 @@ class Quiet:
         """Record the access; True if it needs no scheduling point (the runtime then counts it
         as a step with Execution.skip: this module only decides, it never counts)."""
         if kind != "read" and kind != "write" and kind != "alloc":
+            if (kind == "signal" or kind == "wakeup") and exe.sections:
+                return self._condvar(exe, kind, obj)
             return False
         key = getattr(obj, "sched_key", None)
         if key is None or key in self.loud:
@@ -93,6 +95,24 @@ class Quiet:
         t.quiet_reads.add(obj)
         if writes:
             t.quiet_writes.add(obj)
+        inside = exe.quietly
+        if inside is not None:   # in what may turn out a whole section: part of its footprint
+            inside[key] = writes or inside.get(key, False)
+        return True
+
+    def _condvar(self, exe: Any, kind: str, obj: object) -> bool:
+        """With whole sections (runtime.Execution.sections): a signal of a condition variable no
+        other thread waits on is quiet too, as a write of it (so a critical section that wakes
+        no one is still whole); a wait is recorded as a write of it and stays a point. Not put
+        in the thread's quiet sets: the fast path is for reads and writes."""
+        key = getattr(obj, "sched_key", None)
+        if key is None or key in self.loud:
+            return False
+        if not self._record(exe, key, True, obj) or kind == "wakeup" or not exe.may_skip:
+            return False
+        inside = exe.quietly
+        if inside is not None:
+            inside[key] = True
         return True
 
     def note(self, exe: Any, kind: str, obj: object) -> bool:

@@ -311,6 +311,17 @@ class Execution:
         self.decisions = 0         # steps the chooser chose (steps quiet.py skipped are not)
         self.quiet = quiet         # a quiet.Quiet during a reduced search, else None
         self.noting: Callable[[str, object], None] | None = None   # who hears note(): the search
+        # Whole sections (a search sets `sections`, dpor.py): a thread chosen at its acquire of
+        # a lock whose very next point is its release of that lock runs the section as one
+        # step, the release made without a decision (a skipped step, as quiet.py's are, so
+        # schedule strings count it as before). `quietly` gathers what quiet.py let the step
+        # skip since the acquire (key -> written), `whole` is that once the release is made.
+        self.sections = False
+        self.tried: set = set()    # the locks (sched_key) a tryacquire was seen on: never whole,
+        #                            (a tryacquire in the middle of a section would find it held)
+        self._open: Any = None     # the lock the running step took, while no point followed
+        self.quietly: dict | None = None
+        self.whole: dict | None = None
         self.chosen: list[tuple[int, str]] = []  # (step, thread name) of each decision, in order
         self.enabled_at: dict[int, list[SimThread]] = {}   # step -> threads runnable at that choice
         self.running: SimThread | None = None
@@ -430,6 +441,16 @@ class Execution:
         if self._starting:
             self.main.switch()    # start(): stop at the first point; the real run starts later
             return
+        lock = self._open
+        if lock is not None:
+            self._open = None
+            if obj is lock and kind == "release" and self.steps < self.budget:
+                self.whole, self.quietly = self.quietly, None
+                self.skip(t)      # a whole section: its release is part of the acquire's step
+                for obs in self.observers:
+                    obs.on_step(self, t, t.pending)    # (the race detector orders by it)
+                return
+            self.quietly = None
         self._decide()
 
     def enabled(self) -> list[SimThread]:
@@ -524,6 +545,12 @@ class Execution:
             self.chooser.on_step(self, choice, access)
             for obs in self.observers:
                 obs.on_step(self, choice, access)
+            if self.sections:
+                self.whole = None
+                if access[0] == "acquire" and getattr(access[1], "sched_key", None) not in self.tried:
+                    self._open, self.quietly = access[1], {}
+                else:
+                    self._open = self.quietly = None
             if self.quiet is None or self._starting:
                 s.disarm()
             else:

@@ -20,10 +20,11 @@ MUTEX_WAITERS = 0x1
 class Mutex:
     """An adaptive mutex; `addr` is where it lives in the simulated kernel's memory."""
 
-    __slots__ = ("name", "addr", "owner", "waiters")
+    __slots__ = ("name", "addr", "owner", "waiters", "sched_key")
 
     def __init__(self, name: str, addr: int = 0) -> None:
         self.name = name
+        self.sched_key = ("Mutex", name)   # (the name dpor.key_of gave it: whole sections need one)
         self.addr = addr
         self.owner: SimThread | None = None   # the SimThread holding it, or None
         self.waiters = False   # MUTEX_WAITERS: some waiter blocked rather than spun
@@ -94,10 +95,11 @@ class Mutex:
 class CondVar:
     """A condition variable: wait releases the mutex, sleeps until woken, and retakes the mutex."""
 
-    __slots__ = ("name", "sleepers")
+    __slots__ = ("name", "sleepers", "sched_key")
 
     def __init__(self, name: str) -> None:
         self.name = name
+        self.sched_key = ("CondVar", name)   # (the name dpor.key_of gave it: quiet.py needs one)
         self.sleepers: list[SimThread | None] = []
 
     def waiting(self, t: SimThread, kind: str) -> str:
