@@ -559,6 +559,29 @@ def test_wrong_fixes_fail_with_the_reason(tmp_path, small, case, check, reason):
         assert "kstat_install (fix_a_sim.py line" in str(r), str(r)  # where the hold was taken
 
 
+def test_wrong_fixes_fail_an_install_is_not_forged_by_a_helper_named_kstat_install(tmp_path, small):
+    # Which clear of INVALID is a kstat's install was found by the NAME kstat_install on the
+    # Python stack (and that frame's first argument): W's fix A that also makes X's kstat visible,
+    # before X's own kstat_install runs, through a nested helper named kstat_install, was taken
+    # as X's install. At main f985248 its schedule 'W' (W first: it clears X's kstat 3) ended
+    # well, nothing recorded; the check scored it 0 only for another schedule it found first (a
+    # kstat dropped from the copy). Now the kernel model's own call of kstat_install for that
+    # kstat, on that thread (Kernel.run_kstat_install), is what makes a clear an install.
+    from labkit.grading.sim_checks import judge_execution, observe_execution
+    from labkit.kernel import Scenario
+    from labkit.sched.replay import replay
+    hostile = DATA / "hostile_sim" / "forges_install_by_name.py"
+    scenario = Scenario(3, hostile, writers=2)
+    said = judge_execution(observe_execution(replay(scenario, "W"), scenario), 3, 2)
+    assert said is not None and said.startswith(
+        "thread W cleared KSTAT_FLAG_INVALID of kstat 3 in kstat_install(): only that kstat's own "
+        "kstat_install may make it visible"), said
+    r = run("fix_a_sim", one_file(tmp_path, hostile, "fix_a_sim.py"))
+    assert r.score == 0 and r.points == 15 and "BAD" in str(r), str(r)
+    solution = Scenario(3, ROOT / "solutions" / "fix_a_sim.py", writers=2)
+    assert judge_execution(observe_execution(replay(solution, "W"), solution), 3, 2) is None
+
+
 @pytest.mark.parametrize("check", ["fix_a_sim", "fix_b_sim"])
 def test_wrong_fixes_fail_but_solutions_pass_at_small_scale(small, check):
     r = run(check, ROOT / "solutions")

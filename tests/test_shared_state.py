@@ -17,7 +17,8 @@ before any step (Execution.start), so it is ordered before everything. The step 
 panicking or failing execution depends on every step (dpor.py), so it is ordered after them.
 
 Not recorded, as not program state: the grader's records (Kernel.hold_sites, invalid_cleared,
-uninstalled_copies, visible_at_snapshot; see kstat.Kernel for why they are observation), a
+uninstalled_copies, visible_at_snapshot, and _installing, which each thread reads only its own
+entry of, for that record; see kstat.Kernel for why they are observation), a
 BootKstat's cached copy and its image (the simulator's memo of a boot kstat's members, dropped by
 any store), the scheduler's own objects (Mutex, CondVar, SimThread: the search sees their
 operations as points) and process-wide caches of strings (kstat_fr._walk_labels).
@@ -49,7 +50,7 @@ HANGS_OR_HOGS = ("loops_forever", "eats_memory")
 
 # Members that are not program state (see the module's note).
 _NOT_STATE = {
-    Kernel: {"hold_sites", "invalid_cleared", "uninstalled_copies", "visible_at_snapshot"},
+    Kernel: {"hold_sites", "invalid_cleared", "uninstalled_copies", "visible_at_snapshot", "_installing"},
     Kstat: {"_copy", "image"},
 }
 

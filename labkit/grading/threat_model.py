@@ -122,7 +122,10 @@ GUARANTEES = (
                "kernel's behaviour without a panic, lose the points of their check.",
               "two concurrent writers, in the simulator at small scale and in C (threads W and X, "
               "forced and free-running); invariants judged from the kernel's record of what happened "
-              "(who installed what, when the copy read it, holds at the end, who holds "
+              "(who installed what: in the simulator a clear of INVALID is an install only "
+              "inside the kernel model's own call of kstat_install for that kstat on that thread, "
+              "Kernel.run_kstat_install, not a function named so on the stack; when the copy read "
+              "it, holds at the end, who holds "
               "kstat_chain_lock and where it was taken, checked as each kstat_install returns), kept "
               "in C where learner code cannot name it, compared with the copied headers (none may be there twice), and judged "
               "in the ThreadSanitizer run too; a recursive mutex_enter or a mutex_exit by a "

@@ -35,12 +35,12 @@ def zone_zfs_kstat_create(zoneid: int, zone_name: str):
                             6, KSTAT_FLAG_VIRTUAL, zoneid)
     if zoneid != GLOBAL_ZONEID:
         kstat_zone_add(ksp, GLOBAL_ZONEID)
-    kernel().kstat_install(ksp)
+    kernel().run_kstat_install(ksp)
     return ksp
 
 
 def zone_kstat_install(ksp):
     """Thread X of a two-writer scenario: its zone's kstat was created before the reader began
     (see kernel/scenario.py), so it only installs it."""
-    kernel().kstat_install(ksp)
+    kernel().run_kstat_install(ksp)
     return ksp
