@@ -92,7 +92,7 @@ def main() -> int:
         python = [sys.base_prefix, sys.prefix, os.path.dirname(os.path.dirname(here))]
         sandbox.expose(python, job["stash"])
         sandbox.hide_paths(job.get("hide", []))
-        sandbox.private_folders(os.getcwd(), [os.environ.get("LABKIT_NATIVE_ENGINE", ""), *python],
+        sandbox.private_folders(os.getcwd(), [config.native_engine() or "", *python],
                                 job["uid"], config.grade_memory_mb() << 20)
         sandbox.drop_privileges(job["uid"])
     else:
