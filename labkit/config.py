@@ -197,7 +197,7 @@ def native_engine() -> str | None:
 
 def grade_scales() -> str:
     """LABKIT_GRADE_SCALES: the scales the grader explores a simulator fix at, comma-separated:
-    "small" (3 kstats, one writer and two concurrent writers), "seed" (5698 kstats, one writer)
+    "small" (3 kstats, one writer and two concurrent writers), "seed" (5698 kstats, one writer and two)
     or a number of kstats. Default "small,seed"; "small" alone (CI) still gives a right fix full marks."""
     return os.environ.get("LABKIT_GRADE_SCALES") or "small,seed"
 

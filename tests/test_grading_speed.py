@@ -48,9 +48,9 @@ def test_a_simulator_fix_runs_one_part_per_run_of_every_scale(name):
     runs = [run for _, rs in scales() for run in rs]
     parts = parts_of(check)
     assert [p for p, _ in parts] == [[si, ri] for si, (_, rs) in enumerate(scales()) for ri in range(len(rs))]
-    assert len(parts) == len(runs) == 3  # small: one writer, two writers; seed: one writer
-    # the two-writer search is the longest: it is started first
-    assert max(parts, key=lambda p: p[1])[0] == [0, 1]
+    assert len(parts) == len(runs) == 4  # small and seed: one writer, two writers
+    # the seed's two-writer search is the longest: it is started first
+    assert max(parts, key=lambda p: p[1])[0] == [1, 1]
 
 
 def test_a_check_is_split_only_when_it_alone_is_more_than_a_cores_share(monkeypatch):

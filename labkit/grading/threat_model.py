@@ -160,9 +160,6 @@ LIMITS = (
     "In C a kstat counts as installed once its writer has called kstat_install on it (the C's "
     "stores cannot be watched as the simulator's are), so a first pass that clears INVALID on a "
     "kstat whose kstat_install has already begun is caught in the simulator only.",
-    "In the simulator two concurrent writers are explored at the small scale only: at the seed "
-    "scale fix A's search has 9,240 executions of some 0.03 s each, about 5 minutes, fix B's about "
-    "1 (benchmarks/bench_seed_two_writers.py, 2026-12-02); the seed scale runs one writer.",
     "The simulator checks run fixed scales (3 kstats and the seed's 5698, LABKIT_GRADE_SCALES): a "
     "fix written to misbehave only at other chain lengths would pass them. An instructor who "
     "fears that adds a hidden check at another scale (INSTRUCTORS.md section 4).",

@@ -48,10 +48,11 @@ class Progress:
 
 def outcomes(program: Program, strategy: str = "dpor", *, seed: int | None = None,
              executions: int | None = None, detect_races: bool = True,
-             budget: int | None = None) -> Iterator[Outcome]:
+             budget: int | None = None, whole_sections: bool = False) -> Iterator[Outcome]:
     """Each execution's Outcome, one at a time, as the search makes them (the same executions,
-    in the same order, as explore() with the same arguments)."""
-    return iter(_Search(program, strategy, seed, executions, detect_races, budget))
+    in the same order, as explore() with the same arguments). `whole_sections` (dpor only):
+    critical sections with no point inside as one step (dpor.py): the same outcomes, fewer runs."""
+    return iter(_Search(program, strategy, seed, executions, detect_races, budget, whole_sections))
 
 
 def explore(program: Program, strategy: str = "dpor", *, seed: int | None = None,
@@ -119,7 +120,8 @@ class _Search:
     """One search in this process: iterate it for its outcomes, then ask found()."""
 
     def __init__(self, program: Program, strategy: str, seed: int | None,
-                 executions: int | None, detect_races: bool, budget: int | None) -> None:
+                 executions: int | None, detect_races: bool, budget: int | None,
+                 whole_sections: bool = False) -> None:
         if strategy not in STRATEGIES:
             raise choice_error("strategy", strategy, STRATEGIES)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
@@ -133,6 +135,7 @@ class _Search:
         self.executions = executions
         self.detect_races = detect_races
         self.budget = budget
+        self.whole_sections = whole_sections
         self.sampled = strategy in ("random", "pct")
         #: how many executions it will run, when that is known in advance
         self.total = (executions or config.RANDOM_EXECUTIONS) if self.sampled else executions
@@ -155,7 +158,8 @@ class _Search:
         if not self.sampled:
             self.dpor = DporSearch(program, reduce=(self.strategy == "dpor"),
                                    detect_races=self.detect_races,
-                                   max_executions=self.executions, budget=budget)
+                                   max_executions=self.executions, budget=budget,
+                                   whole_sections=self.whole_sections)
             yield from self.dpor.outcomes()
             return
         module = random_walk if self.strategy == "random" else pct
