@@ -81,17 +81,19 @@ def test_other_checks_are_one_part():
 
 
 def test_the_parts_are_merged_in_the_order_asked_whatever_order_they_end():
-    merged = merge_runs([_run(3, 1), _run(3, 2), _run(5698, 1)])
+    merged = merge_runs([_run(3, 1), _run(3, 2), _run(5698, 1), _run(5698, 2)])
     assert [s["label"] for s in merged["scales"]] == ["small", "seed"]
-    assert [(r["kstats"], r["writers"]) for s in merged["scales"] for r in s["runs"]] == [(3, 1), (3, 2), (5698, 1)]
+    assert [(r["kstats"], r["writers"]) for s in merged["scales"] for r in s["runs"]] == [
+        (3, 1), (3, 2), (5698, 1), (5698, 2)]
     with pytest.raises(ValueError):
-        merge_runs([_run(3, 1), _run(3, 2)])
+        merge_runs([_run(3, 1), _run(3, 2), _run(5698, 1)])
 
 
 def test_run_jobs_judges_a_split_check_once_from_all_its_parts(monkeypatch):
     """Parts finish in any order (shuffled here); the verdict is the same, judged once."""
     check = CHECKS.get("fix_a_sim")
-    datas = {(0, 0): _run(3, 1), (0, 1): _run(3, 2, "deadlock"), (1, 0): _run(5698, 1)}
+    datas = {(0, 0): _run(3, 1), (0, 1): _run(3, 2, "deadlock"), (1, 0): _run(5698, 1),
+             (1, 1): _run(5698, 2)}
     ran = []
 
     def fake(job, part, engine=None, server=None, budget=None):
@@ -103,29 +105,29 @@ def test_run_jobs_judges_a_split_check_once_from_all_its_parts(monkeypatch):
         monkeypatch.setattr(runner, "run_unit", fake)
         order = list(datas)
         random.Random(seed).shuffle(order)
-        (r,) = run_jobs([Job(check, ROOT / "solutions")], workers=3)
+        (r,) = run_jobs([Job(check, ROOT / "solutions")], workers=4)
         assert sorted(ran) == sorted(datas)
         assert r.score == 0 and "two writers (W and X): deadlock" in str(r), str(r)
         assert "seed scale" in str(r) and r.status == "fail"
 
 
 def test_a_hanging_split_check_gets_its_timeout_once_not_once_per_part(tmp_path, monkeypatch):
-    """Three parts of a fix that never returns run at once: together they may use the check's
-    timeout, not three times it (each part used to get the whole of it)."""
+    """Four parts of a fix that never returns run at once: together they may use the check's
+    timeout, not four times it (each part used to get the whole of it)."""
     monkeypatch.setenv("LABKIT_GRADE_TIMEOUT", "6")
     (tmp_path / "fix_a_sim.py").write_text((DATA / "wrong_sim" / "loops_forever.py").read_text())
     job = Job(CHECKS.get("fix_a_sim"), tmp_path)
-    assert len(runner.units_of([job], workers=3)) == 3
+    assert len(runner.units_of([job], workers=4)) == 4
     started, budgets = [], []
     real_unit, real_budget = runner.run_unit, runner.Budget
     monkeypatch.setattr(runner, "run_unit", lambda *a: started.append(a[1]) or real_unit(*a))
     monkeypatch.setattr(runner, "Budget", lambda seconds: budgets.append(real_budget(seconds)) or budgets[-1])
     t0 = time.monotonic()
-    (r,) = run_jobs([job], workers=3)
+    (r,) = run_jobs([job], workers=4)
     wall = time.monotonic() - t0
     assert r.status == "timeout" and r.score == 0 and "did not finish within 6 s" in str(r), str(r)
-    assert len(started) == 3
-    # the time the three workers ran, summed: 6 s (it was 3 x 6 s), spent 3 s a second
+    assert len(started) == 4
+    # the time the four workers ran, summed: 6 s (it was 4 x 6 s), spent 4 s a second
     ran = sum(b.seconds - b.left()[0] for b in budgets)
     assert 6 <= ran < 6.5, ran
     assert wall < 6, wall   # (2 s of running, the rest is starting and cleaning up)
@@ -149,7 +151,7 @@ def test_the_parts_share_a_budget_and_a_late_part_does_not_run():
 def test_a_part_that_reports_another_part_or_fails_decides_the_check():
     check = CHECKS.get("fix_a_sim")
     good = [_unit(check, [0, 0], _run(3, 1)), _unit(check, [0, 1], _run(3, 2)),
-            _unit(check, [1, 0], _run(5698, 1))]
+            _unit(check, [1, 0], _run(5698, 1)), _unit(check, [1, 1], _run(5698, 2))]
     assert judge_units(check, good).score == 15
     forged = list(good)
     forged[1] = _unit(check, [1, 0], _run(5698, 1))  # a worker claiming to be another part
@@ -160,8 +162,8 @@ def test_a_part_that_reports_another_part_or_fails_decides_the_check():
     slow[2] = Unit([1, 0], b"", None, True, 7, False, "")
     r = judge_units(check, slow)
     assert r.score == 0 and r.status == "timeout" and "within 7 s" in str(r), str(r)
-    swapped = [good[1], good[0], good[2]]  # observations of the wrong scenario in a slot
-    for u, p in zip(swapped, ([0, 0], [0, 1], [1, 0])):
+    swapped = [good[1], good[0], good[2], good[3]]  # observations of the wrong scenario in a slot
+    for u, p in zip(swapped, ([0, 0], [0, 1], [1, 0], [1, 1])):
         u.part = p
     r = judge_units(check, [_unit(check, u.part, json.loads(u.raw)["data"]) for u in swapped])
     assert r.score == 0 and r.status == "error", str(r)
