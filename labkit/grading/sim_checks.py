@@ -15,9 +15,10 @@ released when an execution ends.
 Modelling choices: the search runs a critical section with no scheduling point inside as one
 step, and lets two such sections of one lock commute unless what they touched conflicts
 (dpor.py, whole_sections=True; tests/test_whole_sections.py checks it against full
-enumeration). That is what makes two writers at the seed scale affordable: fix A's
-search there runs 27 executions, not 9,240 (about 5 minutes before). The second writer
-(thread X) only installs (see kernel/scenario.py). A hidden search bound would make a pass mean less, so there is none.
+enumeration). That is what makes two writers at the seed scale affordable: fix A's search
+there runs 27 executions, not 9,240 (about 5 minutes before). The second writer (thread X)
+only installs (see kernel/scenario.py). A hidden search bound would make a pass mean less, so
+there is none.
 """
 
 from __future__ import annotations
@@ -152,9 +153,10 @@ def scales() -> list[tuple[str, list[tuple[int, int]]]]:
 def fix_parts(two_writer_cost: float, seed_cost: float, seed_two_cost: float) -> list[tuple[object, float]]:
     """A fix's check in parts, one per run of every scale ([scale, run] indexes into scales()):
     the runs are independent searches, so the runner may run each as a worker of its own, in
-    parallel. The costs (about an idle core's seconds with the solution) only order the work."""
-    return [([si, ri], (seed_two_cost if writers == 2 else seed_cost) if kstats > 64
-             else two_writer_cost if writers == 2 else 0.1)
+    parallel. The costs (about an idle core's seconds with the solution) only order the work:
+    by (a long chain, writers), any chain over 64 kstats costing as the seed's."""
+    cost = {(False, 1): 0.1, (False, 2): two_writer_cost, (True, 1): seed_cost, (True, 2): seed_two_cost}
+    return [([si, ri], cost[kstats > 64, writers])
             for si, (_, runs) in enumerate(scales()) for ri, (kstats, writers) in enumerate(runs)]
 
 

@@ -96,8 +96,10 @@ class Event:
                 f"{' halts' if self.halts else ''}>")
 
 
-def announce(p: int, kind: str, key: Hashable, extra: dict | None) -> Event:
-    """Thread p's step not taken yet: its footprint at most its point and `extra` (see Event)."""
+def announce(p: int, kind: str, key: Hashable, learned: dict[tuple, dict]) -> Event:
+    """Thread p's step not taken yet: its footprint at most its point and what `learned`
+    (DporSearch.extra) holds for that thread at that point (see Event)."""
+    extra = learned.get((p, kind, key))
     if not extra:
         return Event(p, kind, key)
     fp = dict(extra)
@@ -263,7 +265,7 @@ class _DporChooser(Chooser):
                 got = cache.get(t.index)
                 if got is None or got[0] is not t.pending:
                     got = cache[t.index] = (t.pending, announce(t.index, t.pending[0], key_of(t.pending[1]),
-                                                                extra.get((t.index, t.pending[0], key_of(t.pending[1])))))
+                                                                extra))
                 pending[t.index] = got[1]
         if i == 0:
             sleep, wut = {}, self.search.root_wut
@@ -427,12 +429,10 @@ class _DporChooser(Chooser):
             a = entry[2] if entry is not None else None
             if a is not None and events[a].p != t.index and (
                     self.vc[t.index][events[a].p] < self.local[a]):
-                late.append((a, announce(t.index, "acquire", key_of(t.pending[1]),
-                                         self.search.extra.get((t.index, "acquire", key_of(t.pending[1]))))))
+                late.append((a, announce(t.index, "acquire", key_of(t.pending[1]), self.search.extra)))
         for (i, j) in races:
             e = events[j]
-            self._reverse(i, j, announce(e.p, e.kind, e.key, self.search.extra.get((e.p, e.kind, e.key)))
-                          if self.sections else e)
+            self._reverse(i, j, announce(e.p, e.kind, e.key, self.search.extra) if self.sections else e)
         for (i, ev) in late:
             self._reverse(i, n, ev)
 
