@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from labkit.answer_values import AnswerError, normalise, shown
-from labkit.grading import runner, sandbox, threat_model
+from labkit.grading import sandbox, submission_copy, threat_model
 from labkit.grading.base import Ctx
 from labkit.grading.exercises import CHECKS
 from labkit.grading.grader import grade
@@ -706,14 +706,14 @@ def test_submission_bounded_many_big_files_are_not_all_copied(tmp_path):
     hostile = DATA / "hidden" / "counts_files.py"
     copied = run_job(Job(load_hidden(hostile).get("counts_files"), tmp_path, str(hostile)))
     files, size = (int(x) for x in re.search(r"files=(\d+) bytes=(\d+)", str(copied)).groups())
-    assert files <= runner.MAX_SUBMISSION_FILES and size <= runner.MAX_SUBMISSION_BYTES, str(copied)
+    assert files <= submission_copy.MAX_SUBMISSION_FILES and size <= submission_copy.MAX_SUBMISSION_BYTES, str(copied)
     assert "first=['junk000.bin']" in str(copied), str(copied)
     r = run("why_fix_b_races", tmp_path)        # its own file is copied first, whatever else is there
     assert r.score == r.points, str(r)
     from labkit.grading.base import Missing, Submission
     copy = Path(tempfile.mkdtemp()) / "copy"
     try:
-        skipped = runner._copy_submission(tmp_path, copy)
+        skipped = submission_copy.copy_submission(tmp_path, copy)
         with pytest.raises(Missing, match="or it was not copied: the grader copies at most 64 files"):
             Submission(copy, skipped=skipped).file("zz_why_fix_b_races.py")
     finally:
@@ -867,3 +867,31 @@ def test_submission_bounded_a_folder_socket_or_device_for_a_file_is_said_as_such
         assert r[name].score == 0 and r[name].status == "missing" and words in str(r[name]), str(r[name])
     with pytest.raises(LabkitError, match="submission folder /dev/null is not a folder"):
         grade("/dev/null")
+
+
+def test_submission_bounded_a_gradescope_upload_is_copied_by_the_same_bounded_copy(tmp_path):
+    # The Gradescope entry point copied an upload by its own walk (rglob): every file of every
+    # subfolder up to 8 MiB each, however many, as root, before any check's bound applied; a
+    # file swapped for a link between its look and its copy was followed. It now copies by the
+    # grader's one copy (submission_copy), and a check that needs a file it left out says why.
+    from labkit.classroom import gradescope
+    up = tmp_path / "upload"
+    (up / "deep" / "deeper").mkdir(parents=True)
+    for i in range(100):                              # 100 files of 100 KiB: 10 MiB
+        (up / f"junk{i:03}.bin").write_bytes(b"\0" * (100 << 10))
+    (up / "deep" / "deeper" / "more.bin").write_bytes(b"x")
+    (up / "fix_a_sim.py").write_text("#" * (2 << 20))    # 2 MiB: more than a file may be
+    shutil.copy(ROOT / "solutions" / "why_fix_b_races.py", up)
+    (up / "decode_panic.py").symlink_to(ROOT / "solutions" / "decode_panic.py")
+    work = tmp_path / "work" / "submission"
+    left_out = gradescope.copy_upload(up, work)
+    files = [p for p in work.rglob("*") if p.is_file()]
+    assert len(files) <= submission_copy.MAX_SUBMISSION_FILES + len(gradescope.exercise_files()) + 1, len(files)
+    assert sum(p.stat().st_size for p in files) <= submission_copy.MAX_SUBMISSION_BYTES
+    assert not (work / "deep").exists() and not (work / "decode_panic.py").exists()
+    assert "at most 64 files and 8 MiB" in left_out[submission_copy.SKIPPED_REST], left_out
+    report = grade(work, only=["why_fix_b_races", "fix_a_sim", "decode_panic"], left_out=left_out)
+    got = {r.name: r for r in report.results}
+    assert got["why_fix_b_races"].score == got["why_fix_b_races"].points, str(got["why_fix_b_races"])
+    assert got["fix_a_sim"].score == 0 and "fix_a_sim.py is larger than 1048576 bytes" in str(got["fix_a_sim"])
+    assert got["decode_panic"].score == 0 and "decode_panic.py is a symbolic link" in str(got["decode_panic"])

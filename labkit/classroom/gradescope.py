@@ -3,10 +3,12 @@
 Design note: Gradescope puts the learner's upload in R/submission (R is /autograder there) and
 reads R/results/results.json. An upload may be the exercise files themselves or any folder
 holding them (exercises/, or a zip's top folder); the shallowest folder with exercise files is
-graded. Only its regular files are copied (no symlinks, which could point at the autograder's
-own files) into a fresh folder, and, when this runs as root, the checks run as the unprivileged
-user setup.sh made (LABKIT_GRADE_USER). Whatever goes wrong, a results file is written: an error
-becomes one failed test whose output says what happened.
+graded. Its top-level regular files are copied into a fresh folder by the grader's one bounded
+copy (labkit.grading.submission_copy: no symlinks, which could point at the autograder's own
+files; at most 64 files and 8 MiB; a check that needs a file left out says why), and, when this
+runs as root, the checks run as the unprivileged user setup.sh made (LABKIT_GRADE_USER).
+Whatever goes wrong, a results file is written: an error becomes one failed test whose output
+says what happened.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from labkit import config
 from labkit.errors import LabkitError
 
 CONFIG = "autograder.json"
-MAX_FILE = 8 << 20  # a bigger "exercise file" is not copied
 GRADE_USER = "labkit-student"
 
 
@@ -51,21 +52,15 @@ def find_submission(upload: Path) -> Path:
                       "exercises/ folder (" + ", ".join(sorted(names)[:4]) + ", ...) or the folder itself")
 
 
-def copy_submission(found: Path, dest: Path) -> Path:
-    """Copy the regular files of `found` (not symlinks, not huge files) into a fresh `dest`."""
+def copy_upload(found: Path, dest: Path) -> dict[str, str]:
+    """Copy the upload's folder `found` into a fresh `dest` by the grader's one bounded copy
+    (labkit.grading.submission_copy: top-level regular files, never through a link, at most 64
+    files and 8 MiB, the exercise files and the answers file first); what it left out and why."""
+    from labkit.grading.submission_copy import copy_submission
     if dest.exists():
         shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-    for p in sorted(found.rglob("*")):
-        rel = p.relative_to(found)
-        if p.is_symlink() or any(part.startswith(".") for part in rel.parts):
-            continue
-        if p.is_dir():
-            (dest / rel).mkdir(parents=True, exist_ok=True)
-        elif p.is_file() and p.stat().st_size <= MAX_FILE:
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(p, dest / rel)
-    return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    return copy_submission(found, dest, (*sorted(exercise_files()), config.ANSWERS_NAME))
 
 
 def _give_to(user: str, folder: Path) -> None:
@@ -83,13 +78,14 @@ def grade_upload(root: Path) -> dict:
     source = root / "source"
     cfg = json.loads((source / CONFIG).read_text())
     found = find_submission(root / "submission")
-    work = copy_submission(found, root / "work" / "submission")
+    work = root / "work" / "submission"
+    left_out = copy_upload(found, work)
     if os.geteuid() == 0:
         user = config.grade_user() or cfg.get("grade_user", GRADE_USER)
         os.environ["LABKIT_GRADE_USER"] = user       # for the grader's run_job (config.grade_user)
         _give_to(user, work.parent)
     hidden = source / "hidden"
-    report = grade(work, hidden if hidden.is_dir() else None)
+    report = grade(work, hidden if hidden.is_dir() else None, left_out=left_out)
     add_participation(report, work, cfg.get("questions"), cfg.get("participation_points", 0), always=True)
     result = report.to_gradescope(cfg.get("visibility"), cfg.get("hidden_visibility", "after_published"),
                                   extra_data={"versions": _installed_versions(), "built_with": cfg.get("versions", {}),

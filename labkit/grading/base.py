@@ -167,7 +167,7 @@ class Submission:
         if name in self.skipped:
             raise Missing(f"{name} {self.skipped[name]}")
         if not p.is_file():
-            rest = self.skipped.get("")     # runner.SKIPPED_REST: why files past its bounds were left out
+            rest = self.skipped.get("")     # submission_copy.SKIPPED_REST: why files past its bounds were left out
             raise Missing(f"{name}: file not found in {self.shown_as}" + (f" (or it {rest})" if rest else ""))
         return p
 

@@ -60,12 +60,17 @@ def _submission(path) -> Path:
 
 
 def grade(submission: str | os.PathLike = "exercises", hidden: str | os.PathLike | None = None, workers: int | None = None,
-          only: list[str] | None = None, progress: bool | Callable[[str], None] | None = None) -> Report:
+          only: list[str] | None = None, progress: bool | Callable[[str], None] | None = None,
+          left_out: dict[str, str] | None = None) -> Report:
     """Grade one submission; `only` names the checks to run (default: all); `progress` as for
-    check(), each line named by its check (checks run at the same time share the line)."""
+    check(), each line named by its check (checks run at the same time share the line);
+    `left_out`, what a copy of the submission made before (Gradescope's) left out and why, as
+    submission_copy.copy_submission returns it: a check that needs such a file says why."""
     start = time.monotonic()
     sub = _submission(submission)
     jobs = _jobs(sub, hidden, only=only)
+    for j in jobs:
+        j.left_out = dict(left_out or {})
     show = progress_shower(progress)
     if show is not None:
         for j in jobs:

@@ -104,10 +104,13 @@ GUARANTEES = (
               "a name that a spreadsheet would run as a formula (= + - @) is written as text"),
     Guarantee("submission_bounded", "What the grader reads of a submission is bounded, and read "
                "without following a link or blocking, even if the folder changes while it is graded.",
-              "runner._copy_submission: the check's own files first, then at most "
+              "one copy, submission_copy.copy_submission, for each check's folder (runner) and for "
+              "a Gradescope upload (classroom.gradescope.copy_upload): top-level files only, the "
+              "check's own files first, then at most "
               "MAX_SUBMISSION_FILES files and MAX_SUBMISSION_BYTES in all (saying why the rest was "
-              "left out); the folder opened once with O_NOFOLLOW (a submission folder of grade --many "
-              "that links to solutions/ is not graded as it) and each file from it (openat) with "
+              "left out, and a check that needs a file left out says why); the folder opened once "
+              "with O_NOFOLLOW (a submission folder of grade --many that links to solutions/ is not "
+              "graded as it) and each file from it (openat) with "
               "O_NOFOLLOW | O_NONBLOCK, copied from that open file if fstat says it is a regular file "
               "(a folder, socket, pipe or device named as a check's file is said to be one); "
               "the answers.json the grader itself reads for participation the same way, at most "
