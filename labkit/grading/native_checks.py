@@ -11,7 +11,8 @@ labkit.native runs the learner's C in a child process, so a crash or hang comes 
 The engine also keeps the grader's record, where the learner's C cannot name it: which kstats
 their writer had passed to kstat_install, and which of those were valid when the copy pass began
 or had returned from it before the count; after each copy pass the copied headers are compared
-with it (a kstat not yet installed must not be there, one installed before the copy must), each
+with it (a kstat not yet installed must not be there, one installed before the copy must, and
+each header must be, byte for byte, the engine's own copy of the kstat it names), each
 kstat_install must return with kstat_chain_lock released (the record knows who took it, and where),
 and at the end of the run every hold must be released. A run whose threads stop making progress is
 stopped by the engine, which says who holds the lock and where each thread is. ThreadSanitizer comes
@@ -292,8 +293,8 @@ def _race(path, check, forced: bool) -> dict:
     except LabkitError as exc:  # the engine stopped the run with an error (or refused to start it)
         return {"outcome": "error", "detail": cut(str(exc), 1500)}
     out = r.to_json()
-    for key in ("detail", "first_uninstalled", "first_missing", "first_duplicate", "first_held", "lock_site",
-                "first_kept"):
+    for key in ("detail", "first_uninstalled", "first_missing", "first_duplicate", "first_forged", "first_held",
+                "lock_site", "first_kept"):
         out[key] = cut(str(out.get(key, "")), 600)
     return out
 
@@ -325,6 +326,7 @@ def _recorded(record: dict | None) -> dict | None:
         return None
     keys = ("rounds", "installs", "overflows", "first_overflow_round", "uninstalled_copies",
             "first_uninstalled", "missing_copies", "first_missing", "duplicate_copies", "first_duplicate",
+            "forged_copies", "first_forged",
             "holds_left", "first_held",
             "lock_left", "lock_held_by", "lock_site", "holds_kept", "first_kept")
     return {k: cut(str(record[k]), 600) if isinstance(record.get(k), str) else record.get(k)
@@ -353,6 +355,12 @@ def _stress_wrong(r: dict) -> str | None:
                 f"{cut(str(r.get('lock_held_by')), 5)}: every mutex_enter needs its mutex_exit, on every "
                 f"path through the function (on illumos the next mutex_enter of the lock would wait "
                 f"forever or panic)")
+    forged = int(r.get("forged_copies") or 0)
+    if forged:   # compared with the engine's shadow of each kstat, not known by its (writable) ks_kid
+        return (f"in {forged} of {rounds} rounds the reader's copy held a header that is no kstat's copy, "
+                f"first {cut(str(r.get('first_forged', '')), 200)}: its bytes match no kstat of the chain "
+                f"as the kernel made it. A reader must be given each installed kstat's header as it is: "
+                f"bcopy it whole, and write nothing into the copy or into a kstat")
     if uninstalled:
         return (f"in {uninstalled} of {rounds} rounds the reader's copy held a kstat before its "
                 f"kstat_install had been called, first {cut(str(r.get('first_uninstalled', '')), 200)}: "

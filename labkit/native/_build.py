@@ -14,11 +14,12 @@ struct lk_stats {
     long long rounds, overflows, first_overflow_round, first_overflow_ns;
     long long short_rounds, installs, forced_timeouts, elapsed_ns;
     long long uninstalled_rounds, missing_rounds, holds_left, lock_left, holds_kept, duplicate_rounds;
+    long long forged_rounds;
     long long progress[3];
     int done, error, writers, lock_held_by;
     int exited[3];
     char first_uninstalled[96], first_missing[96], first_held[256], lock_site[96], first_kept[160];
-    char first_duplicate[96];
+    char first_duplicate[96], first_forged[128];
 };
 int lk_setup(const char *variant, int crash, int forced, long long window_ns,
              unsigned long long seed, int nkstats);

@@ -246,6 +246,7 @@ def _result(ffi, s, p):
         uninstalled_copies=s.uninstalled_rounds, first_uninstalled=ffi.string(s.first_uninstalled).decode(),
         missing_copies=s.missing_rounds, first_missing=ffi.string(s.first_missing).decode(),
         duplicate_copies=s.duplicate_rounds, first_duplicate=ffi.string(s.first_duplicate).decode(),
+        forged_copies=s.forged_rounds, first_forged=ffi.string(s.first_forged).decode(),
         holds_left=s.holds_left, first_held=ffi.string(s.first_held).decode(),
         lock_held_by=chr(s.lock_held_by) if s.lock_held_by else None, lock_left=s.lock_left,
         lock_site=ffi.string(s.lock_site).decode(), holds_kept=s.holds_kept,

@@ -26,8 +26,10 @@
  * must hold once that call has returned before R took the lock to count (g.unreturned, as R saw it
  * then), or once it has made the
  * kstat valid before R's copy began (mark_required).  After each copy pass, still under the lock,
- * R's headers are compared with that record (and with each other: none twice), by kid (R's own lists, not marks beside the kstats,
- * which the learner's snapshot could reach through a kstat pointer); when the threads have
+ * R's headers are compared with that record (and with each other: none twice), each known by the
+ * engine's shadow of its kstat (kstat_fr.c: a copy of the header as the kernel made it, compared
+ * byte for byte; a kid is the learner's to write, in a copy or in a kstat), kept in R's own lists,
+ * not marks beside the kstats, which the learner's snapshot could reach through a kstat pointer; when the threads have
  * stopped, every hold must have been released.  A modelling choice: the model cannot see which store made a kstat valid,
  * so it judges by the kstat_install call, not by the flag bits.  The record also holds who took
  * kstat_chain_lock and where (kstat_fr.c's mutex_enter, the only way in): a kstat_install that
@@ -269,32 +271,100 @@ mark_required(void)
 }
 
 /*
+ * A header with what the kernel itself changes after kstat_create left out, so that a copy and the
+ * engine's shadow of its kstat compare byte for byte: KSTAT_FLAG_INVALID (kstat_install clears
+ * it), the header kstat's ks_ndata, ks_data_size and ks_snaptime (its update and snapshot write
+ * them), and the padding after ks_ndata (a copy by struct assignment need not keep it).
+ */
+static void
+comparable(kstat_t *ks, int header)
+{
+	ks->ks_flags |= KSTAT_FLAG_INVALID;
+	memset((char *)ks + offsetof(kstat_t, ks_ndata) + sizeof (ks->ks_ndata), 0,
+	    offsetof(kstat_t, ks_data_size) - offsetof(kstat_t, ks_ndata) - sizeof (ks->ks_ndata));
+	if (header) {
+		ks->ks_ndata = 0;
+		ks->ks_data_size = 0;
+		ks->ks_snaptime = 0;
+	}
+}
+
+/*
+ * The chain entry the copied header ks is a copy of, or -1.  Its ks_kid only says which entry to
+ * compare it with: the learner's C can write a kid into a copy, or into a kstat before copying it,
+ * so the header must be that entry's shadow (what the kernel made), byte for byte.
+ */
+static int
+copy_of(const kstat_t *ks)
+{
+	kstat_t mine, made;
+	int i = lk_chain_index(ks->ks_kid);
+
+	if (i < 0)
+		return (-1);
+	mine = *ks;
+	memcpy(&made, lk_chain_shadow(i), sizeof (made));
+	comparable(&mine, i == 0);
+	comparable(&made, i == 0);
+	return (memcmp(&mine, &made, sizeof (made)) == 0 ? i : -1);
+}
+
+/*
+ * The record's name for a header that is no kstat's copy: where it is, and what it says it is
+ * (the learner's bytes: printable ASCII only, each other byte a '?').
+ */
+static void
+name_forged(const kstat_t *ks, size_t at)
+{
+	char module[KSTAT_STRLEN + 1], name[KSTAT_STRLEN + 1];
+	size_t i;
+
+	for (i = 0; i < KSTAT_STRLEN; i++) {
+		module[i] = ks->ks_module[i] >= 0x20 && ks->ks_module[i] < 0x7f ? ks->ks_module[i] : '?';
+		name[i] = ks->ks_name[i] >= 0x20 && ks->ks_name[i] < 0x7f ? ks->ks_name[i] : '?';
+		if (ks->ks_module[i] == '\0')
+			module[i] = '\0';
+		if (ks->ks_name[i] == '\0')
+			name[i] = '\0';
+	}
+	module[KSTAT_STRLEN] = name[KSTAT_STRLEN] = '\0';
+	snprintf(g.first_forged, sizeof (g.first_forged), "the header at byte %zu of the buffer, which "
+	    "says it is kstat %d (%s:%d:%s)", at, (int)ks->ks_kid, module, ks->ks_instance, name);
+}
+
+/*
  * The copied headers against the record, under the chain lock right after the copy pass: a header
- * of a kstat whose kstat_install had not been called (or of no kstat in the chain) is one a reader
- * must never see; each kstat mark_required chose must be in the copy.
+ * that is no kstat's copy (compared with the engine's shadows), or a copy of a kstat whose
+ * kstat_install had not been called, is one a reader must never see; each kstat mark_required
+ * chose must be in the copy, once.  Kstats are named from the shadows, not from their own bytes.
  */
 static void
 inspect_copy(const unsigned char *kbuf, size_t len)
 {
 	static const kstat_t zero;
 	kstat_t ks;
-	ekstat_t *e;
+	kid_t kid;
 	size_t i;
-	int bad = 0, missing = 0, twice = 0;
+	int at, bad = 0, missing = 0, twice = 0, forged = 0;
 
 	nseen = 0;
 	for (i = 0; i + sizeof (ks) <= len; i += sizeof (ks)) {
 		memcpy(&ks, kbuf + i, sizeof (ks));	/* kbuf may be unaligned in crash mode */
 		if (memcmp(&ks, &zero, sizeof (ks)) == 0)
 			continue;			/* left zero by kmem_zalloc */
-		e = lk_chain_find(ks.ks_kid);
-		if (e == NULL || pending(ks.ks_kid)) {
-			if (bad++ == 0 && LOAD(&g.uninstalled_rounds) == 0)
-				name_kstat(g.first_uninstalled, sizeof (g.first_uninstalled), &ks, e == NULL ?
-				    "(no kstat in the chain has this kid)" : "(its kstat_install had not been called)");
+		if ((at = copy_of(&ks)) < 0) {
+			if (forged++ == 0 && LOAD(&g.forged_rounds) == 0)
+				name_forged(&ks, i);
 			continue;
 		}
-		if (kid_push(&seen, &nseen, &seen_cap, ks.ks_kid) != 0)
+		kid = lk_chain_kid(at);
+		if (pending(kid)) {
+			if (bad++ == 0 && LOAD(&g.uninstalled_rounds) == 0)
+				name_kstat(g.first_uninstalled, sizeof (g.first_uninstalled), lk_chain_shadow(at),
+				    "(its kstat_install had not been called)");
+			continue;
+		}
+		if (kid_push(&seen, &nseen, &seen_cap, kid) != 0)
 			return;
 	}
 	if (nseen > 1)
@@ -302,17 +372,19 @@ inspect_copy(const unsigned char *kbuf, size_t len)
 	for (i = 1; i < nseen; i++) {		/* sorted: the same kid twice is side by side */
 		if (seen[i] != seen[i - 1])
 			continue;
-		if (twice++ == 0 && LOAD(&g.duplicate_rounds) == 0 && (e = lk_chain_find(seen[i])) != NULL)
-			name_kstat(g.first_duplicate, sizeof (g.first_duplicate), &e->e_ks,
+		if (twice++ == 0 && LOAD(&g.duplicate_rounds) == 0 && (at = lk_chain_index(seen[i])) >= 0)
+			name_kstat(g.first_duplicate, sizeof (g.first_duplicate), lk_chain_shadow(at),
 			    "(copied twice or more)");
 	}
 	for (i = 0; i < nreq; i++) {
 		if (nseen > 0 && bsearch(&req[i], seen, nseen, sizeof (kid_t), kid_cmp) != NULL)
 			continue;
-		if (missing++ == 0 && LOAD(&g.missing_rounds) == 0 && (e = lk_chain_find(req[i])) != NULL)
-			name_kstat(g.first_missing, sizeof (g.first_missing), &e->e_ks,
+		if (missing++ == 0 && LOAD(&g.missing_rounds) == 0 && (at = lk_chain_index(req[i])) >= 0)
+			name_kstat(g.first_missing, sizeof (g.first_missing), lk_chain_shadow(at),
 			    "(installed before the copy began)");
 	}
+	if (forged)
+		ADD(&g.forged_rounds, 1);
 	if (bad)
 		ADD(&g.uninstalled_rounds, 1);
 	if (missing)
@@ -572,7 +644,7 @@ writer(void *arg)
 			break;
 		}
 		/* kstat_install's first lines: hold the kstat and check it; yours is the rest */
-		ksp = lk_hold_bykid(e->e_ks.ks_kid, "at the start of kstat_install (engine.c), for your "
+		ksp = lk_hold_bykid(LOAD(&g.pending[w]), "at the start of kstat_install (engine.c), for your "
 		    "kstat_install to release with kstat_rele");
 		install_checks(ksp);
 		interrupt();
@@ -676,6 +748,7 @@ lk_setup(const char *variant, int crash, int forced, long long window_ns,
 			return (-1);
 		e->e_ks.ks_flags &= ~KSTAT_FLAG_INVALID;	/* no threads yet */
 	}
+	lk_chain_reshadow();		/* the header kstat and the boot kstats as set up */
 	g.pending[0] = g.pending[1] = -1;	/* the rest were installed at boot */
 	g.unreturned[0] = g.unreturned[1] = -1;
 	return (0);
@@ -728,6 +801,7 @@ lk_poll(struct lk_stats *s)
 	s->uninstalled_rounds = LOAD(&g.uninstalled_rounds);
 	s->missing_rounds = LOAD(&g.missing_rounds);
 	s->duplicate_rounds = LOAD(&g.duplicate_rounds);
+	s->forged_rounds = LOAD(&g.forged_rounds);
 	s->writers = g.writers;
 	s->lock_left = LOAD(&g.lock_left);
 	s->holds_kept = LOAD(&g.holds_kept);
@@ -739,6 +813,7 @@ lk_poll(struct lk_stats *s)
 		memcpy(s->first_uninstalled, g.first_uninstalled, sizeof (s->first_uninstalled));
 		memcpy(s->first_missing, g.first_missing, sizeof (s->first_missing));
 		memcpy(s->first_duplicate, g.first_duplicate, sizeof (s->first_duplicate));
+		memcpy(s->first_forged, g.first_forged, sizeof (s->first_forged));
 		memcpy(s->first_held, g.first_held, sizeof (s->first_held));
 		memcpy(s->lock_site, g.lock_site, sizeof (s->lock_site));
 		memcpy(s->first_kept, g.first_kept, sizeof (s->first_kept));
@@ -746,7 +821,7 @@ lk_poll(struct lk_stats *s)
 		s->lock_held_by = g.lock_held_by;
 	} else {
 		s->first_uninstalled[0] = s->first_missing[0] = s->first_held[0] = '\0';
-		s->first_duplicate[0] = '\0';
+		s->first_duplicate[0] = s->first_forged[0] = '\0';
 		s->lock_site[0] = s->first_kept[0] = '\0';
 		s->holds_left = 0;
 		s->lock_held_by = 0;

@@ -42,9 +42,13 @@ long long r_over, r_copied;
  * its own copy of each kid, not links beside each kstat (an e_next in ekstat_t, where a store
  * through a kstat pointer unlinked a kstat from every reader's walk and from the record alike,
  * tried: hides_kstats_by_unlinking.c, 10/10 before).  Kids only grow, so the array stays sorted.
+ * Beside each kid, the engine's shadow of the kstat's header: a copy of it as the kernel made it,
+ * which the grader compares copied headers with (engine.c: inspect_copy), since the kstat's own
+ * ks_kid, and any of its bytes, are the learner's to write.
  */
 static ekstat_t **chain;
 static kid_t *chain_kids;
+static kstat_t *chain_shadows;
 static int chain_cap;
 int chain_len;
 static kid_t kstat_chain_id;
@@ -296,6 +300,27 @@ lk_chain_find(kid_t kid)
 	return (i >= 0 ? chain[i] : NULL);
 }
 
+int
+lk_chain_index(kid_t kid)
+{
+	return (chain_index_of(kid));
+}
+
+const kstat_t *
+lk_chain_shadow(int i)
+{
+	return (&chain_shadows[i]);
+}
+
+void
+lk_chain_reshadow(void)
+{
+	int i;
+
+	for (i = 0; i < chain_len; i++)
+		memcpy(&chain_shadows[i], &chain[i]->e_ks, sizeof (kstat_t));
+}
+
 /* kstat_hold_bykid, recording where the hold was taken (the grader's "hold never released"). */
 kstat_t *
 lk_hold_bykid(kid_t kid, const char *site)
@@ -406,6 +431,7 @@ chain_room(void)
 	int cap = chain_cap ? 2 * chain_cap : 128;
 	ekstat_t **c;
 	kid_t *k;
+	kstat_t *sh;
 
 	if (chain_len < chain_cap)
 		return (0);
@@ -415,6 +441,9 @@ chain_room(void)
 	if ((k = realloc(chain_kids, (size_t)cap * sizeof (*k))) == NULL)
 		return (-1);
 	chain_kids = k;
+	if ((sh = realloc(chain_shadows, (size_t)cap * sizeof (*sh))) == NULL)
+		return (-1);
+	chain_shadows = sh;
 	chain_cap = cap;
 	return (0);
 }
@@ -455,6 +484,7 @@ kstat_create(const char *module, const char *name, uchar_t flags, uint_t ndata)
 		STORE(&g.unreturned[lk_widx], e->e_ks.ks_kid);
 	}
 	chain[chain_len] = e;
+	memcpy(&chain_shadows[chain_len], &e->e_ks, sizeof (kstat_t));	/* before the learner has it */
 	chain_kids[chain_len++] = e->e_ks.ks_kid;
 	LK_EXIT(&kstat_chain_lock, "kstat_create");
 	return (e);
@@ -474,6 +504,7 @@ kstat_delete_oldest(void)
 		chain_len--;
 		memmove(chain + 1, chain + 2, (size_t)(chain_len - 1) * sizeof (*chain));
 		memmove(chain_kids + 1, chain_kids + 2, (size_t)(chain_len - 1) * sizeof (*chain_kids));
+		memmove(chain_shadows + 1, chain_shadows + 2, (size_t)(chain_len - 1) * sizeof (*chain_shadows));
 	}
 	LK_EXIT(&kstat_chain_lock, "kstat_delete");
 	if (victim) {

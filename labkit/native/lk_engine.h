@@ -59,8 +59,8 @@ struct lk_run {
 	kid_t pending[2];		/* each writer's kstat created, not yet passed to kstat_install */
 	kid_t unreturned[2];		/* ... and created, its kstat_install not yet returned */
 	/* the copied headers, inspected against the record (inspect_copy) */
-	long long uninstalled_rounds, missing_rounds, duplicate_rounds;
-	char first_uninstalled[96], first_missing[96], first_duplicate[96];
+	long long uninstalled_rounds, missing_rounds, duplicate_rounds, forged_rounds;
+	char first_uninstalled[96], first_missing[96], first_duplicate[96], first_forged[128];
 	/* at the end of the run (lk_stop): holds never released */
 	long long holds_left;
 	char first_held[256];
@@ -136,6 +136,9 @@ void lk_wait_note(int, const char *);
 ekstat_t *lk_chain_at(int);		/* the chain's i-th entry (0: the header), or NULL */
 kid_t lk_chain_kid(int);		/* its kid, as the engine gave it (i < the chain's length) */
 ekstat_t *lk_chain_find(kid_t);		/* the entry with this kid (the engine's), or NULL */
+int lk_chain_index(kid_t);		/* the index of the entry with this kid (the engine's), or -1 */
+const kstat_t *lk_chain_shadow(int);	/* the engine's copy of its header as the kernel made it */
+void lk_chain_reshadow(void);		/* lk_setup, before any thread: the shadows as set up */
 void kstat_delete_oldest(void);
 void chain_destroy(void);
 kid_t lk_chain_id(void);
@@ -145,11 +148,12 @@ struct lk_stats {
 	long long rounds, overflows, first_overflow_round, first_overflow_ns;
 	long long short_rounds, installs, forced_timeouts, elapsed_ns;
 	long long uninstalled_rounds, missing_rounds, holds_left, lock_left, holds_kept, duplicate_rounds;
+	long long forged_rounds;
 	long long progress[3];
 	int done, error, writers, lock_held_by;
 	int exited[3];
 	char first_uninstalled[96], first_missing[96], first_held[256], lock_site[96], first_kept[160];
-	char first_duplicate[96];
+	char first_duplicate[96], first_forged[128];
 };
 int lk_setup(const char *, int, int, long long, unsigned long long, int);
 int lk_start(long long, long long);

@@ -42,6 +42,8 @@ class RaceResult:
     first_missing: str = ""
     duplicate_copies: int = 0   # rounds whose copy held a kstat twice or more
     first_duplicate: str = ""
+    forged_copies: int = 0      # rounds whose copy held a header that is no kstat's copy
+    first_forged: str = ""
     holds_left: int = 0         # kstat holds never released when the run ended
     first_held: str = ""
     lock_held_by: str | None = None   # who left kstat_chain_lock held (R, W or X; a hang: who holds it)
@@ -76,6 +78,8 @@ class RaceResult:
             text += f"; {self.missing_copies} rounds lacked an installed kstat ({self.first_missing})"
         if self.duplicate_copies:
             text += f"; {self.duplicate_copies} rounds held a kstat twice ({self.first_duplicate})"
+        if self.forged_copies:
+            text += f"; {self.forged_copies} rounds held a header that is no kstat's copy ({self.first_forged})"
         if self.holds_left:
             text += f"; {self.holds_left} kstat holds never released ({self.first_held})"
         if self.holds_kept:
