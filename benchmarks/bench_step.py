@@ -1,6 +1,7 @@
 """The cost of one execution at seed scale: what a search pays per execution, whatever their number.
 
     .venv/bin/python benchmarks/bench_step.py [--kstats N] [--repeat R] [--fix F ...] [--instructions]
+    .venv/bin/python benchmarks/bench_step.py --searches [--kstats N] [--repeat R] [--fix F ...]
 
 An execution at the seed's scale (5698 kstats) replays the reader's two walks over the chain,
 about 28,500 steps, nearly all of them skipped as quiet by the reduced search. This times the
@@ -11,6 +12,12 @@ caches), so --instructions also counts the instructions of one execution under v
 (cachegrind, no cache simulation: the same count on a busy machine as on an idle one; it takes
 about a minute per variant). A benchmark, not a test: tests/test_engine_speed.py checks that the
 cheap paths change nothing.
+
+--searches times whole searches instead: the grader's (sim_checks.explore_scale: every schedule
+class, whole critical sections, no race detection) over one writer and two, best of --repeat,
+wall and CPU, with the executions it yielded and every run it made (learning runs and the runs
+a restart repeats included). Run it with another checkout's interpreter to time that checkout
+(labkit is imported from the interpreter's installation).
 """
 
 import argparse
@@ -53,6 +60,27 @@ def instructions(kstats: int, fix: str) -> int:
     return (counts[1] - counts[0]) // (5 * runs)
 
 
+def searches(kstats: int, fixes, repeat: int) -> None:
+    """Best wall and CPU time of the grader's search per (fix, writers); see the module's note."""
+    from labkit.sched import outcomes
+
+    print(f"load average {os.getloadavg()[0]:.2f}; kstats {kstats}; best of {repeat}; "
+          f"the grader's search (whole sections)")
+    print(f"{'fix':6} {'writers':>7} {'executions':>10} {'best s':>7} {'best cpu s':>10} {'runs (s)':>24}")
+    for fix in fixes:
+        for writers in (1, 2):
+            times, cpu = [], []
+            for _ in range(repeat):
+                scenario = Scenario(kstats, fix, writers=writers)   # (as each grading part makes it)
+                t, c = time.perf_counter(), time.process_time()
+                n = sum(1 for _ in outcomes(scenario, "dpor", detect_races=False, whole_sections=True))
+                times.append(time.perf_counter() - t)
+                cpu.append(time.process_time() - c)
+            print(f"{fix:6} {writers:7} {n:10} {min(times):7.2f} {min(cpu):10.2f} "
+                  f"{' '.join(f'{x:.2f}' for x in times):>24}")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--kstats", type=int, default=SEED_KSTATS)
@@ -60,6 +88,8 @@ def main() -> None:
     ap.add_argument("--fix", choices=FIXES, action="append", help="a variant to measure (default: all three)")
     ap.add_argument("--instructions", action="store_true",
                     help="also count each execution's instructions under valgrind (slow, load-independent)")
+    ap.add_argument("--searches", action="store_true",
+                    help="time the grader's whole searches (one writer and two) instead")
     ap.add_argument("--child", nargs=3, metavar=("FIX", "KSTATS", "ROUNDS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -67,6 +97,9 @@ def main() -> None:
         learn(scenario)                   # (its boot image built: not counted in either)
         for _ in range(int(args.child[2])):
             learn(scenario)
+        return
+    if args.searches:
+        searches(args.kstats, args.fix or FIXES, args.repeat)
         return
     if args.instructions and shutil.which("valgrind") is None:
         raise SystemExit("--instructions needs valgrind (apt-get install -y valgrind)")

@@ -194,8 +194,9 @@ class Kstat:
 
     @property
     def ks_flags(self) -> int:
-        if SKIPPING.room and self in SKIPPING.reads:   # point()'s fast path, inlined (runtime.SKIPPING):
-            SKIPPING.room -= 1                          # a reader's walk reads every kstat's flags
+        s = SKIPPING
+        if s.room and self in s.reads:   # point()'s fast path, inlined (runtime.SKIPPING):
+            s.room -= 1                  # a reader's walk reads every kstat's flags
         else:
             point("read", self, self.flags_what, depth=2)
         return self._flags

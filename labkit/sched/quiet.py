@@ -43,32 +43,45 @@ class Quiet:
     def __init__(self) -> None:
         self.loud: set = set()  # keys whose accesses must stay scheduling points (kept across runs)
         self.grew = False      # a key became loud during the last execution: restart the search
-        # key -> {thread: {lockset: written}}: every kind of access made to it in this execution
+        # key -> every kind of access made to it in this execution: (thread, lockset, written)
+        # while it is one kind (most keys: at seed scale a walk reads 5698 kstats once each, so a
+        # tuple, not two dicts, per key), else {thread: {lockset: written}}
         self.seen: dict = {}
+        self._read: tuple = (None, None, False)    # the last first read's record (skips())
         self.serial_steps: list[int] | None = None  # each thread's steps in the first learning run (set by DPOR)
 
     def begin(self) -> None:
         """A new execution: forget who touched what (the loud keys are kept)."""
         self.seen = {}
+        self._read = (None, None, False)
         self.grew = False
 
     def _record(self, exe: Any, key: Any, writes: bool, obj: object) -> bool:
         """Record the running thread's access; False (and the key loud) if it conflicts with
         another thread's access, one of the two a write, and the two hold no lock in common."""
         t = exe.running
+        entry = self.seen.setdefault(key, (t, t.held, writes))
+        return type(entry) is tuple and entry[0] is t and entry[1] is t.held and not writes or self._again(exe, key, entry, writes, obj)
+
+    def _again(self, exe: Any, key: Any, entry: Any, writes: bool, obj: object) -> bool:
+        """_record of a key recorded before in this execution (or just now: then it is alone)."""
+        t = exe.running
         held = t.held
-        entry = self.seen.get(key)
-        if entry is None:
-            self.seen[key] = {t: {held: writes}}
-            return True
+        if type(entry) is tuple:
+            q, locks, written = entry
+            if q is t:
+                if locks == held:
+                    if writes and not written:
+                        self.seen[key] = (t, held, True)
+                    return True
+            elif (writes or written) and not (held & locks):
+                return self._loud(exe, key, obj)
+            self.seen[key] = entry = {q: {locks: written}}
         for q, kinds in entry.items():
             if q is not t:
                 for locks, written in kinds.items():
                     if (writes or written) and not (held & locks):
-                        self.loud.add(key)
-                        self.grew = True
-                        _unclear(exe, obj)
-                        return False
+                        return self._loud(exe, key, obj)
         mine = entry.get(t)
         if mine is None:
             entry[t] = {held: writes}
@@ -76,10 +89,24 @@ class Quiet:
             mine[held] = writes
         return True
 
+    def _loud(self, exe: Any, key: Any, obj: object) -> bool:
+        self.loud.add(key)
+        self.grew = True
+        _unclear(exe, obj)
+        return False
+
     def skips(self, exe: Any, kind: str, obj: object) -> bool:
         """Record the access; True if it needs no scheduling point (the runtime then counts it
-        as a step with Execution.skip: this module only decides, it never counts)."""
-        if kind != "read" and kind != "write" and kind != "alloc":
+        as a step with Execution.skip: this module only decides, it never counts).
+
+        Called once per kstat and execution at seed scale (5698 times): its common case, a
+        thread's first access to a key, is _record's written out, and every first read by one
+        thread with the same locks shares one record (no tuple made per kstat)."""
+        if kind == "read":
+            writes = False
+        elif kind == "write" or kind == "alloc":
+            writes = True
+        else:
             if (kind == "signal" or kind == "wakeup") and exe.sections:
                 return self._condvar(exe, kind, obj)
             return False
@@ -88,16 +115,28 @@ class Quiet:
             return False
         # Every access is recorded, the ones that stay scheduling points too (a thread's first
         # point, or one past the step budget): they count in whether the object is quiet.
-        writes = kind != "read"
-        if not self._record(exe, key, writes, obj) or not exe.may_skip:
-            return False
         t = exe.running
+        if writes:
+            mark = (t, t.held, True)
+            entry = self.seen.setdefault(key, mark)
+        else:
+            # one record for every first read by the same thread and locks: no tuple made each
+            mark = self._read
+            if mark[0] is not t or mark[1] is not t.held:
+                mark = self._read = (t, t.held, False)
+            entry = self.seen.setdefault(key, mark)
+        if entry is not mark and not self._again(exe, key, entry, writes, obj):
+            return False
+        if exe._starting or exe.steps >= exe.budget:   # (not exe.may_skip, inlined)
+            return False
         t.quiet_reads.add(obj)
+        inside = exe.quietly
         if writes:
             t.quiet_writes.add(obj)
-        inside = exe.quietly
-        if inside is not None:   # in what may turn out a whole section: part of its footprint
-            inside[key] = writes or inside.get(key, False)
+            if inside is not None:
+                inside[key] = True
+        elif inside is not None:   # in what may turn out a whole section: part of its footprint
+            inside.setdefault(key, False)
         return True
 
     def _condvar(self, exe: Any, kind: str, obj: object) -> bool:

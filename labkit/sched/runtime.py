@@ -103,7 +103,7 @@ class _Skipping:
         if SKIPPING.room and obj in SKIPPING.reads: SKIPPING.room -= 1   else: point(...)
     """
 
-    __slots__ = ("reads", "writes", "room", "granted", "thread")
+    __slots__ = ("reads", "writes", "room", "granted", "thread", "exe")
 
     def __init__(self) -> None:
         self.disarm()
@@ -111,11 +111,12 @@ class _Skipping:
     reads: "set | frozenset"
     writes: "set | frozenset"
     thread: "SimThread | None"
+    exe: Any                  # the Execution it is armed for (None when disarmed)
 
     def disarm(self) -> None:
         self.reads = self.writes = frozenset()
         self.room = self.granted = 0
-        self.thread = None
+        self.thread = self.exe = None
 
 
 SKIPPING = _Skipping()
@@ -127,8 +128,19 @@ def point(kind: str, obj: object, what: str = "", depth: int = 1) -> None:
     `depth` says which caller frame is the line doing the access (1: the caller of point()).
     """
     s = SKIPPING
-    if s.room and obj in (s.reads if kind == "read" else s.writes):
-        s.room -= 1      # an access this thread was already cleared to skip (see _Skipping)
+    if s.room:
+        if obj in (s.reads if kind == "read" else s.writes):
+            s.room -= 1      # an access this thread was already cleared to skip (see _Skipping)
+            return
+        # Armed (room left): the running thread is s.thread, its search has a Quiet, and the
+        # budget is not reached, which is all quiet.py reads of the step counts: it may decide
+        # before they are settled (a first access to each kstat at seed scale comes here).
+        exe = s.exe
+        if exe.quiet.skips(exe, kind, obj):
+            s.room -= 1
+            return
+        exe.settle()
+        exe._point(kind, obj, what, sys._getframe(depth))
         return
     exe = _current
     if exe is not None:
@@ -554,7 +566,7 @@ class Execution:
             if self.quiet is None or self._starting:
                 s.disarm()
             else:
-                s.reads, s.writes, s.thread = choice.quiet_reads, choice.quiet_writes, choice
+                s.reads, s.writes, s.thread, s.exe = choice.quiet_reads, choice.quiet_writes, choice, self
                 room = self.budget - self.steps
                 s.room = s.granted = room if room > 0 else 0
             if choice is self.running and greenlet.getcurrent() is choice.glet:
