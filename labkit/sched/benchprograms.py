@@ -14,7 +14,7 @@
                        critical section: two of the critical sections conflict, and only through
                        accesses a search skips as quiet (every one is made under the lock)
 
-and four for whole critical sections (a section with no scheduling point inside is one step):
+and six for whole critical sections (a section with no scheduling point inside is one step):
     locked_list(n)     thread A walks a linked list under a lock while n threads each insert a
                        node at its head under the same lock: (n+1)! orders of the sections
     mixed_sections(n)  n threads add to x under a lock (whole sections), and one of them also
@@ -24,6 +24,12 @@ and four for whole critical sections (a section with no scheduling point inside 
                        and reads x only if it got it
     section_panic(n)   A panics inside its critical section if it finds x set; n threads set x,
                        each under the lock
+    halt_early(n)      A panics if it finds x set; B sets x, then takes and drops a lock n times
+                       (sections that touch nothing of A's): how far B got when A panicked
+                       makes n + 1 traces of their own
+    branching(n)       A's section reads x, then y if x was unset or z if it was set; B sets x,
+                       and n threads set y and n set z, each under the lock: what a section
+                       touches depends on what it read, so it changes when the search reorders
 
 Cells name themselves (sched_key) so a search may skip their quiet accesses. A compare-and-swap
 is one write step (it reads and may write the cell atomically). Every program's result is the
@@ -371,6 +377,58 @@ class SectionPanic(BenchProgram):
         return [checker] + [setter] * self.n
 
 
+class HaltEarly(BenchProgram):
+    def threads(self) -> int:
+        return 2
+
+    def setup(self, inst: _Instance) -> None:
+        inst.cell("x")
+        inst.lock("m")
+
+    def bodies(self) -> list[Body]:
+        def checker(s):
+            if load(s.cells["x"]) == 1:
+                raise Failure("found x set")
+
+        def setter(s):
+            store(s.cells["x"], 1)
+            m = s.locks["m"]
+            for _ in range(self.n):
+                m.enter()
+                m.exit()
+        return [checker, setter]
+
+
+class Branching(BenchProgram):
+    def threads(self) -> int:
+        return 2 * self.n + 2
+
+    def setup(self, inst: _Instance) -> None:
+        for name in ("x", "y", "z"):
+            inst.cell(name)
+        inst.lock("m")
+
+    def bodies(self) -> list[Body]:
+        def reader(s):
+            m = s.locks["m"]
+            m.enter()
+            if load(s.cells["x"]):
+                s.seen["z"] = load(s.cells["z"])
+            else:
+                s.seen["y"] = load(s.cells["y"])
+            m.exit()
+
+        def setter(name, v):
+            def body(s):
+                m = s.locks["m"]
+                m.enter()
+                store(s.cells[name], v)
+                m.exit()
+            return body
+        return ([reader, setter("x", 1)] + [setter("y", i + 1) for i in range(self.n)]
+                + [setter("z", i + 1) for i in range(self.n)])
+
+
 def readers_writer(n: int) -> ReadersWriter:
     return ReadersWriter("readers_writer", n)
 
@@ -415,8 +473,17 @@ def section_panic(n: int) -> SectionPanic:
     return SectionPanic("section_panic", n)
 
 
+def halt_early(n: int) -> HaltEarly:
+    return HaltEarly("halt_early", n)
+
+
+def branching(n: int) -> Branching:
+    return Branching("branching", n)
+
+
 #: Programs for whole sections (dpor.py's whole_sections), checked as SMALL is.
-SECTIONS = [locked_list(2), mixed_sections(2), trylock(2), section_panic(2)]
+SECTIONS = [locked_list(2), mixed_sections(2), trylock(2), section_panic(2), halt_early(2),
+            branching(1)]
 
 #: The programs (and sizes) the tests check against full enumeration and the benchmark reports.
 SMALL = [readers_writer(2), readers_writer(4), lastzero(2), lastzero(4), indexer(2), indexer(3),

@@ -36,10 +36,19 @@ what it touched quietly and the kernel's note()s, so two such sections commute u
 something in common. Every step's footprint holds its note()s then, and a step's events are
 multi-key: races are found key by key with the lock rules above (a whole section races as an
 acquire does, and is recorded as a reader of its lock). A footprint is known only once the step
-has run: a step not taken yet (a pending access, a wakeup sequence's last step) is taken to
-touch its point and whatever that thread's steps at that point ever touched besides it (learned,
-and the search starts again should it grow). A lock a tryacquire was seen on has no whole
-sections (a tryacquire in the middle of one would find the lock held).
+has run, and what a step touches after its point may depend on what it read there: a section
+that finds x set reads z, one that finds it unset reads y (benchprograms.branching), and a step
+may panic or not. So when a race (e, e') is reversed, e' is taken as it ran only when e wrote
+nothing e' touched (besides the lock: changes()); otherwise, and for a step never taken (a
+thread that could have run instead of a halting step, or left waiting for a lock), it is first
+taken to depend on every step (unknown()), and only if the wakeup sequence is new even then is
+the program run up to that step to see what it does there (a probe: DporSearch.probe, a run cut
+short, counted in `probes`, not in the executions). Taking e' as it ran when e changed what it
+read lost traces (branching(1): 3 of 4), and taking it to touch whatever its thread's steps at
+that point ever touched, as before, lost them where a step halts only after the reversal and ran
+more than one per trace elsewhere (two writers, no fix: 138 executions for 163 traces; branching(2):
+50 for 24, 4 blocked). A lock a tryacquire was seen on has no whole sections (a tryacquire in
+the middle of one would find the lock held).
 
 Stateless: every execution starts from scratch and replays its prefix of choices. The search
 also skips the scheduling points of quiet accesses (quiet.py): its states are the chooser's
@@ -54,6 +63,7 @@ from labkit.sched.quiet import Quiet
 from labkit.sched.runtime import WRITE_KINDS, Chooser
 
 HALTING = ("panic", "error")      # outcome kinds raised by the last step itself
+LOCK_KINDS = ("acquire", "release", "tryacquire")
 
 
 def key_of(obj: object) -> Hashable:
@@ -71,12 +81,10 @@ class Event:
     """One step: thread p's access (`kind`) to the object `key`, and its footprint `fp` (key ->
     written: the point's own access, and with whole sections every note() of the step and, for a
     whole section, what it touched quietly, its lock a read); `halts` once it is seen to end the
-    run; `held`, the keys of the locks its thread held when it was chosen.
-
-    A step not taken yet (a thread's pending access, the last step of a wakeup sequence, which
-    runs after other steps there) may touch other objects when it runs than it did before: its
-    footprint is then its point's and everything its thread's steps at that same point ever
-    touched besides it (DporSearch.extra; the search starts again should that grow)."""
+    run (or, for unknown(), until it is seen); `held`, the keys of the locks its thread held when
+    it was chosen. A thread's pending access, before it runs, is its point alone: only the step
+    that ran is recorded, and a wakeup sequence's last step is as it ran or as a probe saw it
+    (see the module's note)."""
 
     __slots__ = ("p", "kind", "key", "write", "halts", "fp", "whole", "held")
 
@@ -96,15 +104,22 @@ class Event:
                 f"{' halts' if self.halts else ''}>")
 
 
-def announce(p: int, kind: str, key: Hashable, learned: dict[tuple, dict]) -> Event:
-    """Thread p's step not taken yet: its footprint at most its point and what `learned`
-    (DporSearch.extra) holds for that thread at that point (see Event)."""
-    extra = learned.get((p, kind, key))
-    if not extra:
-        return Event(p, kind, key)
-    fp = dict(extra)
-    fp[key] = kind in WRITE_KINDS or fp.get(key, False)
-    return Event(p, kind, key, fp)
+def unknown(p: int, kind: str, key: Hashable) -> Event:
+    """Thread p's step at its point (kind, key) where what it touches is not known: taken to
+    depend on every step (as a halting step is) until a probe runs it (see Event)."""
+    ev = Event(p, kind, key)
+    ev.halts = True
+    return ev
+
+
+def changes(a: Event, b: Event) -> bool:
+    """Whether b, run without a before it, may touch other things than it did after a: a wrote
+    something b read or wrote besides the locks (a lock's state changes no step's footprint)."""
+    locks = (a.key, b.key)
+    for k, w in a.fp.items():
+        if w and k in b.fp and not (k in locks and (a.kind in LOCK_KINDS or b.kind in LOCK_KINDS)):
+            return True
+    return False
 
 
 def independent(a: Event, b: Event) -> bool:
@@ -159,8 +174,9 @@ def _without(seq, p: int) -> list:
     return seq
 
 
-def insert(wut: list[_Node], seq: Sequence[Event]) -> bool:
-    """insert_[E](seq, wut): add seq unless a branch of the tree already leads to its trace."""
+def insert(wut: list[_Node], seq: Sequence[Event], add: bool = True) -> bool:
+    """insert_[E](seq, wut): add seq unless a branch of the tree already leads to its trace
+    (True if it was new; with add=False, only whether it is)."""
     nodes = wut
     at = None
     while True:
@@ -175,7 +191,8 @@ def insert(wut: list[_Node], seq: Sequence[Event]) -> bool:
         else:
             if not seq:
                 return False
-            nodes.extend(_chain(seq))
+            if add:
+                nodes.extend(_chain(seq))
             return True
 
 
@@ -190,28 +207,25 @@ class _State:
         self.current: _Node | None = None   # the branch being explored
 
 
-class _DporChooser(Chooser):
-    """Follows the states' current branches, then the wakeup trees, then any awake thread;
-    records each step with its vector clock and the races it is in.
-
-    A step's footprint is known only once it has run (on_step is called before it runs): each
-    step is recorded at the next decision, or at the end of the run (_finish)."""
+class _Steps(Chooser):
+    """What a step touched, known only once it has run (on_step is called before it runs): the
+    search's choosers make each step an Event at the next decision or once the run has ended
+    (_taken). With whole sections they arm the execution for them and hear its note()s."""
 
     def __init__(self, search: "DporSearch"):
         self.search = search
-        self.states = search.states
         self.sections = search.whole_sections
-        self.events: list[Event] = []            # Event per decision (once it has run)
-        self.clocks: list[tuple[int, ...]] = []  # vector clock per decision
-        self.local: list[int] = []               # the event's number within its thread (1-based)
-        self.races: list[tuple[int, int]] = []   # (i, j): decision i races with the later decision j
-        self.vc: list[list[int]] | None = None   # each thread's clock now (lists)
-        self.last: list[int] | None = None       # each thread's last decision, or -1
-        self.table: dict[Hashable, list] = {}    # key -> [last write, {thread: last read since}, last acquire]
-        self.pending_events: dict[int, tuple] = {}   # thread -> (its pending access, its Event)
         self.running: tuple | None = None        # (thread, access, held) of the step not recorded yet
         self.fp: dict = {}                       # what the kernel noted during that step
         self.exe = None
+
+    def arm(self, exe) -> None:
+        """At the first decision: whole sections and note()s for this execution."""
+        if self.sections:
+            self.exe = exe
+            exe.sections = True
+            exe.tried = self.search.tried
+            exe.noting = self.heard
 
     def heard(self, kind: str, obj: object) -> None:
         """note(): part of the running step's footprint, and of quiet.py's analysis (not the
@@ -225,15 +239,84 @@ class _DporChooser(Chooser):
         fp = self.fp
         fp[key] = kind == "write" or fp.get(key, False)
 
+    def on_step(self, exe, t, access):
+        self.running = (t.index, access, t.held)
+        if self.fp:
+            self.fp = {}
+
+    def _taken(self, exe) -> Event:
+        """The step that ran last, as an Event."""
+        assert self.running is not None
+        p, access, held = self.running
+        self.running = None
+        kind, key = access[0], key_of(access[1])
+        if not self.sections:
+            return Event(p, kind, key)
+        whole = exe.whole
+        fp = self.fp
+        self.fp = {}
+        if whole is not None:
+            for k, w in whole.items():
+                fp[k] = w or fp.get(k, False)
+            fp[key] = fp.get(key, False)           # the lock: a read
+        else:
+            fp[key] = kind in WRITE_KINDS or fp.get(key, False)
+        if kind == "tryacquire" and key not in self.search.tried:
+            self.search.tried.add(key)     # its lock's sections are not whole from now on
+            self.search.grew = True
+        return Event(p, kind, key, fp, whole=whole is not None,
+                     held=frozenset(key_of(m) for m in held) if held else frozenset())
+
+
+class _Probe(_Steps):
+    """Follows `choices` (a thread per decision) and stops once the last one's step has run:
+    `ev` is then that step's Event (None if a choice could not be followed)."""
+
+    def __init__(self, search: "DporSearch", choices: Sequence[int]):
+        super().__init__(search)
+        self.choices = choices
+        self.ev: Event | None = None
+
+    def choose(self, exe, enabled):
+        i = exe.decisions
+        if i == 0:
+            self.arm(exe)
+        if i == len(self.choices):
+            self.ev = self._taken(exe)
+            exe.stop("pruned")
+        t = exe.threads[self.choices[i]]
+        if t not in enabled:
+            exe.stop("pruned")
+        return t
+
+    def end(self, outcome_kind: str, exe) -> None:
+        if self.running is not None and exe.decisions == len(self.choices):
+            self.ev = self._taken(exe)            # the run ended with that step
+            self.ev.halts = outcome_kind in HALTING
+
+
+class _DporChooser(_Steps):
+    """Follows the states' current branches, then the wakeup trees, then any awake thread;
+    records each step with its vector clock and the races it is in."""
+
+    def __init__(self, search: "DporSearch"):
+        super().__init__(search)
+        self.states = search.states
+        self.events: list[Event] = []            # Event per decision (once it has run)
+        self.clocks: list[tuple[int, ...]] = []  # vector clock per decision
+        self.local: list[int] = []               # the event's number within its thread (1-based)
+        self.races: list[tuple[int, int]] = []   # (i, j): decision i races with the later decision j
+        self.vc: list[list[int]] | None = None   # each thread's clock now (lists)
+        self.last: list[int] | None = None       # each thread's last decision, or -1
+        self.table: dict[Hashable, list] = {}    # key -> [last write, {thread: last read since}, last acquire]
+        self.pending_events: dict[int, tuple] = {}   # thread -> (its pending access, its Event)
+
     def choose(self, exe, enabled):
         i = exe.decisions
         if self.running is not None:
             self._finish(exe)
-        elif i == 0 and self.sections:
-            self.exe = exe
-            exe.sections = True
-            exe.tried = self.search.tried
-            exe.noting = self.heard
+        elif i == 0:
+            self.arm(exe)
         states = self.states
         if i == len(states):
             self._new_state(exe, i, enabled)
@@ -258,14 +341,12 @@ class _DporChooser(Chooser):
         # A thread's pending access is a new tuple each time it moves: the others' Events are
         # the ones the last state made.
         cache = self.pending_events
-        extra = self.search.extra
         pending = {}
         for t in exe.threads:
             if not t.finished:
                 got = cache.get(t.index)
                 if got is None or got[0] is not t.pending:
-                    got = cache[t.index] = (t.pending, announce(t.index, t.pending[0], key_of(t.pending[1]),
-                                                                extra))
+                    got = cache[t.index] = (t.pending, Event(t.index, t.pending[0], key_of(t.pending[1])))
                 pending[t.index] = got[1]
         if i == 0:
             sleep, wut = {}, self.search.root_wut
@@ -279,47 +360,17 @@ class _DporChooser(Chooser):
             st.current = st.wut[0]
         self.states.append(st)
 
-    def on_step(self, exe, t, access):
-        self.running = (t.index, access, t.held)
-        if self.fp:
-            self.fp = {}
-
     def _finish(self, exe) -> None:
         """Record the step that ran last, now that its footprint is known: the executed Event
         replaces the one its wakeup tree node announced."""
-        assert self.running is not None
-        p, access, held = self.running
-        self.running = None
+        ev = self._taken(exe)
+        p, kind, key = ev.p, ev.kind, ev.key
         i = len(self.events)
         if self.vc is None:
             n = len(exe.threads)
             self.vc = [[0] * n for _ in range(n)]
             self.last = [-1] * n
         assert self.vc is not None and self.last is not None
-        kind, key = access[0], key_of(access[1])
-        if self.sections:
-            whole = exe.whole
-            fp = self.fp
-            self.fp = {}
-            if whole is not None:
-                for k, w in whole.items():
-                    fp[k] = w or fp.get(k, False)
-                fp[key] = fp.get(key, False)           # the lock: a read
-            else:
-                fp[key] = kind in WRITE_KINDS or fp.get(key, False)
-            ev = Event(p, kind, key, fp, whole=whole is not None,
-                       held=frozenset(key_of(m) for m in held) if held else frozenset())
-            if kind == "tryacquire" and key not in self.search.tried:
-                self.search.tried.add(key)     # its lock's sections are not whole from now on
-                self.search.grew = True
-            extra = self.search.extra.setdefault((p, kind, key), {})
-            for k, w in fp.items():    # what p's steps not taken yet may touch: has it grown?
-                if k != key or w and kind not in WRITE_KINDS:
-                    if k not in extra or w and not extra[k]:
-                        extra[k] = w
-                        self.search.grew = True
-        else:
-            ev = Event(p, kind, key)
         node = self.states[i].current
         assert node is not None      # (the node choose() followed)
         node.ev = ev
@@ -415,9 +466,14 @@ class _DporChooser(Chooser):
                     races.append((c, x))
             # The threads that could have run instead of the halting step.
             st = states[x]
+            before = [e.p for e in events[:x]]
             for q in sorted(st.enabled):
                 if q != p:
-                    self._offer(st, [st.pending[q]])
+                    ev = st.pending[q]
+                    if self.sections:
+                        self._offer(st, [unknown(q, ev.kind, ev.key)], before + [q])
+                    else:
+                        self._offer(st, [ev])
         # A thread left waiting for a lock races with the acquire that took it last: the other
         # order is its own acquire first (a deadlock, or a halt, left it waiting).
         late = []
@@ -429,21 +485,26 @@ class _DporChooser(Chooser):
             a = entry[2] if entry is not None else None
             if a is not None and events[a].p != t.index and (
                     self.vc[t.index][events[a].p] < self.local[a]):
-                late.append((a, announce(t.index, "acquire", key_of(t.pending[1]), self.search.extra)))
+                late.append((a, Event(t.index, "acquire", key_of(t.pending[1]))))
         for (i, j) in races:
             e = events[j]
-            self._reverse(i, j, announce(e.p, e.kind, e.key, self.search.extra) if self.sections else e)
+            self._reverse(i, j, e, self.sections and changes(events[i], e))
         for (i, ev) in late:
-            self._reverse(i, n, ev)
+            self._reverse(i, n, ev, self.sections)
 
-    def _reverse(self, i: int, j: int, ev: Event) -> None:
-        """Offer notdep(e_i).ev to the state before e_i (ev is e_j, or a step never taken)."""
+    def _reverse(self, i: int, j: int, ev: Event, unsure: bool) -> None:
+        """Offer notdep(e_i).ev to the state before e_i (ev is e_j, or a step never taken).
+        `unsure`: ev may touch other things there than it did here (changes(), or never taken)."""
         events = self.events
         q = events[i].p
         mine = self.local[i]
         v = [events[k] for k in range(i + 1, len(events)) if k != j and self.clocks[k][q] < mine]
-        v.append(ev)
-        self._offer(self.states[i], v)
+        if not unsure:
+            v.append(ev)
+            self._offer(self.states[i], v)
+            return
+        v.append(unknown(ev.p, ev.kind, ev.key))
+        self._offer(self.states[i], v, [e.p for e in events[:i]] + [e.p for e in v])
 
     def _po_prev(self, j: int) -> int:
         p = self.events[j].p
@@ -452,10 +513,22 @@ class _DporChooser(Chooser):
                 return k
         return -1
 
-    def _offer(self, st: _State, v) -> None:
+    def _offer(self, st: _State, v, probe: list[int] | None = None) -> None:
+        """Insert v in st's wakeup tree unless a sleeping thread or a branch covers it. With
+        `probe` (the choices that lead to v's last step from the start), that step is not known
+        (unknown()): if v is new even so, it is run (DporSearch.probe) and v asked again."""
         for q, ev in st.sleep.items():
             if weak_initial(q, ev, v):
                 return
+        if probe is not None:
+            if not insert(st.wut, v, add=False):
+                return
+            ev = self.search.probe(probe)
+            if ev is not None:
+                v = v[:-1] + [ev]
+                for q, sev in st.sleep.items():
+                    if weak_initial(q, sev, v):
+                        return
         insert(st.wut, v)
 
 
@@ -493,10 +566,8 @@ class DporSearch:
                  whole_sections: bool = False):
         self.program = program
         self.whole_sections = whole_sections   # critical sections with no point inside: one step
-        # (thread, kind, key) of a point -> {key: written}: what that thread's steps at that
-        # point touched besides it (notes, whole sections) in any execution so far: what such a
-        # step not taken yet may touch (see Event)
-        self.extra: dict[tuple, dict] = {}
+        self.probes = 0                # runs made to see what a step does elsewhere (probe())
+        self._probed: dict[tuple, Event | None] = {}
         self.tried: set = set()        # locks a tryacquire was seen on (runtime.Execution.tried)
         self.grew = False
         self.learned = quiet           # loud objects another search already learned
@@ -559,6 +630,7 @@ class DporSearch:
                 # Some accesses this search skipped turned out to race: the states so far
                 # were built without them, so begin again with that object loud.
                 self.restarts += 1
+                self._probed.clear()
                 self.states.clear()
                 self.root_wut = []
                 continue
@@ -567,6 +639,23 @@ class DporSearch:
             if not self._backtrack():
                 self.complete = True
                 return
+
+    def probe(self, choices: Sequence[int]) -> Event | None:
+        """The Event of the last of `choices` (a thread per decision) when the program is run
+        along them, or None if they cannot be followed: a run cut short there."""
+        key = tuple(choices)
+        if key in self._probed:
+            return self._probed[key]
+        chooser = _Probe(self, key)
+        outcome, exe = run_once(self.program, chooser, detect_races=False, budget=self.budget,
+                                quiet=self.quiet)
+        self.probes += 1
+        if outcome.kind != "pruned":
+            chooser.end(outcome.kind, exe)
+        if self.quiet is not None and self.quiet.grew:
+            self.grew = True          # it found an object loud: the search starts again
+        self._probed[key] = chooser.ev
+        return chooser.ev
 
     def _backtrack(self) -> bool:
         """Leave the branch just explored; False when no state has one left."""
