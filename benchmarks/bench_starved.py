@@ -2,10 +2,14 @@
 
     .venv/bin/python benchmarks/bench_starved.py [--fix solutions/fix_a.c] [--runs 5]
                                                  [--stop 6] [--quota PERCENT] [--hogs N]
+                                                 [--whole CHECK]
 
 Runs the C checks' two stress runs (labkit.grading.native_checks: forced, 500 rounds; free, 1 s;
 two writers, seed 0, the check's timeout) on a right fix, --runs times each, while the run is
-starved, and prints each outcome (a right fix must always end "ok"):
+starved, and prints each outcome (a right fix must always end "ok"). With --whole CHECK, grades
+that check of solutions/ instead (labkit.grading.grade: the whole check in its worker, with its
+timeout, LABKIT_GRADE_TIMEOUT if set, its stress runs and ThreadSanitizer), --runs times; a right
+fix must always score full marks. Starved by:
   --stop S     the run's child process is stopped (SIGSTOP) 0.3 s after it starts, for S seconds,
                then continued (SIGCONT): a thread gets no CPU for S s, as on a paused VM;
   --quota P    this process and its children run in a cpu cgroup (v1 or v2, needs root) limited
@@ -23,6 +27,7 @@ import threading
 import time
 from pathlib import Path
 
+from labkit.grading import grade
 from labkit.grading import native_checks as nc
 from labkit.grading.runner import timeout_for
 from labkit.native import race
@@ -85,6 +90,7 @@ def main():
     ap.add_argument("--stop", type=float, default=None)
     ap.add_argument("--quota", type=float, default=None)
     ap.add_argument("--hogs", type=int, default=0)
+    ap.add_argument("--whole", default=None, help="a check to grade whole (fix_a_c, fix_b_c)")
     a = ap.parse_args()
     hang_after = max(5.0, min(20.0, timeout_for(nc.CHECKS.get("fix_a_c")) / 4))
     hogs = []
@@ -95,10 +101,22 @@ def main():
             p.start()
             hogs.append(p)
     cg = _quota(a.quota) if a.quota else None
-    print(f"fix {a.fix}; stop {a.stop} s, quota {a.quota} %, hogs {a.hogs} on CPU 0", flush=True)
+    print(f"fix {a.whole or a.fix}; stop {a.stop} s, quota {a.quota} %, hogs {a.hogs} on CPU 0", flush=True)
     bad = 0
     try:
-        for i in range(a.runs):
+        for i in range(a.runs if a.whole else 0):
+            load = os.getloadavg()[0]
+            stopper = _stopper(a.stop) if a.stop else None
+            t0 = time.monotonic()
+            (r,) = grade(ROOT / "solutions", only=[a.whole]).results
+            wall = time.monotonic() - t0
+            if stopper:
+                stopper.join()
+            bad += r.score != r.points
+            print(f"run {i} {a.whole} (timeout {timeout_for(nc.CHECKS.get(a.whole)):g} s): load {load:.2f}, "
+                  f"{wall:.1f} s, {r.status} {r.score:g}/{r.points:g}"
+                  f"{': ' + str(r)[:400] if r.score != r.points else ''}", flush=True)
+        for i in range(0 if a.whole else a.runs):
             for forced in (True, False):
                 load = os.getloadavg()[0]
                 stopper = _stopper(a.stop) if a.stop else None
@@ -124,7 +142,7 @@ def main():
         if cg is not None:
             (cg.parent / "cgroup.procs").write_text(str(os.getpid()))
             cg.rmdir()
-    print(f"{bad} of {2 * a.runs} runs of a right fix judged wrong")
+    print(f"{bad} of {(1 if a.whole else 2) * a.runs} runs of a right fix judged wrong")
     return 1 if bad else 0
 
 

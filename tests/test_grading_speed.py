@@ -130,7 +130,10 @@ def test_a_hanging_split_check_gets_its_timeout_once_not_once_per_part(tmp_path,
     # the time the four workers ran, summed: 6 s (it was 4 x 6 s), spent 4 s a second
     ran = sum(b.seconds - b.left()[0] for b in budgets)
     assert 6 <= ran < 6.5, ran
-    assert wall < 6, wall   # (2 s of running, the rest is starting and cleaning up)
+    # counted in the time the workers had a CPU: four busy ones on two cores spend it at about
+    # half speed each, so about 3 s of running on an idle machine (more on a loaded one); each
+    # part with the whole budget would have run 24 s of it
+    assert wall < 4 * 6, wall
 
 
 def test_the_parts_share_a_budget_and_a_late_part_does_not_run():
@@ -146,6 +149,53 @@ def test_the_parts_share_a_budget_and_a_late_part_does_not_run():
     spent = runner.Budget(0.0)
     unit = runner.run_unit(Job(CHECKS.get("fix_a_sim"), ROOT / "solutions"), [0, 0], None, None, spent)
     assert unit.timed_out and unit.raw == b"" and unit.code is None   # never started
+
+
+class _Machine:
+    """A fake clock and the run-queue waits of one worker thread, moved on by hand, the budget
+    looked at every step (as runner._wait does)."""
+
+    def __init__(self):
+        self.now, self.waited, self.budget = 100.0, 0, None
+
+    def clock(self):
+        return self.now
+
+    def waits(self):
+        return {1: self.waited}
+
+    def run(self, seconds, starved=0.0, step=0.25):
+        for _ in range(round(seconds / step)):
+            self.now += step
+            self.waited += int(starved * step * 1e9)
+            self.budget.left()
+
+
+def test_the_budget_counts_the_time_a_worker_had_a_cpu():
+    # A check's timeout (fix_a_c's 120 s) was wall-clock: on a loaded machine a right fix could
+    # run out of it. Now a worker's time counts only while its threads were not waiting for a CPU.
+    m = _Machine()
+    budget = m.budget = runner.Budget(120.0, clock=m.clock)
+    key = budget.begin(m.waits)
+    m.run(100.0, starved=0.5)                 # half of it waiting for a CPU: 50 s of its own
+    assert 69.0 < budget.left()[0] < 71.0, budget.left()
+    m.run(60.0)
+    assert 9.0 < budget.left()[0] < 11.0, budget.left()
+    m.run(11.0)
+    assert budget.left()[0] < 0 and budget.why() == "within 120 s of the time it had a CPU (171 s in all)"
+    budget.end(key)
+    assert budget.left()[1] == 0 and budget.left()[0] < 0
+
+
+def test_the_budget_of_a_starved_check_still_ends_at_the_wall_clock_backstop():
+    m = _Machine()
+    budget = m.budget = runner.Budget(120.0, clock=m.clock)
+    key = budget.begin(m.waits)
+    m.run(479.0, starved=1.0)                   # never given a CPU
+    assert 0 < budget.left()[0] <= 1.0
+    m.run(1.0, starved=1.0)
+    assert budget.left()[0] <= 0 and budget.why().startswith("in 480 s (only 0.0 s of them with a CPU")
+    budget.end(key)
 
 
 def test_a_part_that_reports_another_part_or_fails_decides_the_check():

@@ -10,6 +10,7 @@ misses with probability e**-5 < 0.007 and all three with probability < 4e-7.
 import json
 import os
 import threading
+import time
 
 import pytest
 
@@ -367,6 +368,29 @@ def test_a_stopped_child_gets_no_time():
     assert _ticks(m, clock, 60.0) is None and clock.ran == 0.0
 
 
+def test_a_thread_sanitizer_child_gets_its_timeout_in_the_time_it_had_a_cpu():
+    # Its timeout (the C checks' 40 s) was wall-clock: stopped (as a paused VM is) or starved, a
+    # right fix's TSan run was killed as hung ("killed after 4 s" here, at main 3ba076b). Now
+    # ChildClock times it, as a stress run's child: the 5 s it is stopped are not its time.
+    import signal
+    from labkit.native.tsan import prepare
+    run = prepare("lock", seconds=0.5, timeout=4.0, writers=2)
+
+    def pause():
+        time.sleep(0.3)
+        os.kill(run._proc.pid, signal.SIGSTOP)
+        time.sleep(5.0)
+        os.kill(run._proc.pid, signal.SIGCONT)
+    pauser = threading.Thread(target=pause)
+    pauser.start()
+    t = run.run()
+    pauser.join()
+    assert not t.hang and t.exit_code == 0 and not t.races, t
+    # ... and one that never ends is still killed after its 4 s of CPU time, saying so
+    hung = prepare("lock", seconds=30.0, timeout=2.0).run()
+    assert hung.hang and "no result after 2 s of the time it had a CPU" in hung.detail, hung
+
+
 class _Unjoinable:
     """lk_stop_within of a run whose threads never end: each call waits ns on the fake clock."""
 
@@ -383,13 +407,13 @@ class _Unjoinable:
 
 
 def test_the_wait_for_a_stopped_run_counts_the_time_it_had_a_cpu():
-    from labkit.native.detect import _Scheduled, _stopped
+    from labkit.native.detect import Scheduled, _stopped
     m = _Machine()
     lib = _Unjoinable(m)
-    assert not _stopped(lib, 5.0, _Scheduled(m.clock, m.waits)) and 5.0 <= m.now - 100.0 < 5.2
+    assert not _stopped(lib, 5.0, Scheduled(m.clock, m.waits)) and 5.0 <= m.now - 100.0 < 5.2
     m = _Machine()
     lib = _Unjoinable(m, starved=0.9)    # starved, the same 5 s take about 50 on the wall clock
-    assert not _stopped(lib, 5.0, _Scheduled(m.clock, m.waits)) and m.now - 100.0 > 45
+    assert not _stopped(lib, 5.0, Scheduled(m.clock, m.waits)) and m.now - 100.0 > 45
     m = _Machine()
     lib = _Unjoinable(m, ends_after=3)
-    assert _stopped(lib, 5.0, _Scheduled(m.clock, m.waits)) and lib.calls == 3
+    assert _stopped(lib, 5.0, Scheduled(m.clock, m.waits)) and lib.calls == 3

@@ -15,7 +15,8 @@ wait on processes), so a folder of submissions is graded across all cores in one
 that alone is more than a core's share of the work (a learner's one check of a simulator fix) runs
 as one worker per part (each in a sandbox of its own, under the check's limits), and is judged
 once from the parts' observations, merged into what the whole check would have observed; the parts
-share the check's timeout (Budget: the time they run, summed). The
+share the check's timeout (Budget: the time they had a CPU, summed; a starved machine does not
+make a right fix time out, and a wall-clock backstop ends any check). The
 native engine's objects are compiled here, once, into a folder only the grader writes; checks
 link them (EngineBuild).
 See threat_model.py for what this guarantees and what it does not.
@@ -47,6 +48,7 @@ from labkit.grading.base import Check, Ctx, Missing
 from labkit.grading.forkserver import ForkServer, Worker
 from labkit.grading.model import CheckResult
 from labkit.grading.submission_copy import copy_submission
+from labkit.native.detect import ChildClock, Scheduled, runqueue_waits
 
 _MiB = 1 << 20
 OUTPUT_LIMIT = 64 * _MiB  # RLIMIT_FSIZE: a learner's endless print stops here
@@ -105,7 +107,7 @@ def memory_limit() -> int:
 
 def _rlimits(check: Check, timeout: float) -> dict:
     """The worker's rlimits, {name: [soft, hard]} as forkserver sets them."""
-    cpu = int(2 * timeout) + 10  # two cores' worth: the wall-clock timeout is the real bound
+    cpu = int(2 * timeout) + 10  # two cores' worth: the check's Budget is the real bound
     limits = {"core": [0, 0], "fsize": [OUTPUT_LIMIT, OUTPUT_LIMIT], "cpu": [cpu, cpu + 5]}
     if not check.native:
         mem = memory_limit() + 512 * _MiB  # address space: a little above the memory bound
@@ -202,38 +204,73 @@ class Unit:
     stderr: str = ""
     start: float = 0.0
     end: float = 0.0
+    late: str = ""  # timed out: how ("within 120 s of the time it had a CPU (130 s in all)")
 
 
 class Budget:
-    """A check's timeout, shared by all its workers: the time they run, summed, may not pass it.
+    """A check's timeout, shared by all its workers: the time they had a CPU, summed, may not pass
+    it, nor may their wall time, summed, pass a backstop of ChildClock's (four times it, at least a
+    minute more).
 
     So a check split into parts (units_of) gets no more time than the whole check would: a part
     that hangs spends the budget of the others as it runs, and a part that starts after the budget
-    is spent does not run. (A check in one worker: its plain wall-clock timeout.)"""
+    is spent does not run. The time a worker had a CPU is its wall time less the longest time any
+    thread of its tree waited, runnable, for one (detect.Scheduled, as a stress run's child is
+    timed: `waits` reads the tree's run-queue waits), so that a right fix on a loaded machine is
+    not stopped as hung: measured, benchmarks/bench_starved.py --whole. A worker begun without
+    `waits` is counted by the wall clock."""
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
+    #: the most one look at a worker's clock may add (it is looked at every BUDGET_POLL_S or sooner)
+    MAX_CREDIT_S = 2 * BUDGET_POLL_S
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds, self.clock = seconds, clock
+        self.backstop = max(ChildClock.WALL_FACTOR * seconds, seconds + ChildClock.WALL_MIN_S)
         self._lock = threading.Lock()
-        self._spent = 0.0
-        self._running: dict[int, float] = {}   # worker key -> when it started
+        self._ran = self._wall = 0.0   # of the workers that have ended
+        self._running: dict[int, list] = {}   # worker key -> [start, Scheduled or None, time with a CPU]
         self._keys = itertools.count()
 
-    def begin(self) -> int:
+    def begin(self, waits: Callable[[], dict[int, int]] | None = None) -> int:
         with self._lock:
             key = next(self._keys)
-            self._running[key] = time.monotonic()
+            clock = Scheduled(self.clock, waits, self.MAX_CREDIT_S) if waits is not None else None
+            self._running[key] = [self.clock(), clock, 0.0]
             return key
 
     def end(self, key: int) -> None:
         with self._lock:
-            self._spent += time.monotonic() - self._running.pop(key)
+            self._tick()
+            start, _, ran = self._running.pop(key)
+            self._ran += ran
+            self._wall += self.clock() - start
+
+    def _tick(self) -> None:
+        now = self.clock()
+        for run in self._running.values():
+            run[2] = run[2] + run[1].tick() if run[1] is not None else now - run[0]
+
+    def _spent(self) -> tuple[float, float]:
+        """(the time with a CPU, the wall time) all workers have spent, those running too."""
+        self._tick()
+        now = self.clock()
+        return (self._ran + sum(r[2] for r in self._running.values()),
+                self._wall + sum(now - r[0] for r in self._running.values()))
 
     def left(self) -> tuple[float, int]:
-        """(seconds left, workers running now)."""
+        """(seconds left, workers running now): of the time with a CPU, or of the backstop."""
         with self._lock:
-            now = time.monotonic()
-            return (self.seconds - self._spent - sum(now - t for t in self._running.values()),
-                    len(self._running))
+            ran, wall = self._spent()
+            return min(self.seconds - ran, self.backstop - wall), len(self._running)
+
+    def why(self) -> str:
+        """How a spent budget was spent, for a timed-out check's message."""
+        with self._lock:
+            ran, wall = self._spent()
+        if ran >= self.seconds:
+            return f"within {self.seconds:.0f} s of the time it had a CPU ({wall:.0f} s in all)"
+        return (f"in {wall:.0f} s (only {ran:.1f} s of them with a CPU: a machine this starved "
+                f"cannot judge it)")
 
 
 def parts_of(check: Check) -> list[tuple[object, float]]:
@@ -274,7 +311,7 @@ def run_unit(job: Job, part: object = None, engine: EngineBuild | None = None,
     timeout = budget.seconds
     start = time.monotonic()
     if budget.left()[0] <= 0:   # the check's other parts have spent its time: this one is not run
-        return Unit(part, b"", None, True, timeout, False, "", start, start)
+        return Unit(part, b"", None, True, timeout, False, "", start, start, budget.why())
     if server is None:
         own = ForkServer(_base_env())
         try:
@@ -339,7 +376,7 @@ def run_unit(job: Job, part: object = None, engine: EngineBuild | None = None,
                     stdin.write(json.dumps(spec).encode())
             except BrokenPipeError:
                 pass
-            key = budget.begin()
+            key = budget.begin(_tree_waits(proc))
             try:
                 timed_out, over_memory = _wait(proc, budget, watch_memory=cgroup is None)
             finally:
@@ -356,7 +393,7 @@ def run_unit(job: Job, part: object = None, engine: EngineBuild | None = None,
             se.seek(0)
             stderr = se.read(64 * 1024).decode(errors="replace")
         return Unit(part, b"".join(chunks), proc.returncode, timed_out, timeout, over_memory, stderr,
-                    start, time.monotonic())
+                    start, time.monotonic(), budget.why() if timed_out else "")
     finally:
         if cgroup is not None:
             cgroup.close()
@@ -391,6 +428,17 @@ def _show_progress(fd: int, show: Callable[[str], None]) -> None:
                     show(text)
                 except Exception:   # a display that fails must not fail the check
                     pass
+
+
+def _tree_waits(proc: Worker) -> Callable[[], dict[int, int]]:
+    """What a worker's Budget clock reads: each thread of its tree, the time it has waited,
+    runnable, for a CPU (proc.pid is the fork server's monitor, which runs nothing of the check's)."""
+    def waits() -> dict[int, int]:
+        out: dict[int, int] = {}
+        for pid in sandbox.tree(proc.pid) - {proc.pid}:
+            out.update(runqueue_waits(pid))
+        return out
+    return waits
 
 
 def _wait(proc, budget: Budget, watch_memory: bool) -> tuple[bool, bool]:
@@ -483,8 +531,8 @@ def _screen(check: Check, unit: Unit) -> CheckResult | dict:
     r = Ctx(check).result
     if unit.timed_out:
         r.status = "timeout"
-        r.bad(f"did not finish within {unit.timeout:.0f} s and was stopped: a deadlock, or a loop that "
-              f"never ends? (grading went on with the next check)")
+        r.bad(f"did not finish {unit.late or f'within {unit.timeout:.0f} s'} and was stopped: a deadlock, "
+              f"or a loop that never ends? (grading went on with the next check)")
         return r
     if unit.over_memory:
         r.status = "crash"

@@ -89,9 +89,13 @@ GUARANTEES = (
               "otherwise RLIMIT_AS for Python checks and a resident-memory watcher over the "
               "check's process tree for native ones"),
     Guarantee("time_bounded", "A check that hangs or loops is stopped at its timeout; the others go on.",
-              "wall-clock timeout, then the whole process tree or cgroup is killed; a check split "
-              "into parallel parts shares one timeout, the time its parts run summed (runner.Budget), "
-              "so a hanging fix gets the check's time once, not once per part"),
+              "a timeout in the time the check's workers had a CPU (runner.Budget: wall time less the "
+              "longest run-queue wait of any thread of the worker's tree, as detect.ChildClock counts "
+              "a stress run's child; a learner's own SIGSTOP counts as its time), with a wall-clock "
+              "backstop of four times it (at least a minute more), then the whole process tree or "
+              "cgroup is killed; a check split into parallel parts shares one timeout, its parts' "
+              "time summed, so a hanging fix gets the check's time once, not once per part; the "
+              "ThreadSanitizer child's timeout is a ChildClock's too"),
     Guarantee("output_bounded", "Learner text in a report is cut to a few hundred characters, saying so.",
               "answer_values.cut on every learner-made string (values, messages, schedules); "
               "RLIMIT_FSIZE on files; the report pipe is read up to 16 MiB"),
@@ -165,6 +169,10 @@ LIMITS = (
     "In C a kstat counts as installed once its writer has called kstat_install on it (the C's "
     "stores cannot be watched as the simulator's are), so a first pass that clears INVALID on a "
     "kstat whose kstat_install has already begun is caught in the simulator only.",
+    "A check's time is the time its threads were not waiting for a CPU: a check that keeps one of "
+    "its own threads always runnable and waiting (more busy threads than cores) stretches its "
+    "time towards the wall-clock backstop, four times its timeout (RLIMIT_CPU still bounds each "
+    "process's CPU time, two cores' worth of the timeout).",
     "The simulator checks run fixed scales (3 kstats and the seed's 5698, LABKIT_GRADE_SCALES): a "
     "fix written to misbehave only at other chain lengths would pass them. An instructor who "
     "fears that adds a hidden check at another scale (INSTRUCTORS.md section 4).",

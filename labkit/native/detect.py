@@ -124,11 +124,11 @@ def run_here(ffi_lib: tuple[Any, Any], p: dict, progress: Progress | None = None
     return _result(ffi, stats, p)
 
 
-def _stopped(lib: Any, seconds: float, scheduled: "_Scheduled | None" = None) -> bool:
+def _stopped(lib: Any, seconds: float, scheduled: "Scheduled | None" = None) -> bool:
     """Stop the run and wait for its threads to end, for at most `seconds` of the time this process
     had a CPU (lk_stop_within, POLL_S at a time: a starved machine must not make a thread that
     is about to return look stuck). True: stopped and joined."""
-    scheduled = scheduled or _Scheduled()
+    scheduled = scheduled or Scheduled()
     waited = 0.0
     while lib.lk_stop_within(int(POLL_S * 1e9)) != 0:
         waited += scheduled.tick()
@@ -146,7 +146,7 @@ def _is_stopped(pid: int) -> bool:
         return False
 
 
-def _runqueue_waits(pid: int | str = "self") -> dict[int, int]:
+def runqueue_waits(pid: int | str = "self") -> dict[int, int]:
     """Each thread of process `pid` (this one by default): the nanoseconds it has waited,
     runnable, for a CPU (the kernel's schedstat run_delay); empty where /proc has no schedstat
     (or the process is gone)."""
@@ -164,36 +164,38 @@ def _runqueue_waits(pid: int | str = "self") -> dict[int, int]:
     return out
 
 
-class _Scheduled:
+class Scheduled:
     """The time a process was given the CPU, not the wall clock's, counted poll by poll: a machine
     that gives it no CPU (a paused VM, a SIGSTOP, a cgroup's CPU quota, other work on its cores)
     must not make a right fix look stuck or slow (measured: benchmarks/bench_starved.py). Each
-    tick() is the time since the last one, at most MAX_POLL_CREDIT_S (a later tick means the
-    poller itself was not running), less the longest time any thread of the process waited,
-    runnable, for a CPU meanwhile. A sleeping thread (a deadlock's) and a spinning one both count."""
+    tick() is the time since the last one, at most max_credit (MAX_POLL_CREDIT_S for a poller that
+    ticks every POLL_S: a later tick means the poller itself was not running), less the longest
+    time any thread of the process waited, runnable, for a CPU meanwhile. A sleeping thread (a
+    deadlock's) and a spinning one both count."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic,
-                 waits: Callable[[], dict[int, int]] = _runqueue_waits) -> None:
-        self.clock, self.waits = clock, waits
+                 waits: Callable[[], dict[int, int]] = runqueue_waits,
+                 max_credit: float = MAX_POLL_CREDIT_S) -> None:
+        self.clock, self.waits, self.max_credit = clock, waits, max_credit
         self.at, self.waited = clock(), waits()
 
     def tick(self) -> float:
         now, waited = self.clock(), self.waits()
         starved = max((waited[t] - self.waited[t] for t in waited if t in self.waited), default=0) / 1e9
-        credit = max(0.0, min(now - self.at, MAX_POLL_CREDIT_S) - starved)
+        credit = max(0.0, min(now - self.at, self.max_credit) - starved)
         self.at, self.waited = now, waited
         return credit
 
 class _Stall:
     """Whether a thread of a run has made no progress (R: a round; W, X: an install) for `seconds`
-    of the time the run was scheduled (_Scheduled), not of the wall clock."""
+    of the time the run was scheduled (Scheduled), not of the wall clock."""
 
     NAMES = "RWX"
 
     def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic,
-                 waits: Callable[[], dict[int, int]] = _runqueue_waits) -> None:
+                 waits: Callable[[], dict[int, int]] = runqueue_waits) -> None:
         self.seconds = seconds
-        self.scheduled = _Scheduled(clock, waits)
+        self.scheduled = Scheduled(clock, waits)
         self.last: list[int] = []
         self.quiet = [0.0] * 3
 
@@ -254,7 +256,7 @@ def _result(ffi, s, p):
 
 
 class ChildClock:
-    """A child's timeout, counted in the time the child was given the CPU (_Scheduled), not on the
+    """A child's timeout, counted in the time the child was given the CPU (Scheduled), not on the
     wall clock: a right fix starved to 1% of a CPU took 11.6-14 s of a 20 s wall-clock timeout
     (bench_starved.py --quota 1.5) and would have been killed as hung at about 1%. The wall clock
     still ends it after WALL_FACTOR times the timeout (at least WALL_MIN_S more), so that nothing
@@ -268,7 +270,7 @@ class ChildClock:
         self.timeout, self.clock, self.ran = timeout, clock, 0.0
         self.start = clock()
         self.wall = max(self.WALL_FACTOR * timeout, timeout + self.WALL_MIN_S)
-        self.scheduled = _Scheduled(clock, waits or (lambda: _runqueue_waits(pid)))
+        self.scheduled = Scheduled(clock, waits or (lambda: runqueue_waits(pid)))
         self.stopped = stopped or (lambda: _is_stopped(pid))
 
     def over(self) -> str | None:

@@ -5,7 +5,10 @@ environment has LD_PRELOAD=$(gcc -print-file-name=libtsan.so). TSan finds the ra
 happens-before order of one run, not from luck, so a short run suffices. Each report becomes two
 accesses (thread R or W, read or write, function, file:line, and the kstat_t field when the
 address lies in a kstat), deduplicated by their source lines. The run's own record (overflows,
-copies against what was installed, holds and the lock) comes back too, as `record`.
+copies against what was installed, holds and the lock) comes back too, as `record`. The child is
+killed after `timeout` seconds of the time it had a CPU (detect.ChildClock, as a stress run's
+child: a right fix on a starved machine is not killed as hung), or after ChildClock's wall-clock
+backstop.
 """
 
 import json
@@ -13,10 +16,11 @@ import os
 import re
 import subprocess
 import sys
+import threading
 
 from labkit.errors import LabkitError
 from labkit.native import _args, _cbuild
-from labkit.native.detect import STALL_S
+from labkit.native.detect import POLL_S, STALL_S, ChildClock
 from labkit.native.results import TsanResult
 
 TSAN_SECONDS = 0.5
@@ -74,18 +78,17 @@ class TsanRun:
 
     def __init__(self, proc: subprocess.Popen, params: dict, timeout: float, error: LabkitError | None) -> None:
         self._proc, self._p, self._timeout, self._error = proc, params, timeout, error
+        self._out: tuple[str, str] = ("", "")   # the child's stdout and stderr, once it has ended
 
     def run(self) -> TsanResult:
         if self._error is not None:
             self.cancel()
             raise self._error
         p, proc = self._p, self._proc
-        try:
-            stdout, stderr = proc.communicate("go\n", timeout=self._timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            return TsanResult(fix=p["label"], source=p["source"], hang=True, detail=f"killed after {self._timeout} s")
+        late = self._wait()
+        if late:
+            return TsanResult(fix=p["label"], source=p["source"], hang=True, detail=f"{late}; the child was killed")
+        stdout, stderr = self._out
         races, record = parse(stderr), _record(stdout)
         if record is not None and record.get("outcome") == "hang":   # it stopped making progress
             return TsanResult(fix=p["label"], races=races, exit_code=proc.returncode, source=p["source"],
@@ -93,6 +96,23 @@ class TsanRun:
         detail = "" if races or proc.returncode in (0, 66) else (stderr.strip().splitlines() or [""])[-1]
         return TsanResult(fix=p["label"], races=races, exit_code=proc.returncode, source=p["source"], detail=detail,
                           record=record)
+
+    def _wait(self) -> str | None:
+        """Start the run and wait for it to end (its output in self._out): None, or why the child
+        was killed (ChildClock: its timeout in the time it had a CPU, or the wall-clock backstop)."""
+        proc = self._proc
+        talk = threading.Thread(target=lambda: setattr(self, "_out", proc.communicate("go\n")), daemon=True)
+        clock = ChildClock(proc.pid, self._timeout)
+        talk.start()
+        while True:
+            talk.join(POLL_S)
+            if not talk.is_alive():
+                return None
+            late = clock.over()
+            if late:
+                proc.kill()
+                talk.join()
+                return late
 
     def cancel(self) -> None:
         """The child exits without running (it reads no "go")."""
