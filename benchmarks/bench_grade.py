@@ -15,7 +15,8 @@ then a learner's check of each simulator fix alone (what labkit.grading.check ru
 CPU time of cold builds of the solutions' C (a class's distinct submissions miss the cache).
 Targets: the root sandbox costs at most 20% of grading time; one submission under 5 s; 300
 submissions with --many under 10 minutes (20 copies here: `--copies 300` measures it, slowly).
-`--checks` grades only those checks (e.g. all but the simulator fixes: what a submission costs
+`--parts` only times each simulator fix's parts (CPU, in this process) beside the costs the
+checks declare for them. `--checks` grades only those checks (e.g. all but the simulator fixes: what a submission costs
 apart from the simulator's search); a learner's check of a simulator fix is then timed only if
 it is one of them.
 Prints one line per measurement and a JSON summary. Quote the load beside the figures.
@@ -120,6 +121,25 @@ def measure(label: str, args, folder: str) -> dict:
     return out
 
 
+def part_costs(repeat: int) -> None:
+    """--parts: each simulator fix's parts run in this process on the solution (the search a
+    worker runs for that part, without its worker), best CPU of --repeat, beside the cost the
+    check declares for it (sim_checks.fix_parts: the costs only order the runner's work)."""
+    from labkit.grading.base import Submission
+    from labkit.grading.sim_checks import observe_fix
+
+    print(f"load average {os.getloadavg()[0]:.2f}; best CPU of {repeat} per part")
+    for name, needs, fix in (("fix_a_sim", "kstat_install", "lock"), ("fix_b_sim", "header_kstat_update", "count")):
+        for part, cost in CHECKS.get(name).parts():
+            best = float("inf")
+            for _ in range(repeat):
+                c = time.process_time()
+                observe_fix(Submission(str(ROOT / "solutions"), None, {}), f"{name}.py", needs, fix, part)
+                best = min(best, time.process_time() - c)
+            print(f"    {name} part {part}: {best:5.2f} s CPU (declared cost {cost})")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--copies", type=int, default=20)
@@ -128,10 +148,15 @@ def main() -> int:
     ap.add_argument("--scales", default=None, help="set LABKIT_GRADE_SCALES (default: small,seed)")
     ap.add_argument("--only", choices=("sandbox", "plain"), default=None)
     ap.add_argument("--checks", default=None, help="grade only these checks, comma-separated")
+    ap.add_argument("--parts", action="store_true",
+                    help="only time each simulator fix's parts in this process (CPU) beside their declared costs")
     args = ap.parse_args()
     args.checks = args.checks.split(",") if args.checks else None
     if args.scales:
         os.environ["LABKIT_GRADE_SCALES"] = args.scales
+    if args.parts:
+        part_costs(args.repeat)
+        return 0
     out = {"cores": os.cpu_count(), "jobs": args.jobs, "load": os.getloadavg(),
            "scales": os.environ.get("LABKIT_GRADE_SCALES", "small,seed"), "checks": args.checks,
            "root_sandbox_available": sandbox.has_pid_namespaces()}

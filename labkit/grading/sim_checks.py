@@ -341,7 +341,7 @@ def judge_find_schedule(data: dict, ctx: Any) -> None:
 
 
 @CHECKS.check(points=15, files=("fix_a_sim.py",), timeout=240,
-              parts=lambda: fix_parts(0.1, 0.5, 1.8), merge=merge_runs,
+              parts=lambda: fix_parts(0.1, 0.4, 1.4), merge=merge_runs,
               judge=lambda data, ctx: judge_fix(data, ctx, 15))
 def fix_a_sim(sub: Submission, part: Any) -> dict:
     """Fix A in the simulator: a reader's copy never holds more than it counted, in any schedule"""
@@ -349,7 +349,7 @@ def fix_a_sim(sub: Submission, part: Any) -> dict:
 
 
 @CHECKS.check(points=15, files=("fix_b_sim.py",), timeout=240,
-              parts=lambda: fix_parts(0.2, 0.5, 4.8), merge=merge_runs,
+              parts=lambda: fix_parts(0.2, 0.4, 2.8), merge=merge_runs,
               judge=lambda data, ctx: judge_fix(data, ctx, 15))
 def fix_b_sim(sub: Submission, part: Any) -> dict:
     """Fix B in the simulator: the count is never short of the copy, in any schedule"""
