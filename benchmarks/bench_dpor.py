@@ -3,14 +3,19 @@
     .venv/bin/python benchmarks/bench_dpor.py [--repeat R] [--no-traces] [--no-two-writers]
                                               [--oracle-limit N] [--json FILE]
 
-For each program: the number of Mazurkiewicz traces (counted by brute force, traces.py: every
-interleaving up to trace equivalence, every step a scheduling point), the executions the
-reduced search ran, the ones that ended blocked by a sleep set, its restarts and learning runs,
-and the best of --repeat timings. Optimal means executions == traces and none blocked.
+For each program, twice: the search with every point a step, then with whole critical sections
+(DporSearch(whole_sections=True): a section with no point inside is one step, "ws" columns).
+Each time: the number of Mazurkiewicz traces (counted by brute force, traces.py: every
+interleaving up to trace equivalence, every step a scheduling point; with whole sections, the
+same runs named by that search's steps), the executions the reduced search ran, the ones that
+ended blocked by a sleep set, its restarts, its probes (whole sections: runs cut short to see
+what a step does after a reversal, dpor.py) and the best of --repeat timings. Optimal means
+executions == traces and none blocked.
 A benchmark, not a test (tests/test_dpor.py checks the counts); timings move with the machine's
 load, printed beside them. --no-traces skips the brute force (for an older search, say).
 The brute force gives up past --oracle-limit prefixes (shown as "-"): the two-writer scenario
-(Scenario(writers=2)) may be beyond it; its searches take most of the run (--no-two-writers).
+(Scenario(writers=2)) is beyond the default (its whole-section traces took 81 s to 542 s each
+with no limit); its searches take most of the run (--no-two-writers).
 """
 
 import argparse
@@ -35,15 +40,41 @@ def programs(two_writers: bool = True):
     out += [(repr(p), p) for p in (
         bp.readers_writer(4), bp.readers_writer(6), bp.lastzero(4), bp.lastzero(5),
         bp.indexer(3), bp.locked_counter(4), bp.philosophers(3), bp.philosophers(4),
-        bp.private_counters(4), bp.peeking_counters(4))]
+        bp.private_counters(4), bp.peeking_counters(4), bp.locked_list(3), bp.section_panic(3),
+        bp.halt_early(3), bp.branching(2))]
     return out
 
 
-def search(prog):
-    s = DporSearch(prog, detect_races=False)
+def search(prog, whole_sections: bool):
+    s = DporSearch(prog, detect_races=False, whole_sections=whole_sections)
     t = time.perf_counter()
     n = sum(1 for _ in s.outcomes())
     return n, s, time.perf_counter() - t
+
+
+def measure(prog, whole_sections: bool, count_traces, limit: int, repeat: int) -> dict:
+    """Traces (None past the limit, or without an oracle), the search's counts, best time."""
+    traces, oracle_s = None, None
+    if count_traces is not None:
+        t = time.perf_counter()
+        try:
+            traces = count_traces(prog, limit=limit, whole_sections=whole_sections)[0]
+        except LabkitError:        # too many prefixes to enumerate
+            traces = None
+        oracle_s = time.perf_counter() - t
+    times = []
+    for _ in range(repeat):
+        n, s, dt = search(prog, whole_sections)
+        times.append(dt)
+    return {"traces": traces, "executions": n, "blocked": s.pruned, "restarts": s.restarts,
+            "probes": s.probes, "learning_runs": s.learning_runs,
+            "optimal": None if traces is None else (n == traces and s.pruned == 0),
+            "best_seconds": round(min(times), 3),
+            "oracle_seconds": None if oracle_s is None else round(oracle_s, 2)}
+
+
+def _cell(v) -> str:
+    return "-" if v is None else str(v)
 
 
 def main():
@@ -58,31 +89,20 @@ def main():
     if not args.no_traces:
         from labkit.sched.traces import count_traces
     print(f"load average {os.getloadavg()[0]:.2f}")
-    print(f"{'program':34} {'traces':>7} {'executions':>10} {'blocked':>7} {'restarts':>8} "
-          f"{'learning':>8} {'optimal':>7} {'best s':>7} {'oracle s':>8}")
+    print(f"{'program':34} {'traces':>6} {'execs':>6} {'blocked':>7} {'best s':>7} | {'ws traces':>9} "
+          f"{'ws execs':>8} {'ws blocked':>10} {'ws probes':>9} {'ws best s':>9} {'optimal':>7}")
     rows = []
     for name, prog in programs(not args.no_two_writers):
-        traces, oracle_s = None, None
-        if count_traces is not None:
-            t = time.perf_counter()
-            try:
-                traces = count_traces(prog, limit=args.oracle_limit)[0]
-            except LabkitError:        # too many prefixes to enumerate
-                traces = None
-            oracle_s = time.perf_counter() - t
-        times = []
-        for _ in range(args.repeat if "2 writers" not in name else 1):
-            n, s, dt = search(prog)
-            times.append(dt)
-        optimal = None if traces is None else (n == traces and s.pruned == 0)
-        rows.append({"program": name, "traces": traces, "executions": n, "blocked": s.pruned,
-                     "restarts": s.restarts, "learning_runs": s.learning_runs,
-                     "optimal": optimal, "best_seconds": round(min(times), 3),
-                     "oracle_seconds": None if oracle_s is None else round(oracle_s, 2),
+        repeat = args.repeat if "2 writers" not in name else 1
+        plain = measure(prog, False, count_traces, args.oracle_limit, repeat)
+        whole = measure(prog, True, count_traces, args.oracle_limit, repeat)
+        rows.append({"program": name, "plain": plain, "whole_sections": whole,
                      "load": round(os.getloadavg()[0], 2)})
-        print(f"{name:34} {traces if traces is not None else '-':>7} {n:10} {s.pruned:7} "
-              f"{s.restarts:8} {s.learning_runs:8} {str(optimal if optimal is not None else '-'):>7} "
-              f"{min(times):7.3f} {oracle_s if oracle_s is not None else 0:8.2f}", flush=True)
+        optimal = [x["optimal"] for x in (plain, whole)]
+        print(f"{name:34} {_cell(plain['traces']):>6} {plain['executions']:6} {plain['blocked']:7} "
+              f"{plain['best_seconds']:7.3f} | {_cell(whole['traces']):>9} {whole['executions']:8} "
+              f"{whole['blocked']:10} {whole['probes']:9} {whole['best_seconds']:9.3f} "
+              f"{'-' if None in optimal else str(all(optimal)):>7}", flush=True)
     print(f"load average after {os.getloadavg()[0]:.2f}")
     if args.json:
         with open(args.json, "w") as f:

@@ -59,15 +59,16 @@ def explore(program: Program, strategy: str = "dpor", *, seed: int | None = None
             executions: int | None = None, detect_races: bool = True,
             budget: int | None = None,
             progress: Callable[[Progress], None] | None = None,
-            stop: Callable[[], bool] | None = None) -> ExploreResult:
+            stop: Callable[[], bool] | None = None, whole_sections: bool = False) -> ExploreResult:
     """Search the program's schedules. dpor and dfs are exhaustive; random and pct sample.
 
     `seed` (default config.SEED) seeds random and pct; `executions` caps the executions (random
     and pct default to config.RANDOM_EXECUTIONS). `progress(Progress)` is called after every
     execution; `stop()` is asked after every execution, and True ends the search there (the
-    result says `stopped`).
+    result says `stopped`). `whole_sections` (dpor only): critical sections with no point inside
+    as one step (dpor.py): the same outcomes, fewer executions.
     """
-    search = _Search(program, strategy, seed, executions, detect_races, budget)
+    search = _Search(program, strategy, seed, executions, detect_races, budget, whole_sections)
     with _fewer_collections():
         started = time.perf_counter()
         stopped = False
