@@ -1,6 +1,8 @@
 """Optimal DPOR against brute force: on every benchmark program and kstat scenario, one execution
 per Mazurkiewicz trace (counted by traces.enumerate_traces, which explores every interleaving
-up to trace equivalence, with no quiet points), none blocked by a sleep set, the same outcomes."""
+up to trace equivalence, with no quiet points), none blocked by a sleep set, the same outcomes.
+Here every point is a step (whole_sections=False); test_whole_sections.py checks the default,
+whole critical sections, the same way."""
 
 import pytest
 
@@ -17,12 +19,12 @@ PROGRAMS = benchprograms.SMALL + KSTAT + LITMUS + LITMUS_KEYED + LITMUS_QUIET
 @pytest.mark.parametrize("prog", PROGRAMS, ids=lambda p: getattr(p, "name", repr(p)))
 def test_one_execution_per_trace_and_none_blocked(prog):
     traces, outcomes = count_traces(prog)
-    search = DporSearch(prog, detect_races=False)
+    search = DporSearch(prog, detect_races=False, whole_sections=False)
     found = list(search.outcomes())
     assert search.complete
     assert search.pruned == 0                     # never sleep-set blocked
     assert len(found) == traces                   # exactly one execution per trace
-    r = explore(prog, "dpor", detect_races=False)
+    r = explore(prog, "dpor", detect_races=False, whole_sections=False)
     assert r.executions == traces and r.pruned == 0 and r.outcome_set == outcomes
 
 
@@ -63,7 +65,7 @@ def test_restarts_do_not_repeat_an_execution():
     # indexer(3): the serial learning runs miss a collision, the search starts again; the runs
     # before the restart are not yielded twice, so the count is still one per trace
     prog = benchprograms.indexer(3)
-    search = DporSearch(prog, detect_races=False)
+    search = DporSearch(prog, detect_races=False, whole_sections=False)
     schedules = [o.schedule for o in search.outcomes()]
     assert search.restarts >= 1
     assert len(schedules) == len(set(schedules)) == count_traces(prog)[0]

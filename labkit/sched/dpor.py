@@ -28,7 +28,8 @@ Three modelling choices, stated because the trace count depends on them:
     thread, so it is dependent on every step of every other thread, and the threads that could
     still have run before it are races with it too.
 
-With whole_sections=True (opt-in; issue 13) a critical section with no scheduling point inside
+With whole_sections=True (the default; issue 13; False makes every point a step, as the
+benchmarks and test_dpor.py compare) a critical section with no scheduling point inside
 (a thread chosen at its acquire of a lock whose next point is its release of that lock, quiet
 accesses and signals of condition variables no one else waits on skipped) is one step: its
 release needs no decision (runtime.Execution.sections), and its footprint is the lock as a READ,
@@ -563,7 +564,7 @@ class DporSearch:
 
     def __init__(self, program, *, reduce: bool = True, detect_races: bool = True,
                  max_executions: int | None = None, budget=None, quiet: Quiet | None = None,
-                 whole_sections: bool = False):
+                 whole_sections: bool = True):
         self.program = program
         self.whole_sections = whole_sections   # critical sections with no point inside: one step
         self.probes = 0                # runs made to see what a step does elsewhere (probe())

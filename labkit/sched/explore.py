@@ -48,10 +48,11 @@ class Progress:
 
 def outcomes(program: Program, strategy: str = "dpor", *, seed: int | None = None,
              executions: int | None = None, detect_races: bool = True,
-             budget: int | None = None, whole_sections: bool = False) -> Iterator[Outcome]:
+             budget: int | None = None, whole_sections: bool = True) -> Iterator[Outcome]:
     """Each execution's Outcome, one at a time, as the search makes them (the same executions,
-    in the same order, as explore() with the same arguments). `whole_sections` (dpor only):
-    critical sections with no point inside as one step (dpor.py): the same outcomes, fewer runs."""
+    in the same order, as explore() with the same arguments). `whole_sections` (dpor only, on by
+    default): critical sections with no point inside as one step (dpor.py): the same outcomes,
+    fewer runs; False makes every point a step."""
     return iter(_Search(program, strategy, seed, executions, detect_races, budget, whole_sections))
 
 
@@ -59,14 +60,14 @@ def explore(program: Program, strategy: str = "dpor", *, seed: int | None = None
             executions: int | None = None, detect_races: bool = True,
             budget: int | None = None,
             progress: Callable[[Progress], None] | None = None,
-            stop: Callable[[], bool] | None = None, whole_sections: bool = False) -> ExploreResult:
+            stop: Callable[[], bool] | None = None, whole_sections: bool = True) -> ExploreResult:
     """Search the program's schedules. dpor and dfs are exhaustive; random and pct sample.
 
     `seed` (default config.SEED) seeds random and pct; `executions` caps the executions (random
     and pct default to config.RANDOM_EXECUTIONS). `progress(Progress)` is called after every
     execution; `stop()` is asked after every execution, and True ends the search there (the
-    result says `stopped`). `whole_sections` (dpor only): critical sections with no point inside
-    as one step (dpor.py): the same outcomes, fewer executions.
+    result says `stopped`). `whole_sections` (dpor only, on by default): critical sections with no
+    point inside as one step (dpor.py): the same outcomes, fewer executions.
     """
     search = _Search(program, strategy, seed, executions, detect_races, budget, whole_sections)
     with _fewer_collections():
@@ -122,7 +123,7 @@ class _Search:
 
     def __init__(self, program: Program, strategy: str, seed: int | None,
                  executions: int | None, detect_races: bool, budget: int | None,
-                 whole_sections: bool = False) -> None:
+                 whole_sections: bool = True) -> None:
         if strategy not in STRATEGIES:
             raise choice_error("strategy", strategy, STRATEGIES)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
