@@ -895,3 +895,85 @@ def test_submission_bounded_a_gradescope_upload_is_copied_by_the_same_bounded_co
     assert got["why_fix_b_races"].score == got["why_fix_b_races"].points, str(got["why_fix_b_races"])
     assert got["fix_a_sim"].score == 0 and "fix_a_sim.py is larger than 1048576 bytes" in str(got["fix_a_sim"])
     assert got["decode_panic"].score == 0 and "decode_panic.py is a symbolic link" in str(got["decode_panic"])
+
+
+# -- C include leaks: nothing a fix's C names may bring solutions/ or a hidden check into a report --
+
+MARKER = "labkit-hidden-marker-4997"
+_LEAKS = [   # appended to solutions/fix_a.c, so each is a right fix but for the line that leaks
+    ("absolute_include", '#include "{hidden}/secret_check.py"', 'only #include "kstat_model.h" and system headers'),
+    ("relative_include", '#include "../../solutions/fix_a.c"', 'only #include "kstat_model.h" and system headers'),
+    ("has_include", '#if __has_include("{hidden}/secret_check.py")\n#error the hidden check exists\n#endif',
+     "__has_include is not allowed"),
+    ("has_include_next", '#if __has_include_next(<secret_check.py>)\n#error the hidden check exists\n#endif',
+     "__has_include_next is not allowed"),
+    ("embed", 'static const char e[] = {{\n#embed "{hidden}/secret_check.py"\n}};', "#embed is not allowed"),
+    ("line", '#line 1 "{hidden}/secret_check.py"', "#line is not allowed"),
+    ("linemarker", '# 1 "{hidden}/secret_check.py"', "#1 is not allowed"),
+]
+
+
+def _leak_setup(tmp_path, mode, monkeypatch) -> tuple[Path, Path, tuple]:
+    """(the submission folder, the hidden folder holding MARKER, the folders hidden from checks);
+    mode 'root' grades as root does (the check's own uid, those folders covered), 'user' as a
+    grader without root: learner code may read what the grader can, solutions/ and hidden too."""
+    if mode == "root" and not ROOT_MODE:
+        pytest.skip("the root sandbox needs root and PID namespaces")
+    if mode == "user":
+        monkeypatch.setattr(sandbox, "_pidns_ok", False)
+    hidden, sub = tmp_path / "hidden", tmp_path / "sub"
+    hidden.mkdir()
+    sub.mkdir()
+    (hidden / "secret_check.py").write_text(f'MARKER = "{MARKER}"\n')
+    return sub, hidden, (str(ROOT / "solutions"), str(hidden))
+
+
+@pytest.mark.parametrize("mode", ["root", "user"])
+@pytest.mark.parametrize("case, line, words", _LEAKS)
+def test_c_include_leaks_no_directive_reads_another_file(tmp_path, monkeypatch, mode, case, line, words):
+    # gcc 12 here has no #embed (it would be C23's): refused by name all the same. __has_include
+    # passed at main 68efe7d ('#error the hidden check exists' was in the report); the rest were
+    # refused there too. Each is refused before any compiler reads the file.
+    sub, hidden, hide = _leak_setup(tmp_path, mode, monkeypatch)
+    (sub / "fix_a.c").write_text((ROOT / "solutions" / "fix_a.c").read_text() + "\n" + line.format(hidden=hidden) + "\n")
+    r = run_job(Job(CHECKS.get("fix_a_c"), sub, hide=hide))
+    assert r.score == 0 and "refused before it ran" in str(r) and words in str(r), str(r)
+    assert MARKER not in str(r) and "exists" not in str(r).replace(words, ""), str(r)
+
+
+@pytest.mark.parametrize("mode", ["root", "user"])
+def test_c_include_leaks_a_header_beside_the_fix_is_not_read(tmp_path, monkeypatch, mode):
+    # A quoted #include looks first in the including file's folder: a kstat_model.h in the
+    # submission was read instead of the model's, and it is not checked. Graded without root, a
+    # fix_b.c of one '#include "kstat_model.h"' whose header included solutions/fix_b.c scored
+    # 10/10, and one that included a hidden check had its lines in the compiler's errors, in the
+    # report (main 68efe7d; as root the paths were covered, so it failed to compile). The fix is
+    # now checked and compiled as a copy alone in a folder of its own: the header is never read.
+    sub, hidden, hide = _leak_setup(tmp_path, mode, monkeypatch)
+    (sub / "fix_b.c").write_text('#include "kstat_model.h"\n')
+    (sub / "kstat_model.h").write_text(f'#include "{ROOT}/labkit/native/kstat_model.h"\n'
+                                       f'#include "{ROOT}/solutions/fix_b.c"\n')
+    r = run_job(Job(CHECKS.get("fix_b_c"), sub, hide=hide))
+    assert r.score == 0 and "refused before it ran" in str(r), str(r)
+    (sub / "kstat_model.h").write_text(f'#include "{ROOT}/labkit/native/kstat_model.h"\n'
+                                       f'#include "{hidden}/secret_check.py"\n')
+    shutil.copy(ROOT / "solutions" / "fix_b.c", sub)    # a right fix: the header beside it is ignored
+    r = run_job(Job(CHECKS.get("fix_b_c"), sub, hide=hide))
+    assert r.score == 10 and MARKER not in str(r), str(r)
+
+
+@pytest.mark.parametrize("mode", ["root", "user"])
+def test_c_include_leaks_file_macros_name_only_the_checked_copy(tmp_path, monkeypatch, mode):
+    # __FILE__ and __BASE_FILE__ are the one path a fix's C can put in a report (through
+    # lk_assert_failed, whose words the report shows): the copy checked, in a folder of its own,
+    # never a path in solutions/ or the hidden folder (so at main too, where it was the check's
+    # copy of the submission).
+    sub, hidden, hide = _leak_setup(tmp_path, mode, monkeypatch)
+    src = (ROOT / "solutions" / "fix_a.c").read_text()
+    (sub / "fix_a.c").write_text(src.replace("\tkstat_rele(ksp);\n\t/* END SOLUTION */",
+                                             "\tkstat_rele(ksp);\n\tlk_assert_failed(__BASE_FILE__, __FILE__, 0);\n"
+                                             "\t/* END SOLUTION */"))
+    r = run_job(Job(CHECKS.get("fix_a_c"), sub, hide=hide))
+    paths = [p for p in re.findall(r"(/[\w./-]+fix_a\.c)", str(r)) if p != str(sub / "fix_a.c")]  # ('run it again')
+    assert r.score == 0 and paths, str(r)
+    assert all("/labkit-c-" in p and "solutions" not in p and str(hidden) not in p for p in paths), paths

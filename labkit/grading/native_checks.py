@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 from typing import Any
@@ -62,8 +63,11 @@ ALLOWED_CALLS = {"mutex_enter", "mutex_exit", "lk_mutex_held", "lk_assert_failed
 CHANGES = {"fix_a.c": fixes.CHANGES["lock"], "fix_b.c": fixes.CHANGES["count"]}
 #: labkit's own fixes (variants.c): using them earns nothing.
 BUILTIN_FIXES = {"lk_variants", "lk_variant_by_name", "install", "update", "snapshot"}
+#: (__has_include and its kin look up any path: `#if __has_include("/.../solutions/fix_a.c")` then
+#: `#error` told the report whether a file exists)
 _BANNED_WORDS = re.compile(r"\b(asm|__asm__|__asm|__attribute__|__attribute|_Pragma|__builtin_\w*|"
-                           r"__thread|_Thread_local|__seg_fs|__seg_gs)\b")
+                           r"__thread|_Thread_local|__seg_fs|__seg_gs|__has_include|__has_include_next|"
+                           r"__has_embed)\b")
 #: The preprocessor directives a fix may use (#include is checked on its own); any other, such as
 #: #pragma (weak, GCC optimize), #import (a second #include), #line or #ident, is refused.
 _DIRECTIVES = {"include", "define", "undef", "if", "ifdef", "ifndef", "elif", "else", "endif", "error"}
@@ -299,12 +303,31 @@ def _race(path, check, forced: bool) -> dict:
     return out
 
 
+def _alone(path: str) -> str:
+    """A copy of the learner's file in a new folder of its own (in the check's TMPDIR), which is
+    what is checked and compiled: a quoted #include looks first in the file's own folder, so a
+    kstat_model.h beside it in the submission was read instead of the model's, unchecked (it
+    included solutions/fix_b.c, 10/10 for a fix_b.c of one #include, or a hidden check, which the
+    compiler's errors showed)."""
+    folder = tempfile.mkdtemp(prefix="labkit-c-", dir=os.environ.get("TMPDIR"))
+    copy = os.path.join(folder, os.path.basename(path))
+    shutil.copyfile(path, copy)
+    return copy
+
+
 def observe_c_fix(sub: Any, check: Any, filename: str) -> dict:
     """In the worker: the static check, then (only if it passes) the stress runs and TSan, one
     after another: nothing else of the check runs during a stress window, whose rounds depend on
     the CPU it gets. (tsan() overlaps its child's slow start-up with its build, not with a window.)"""
+    path = _alone(str(sub.file(filename)))
+    try:
+        return _observe(sub, check, filename, path)
+    finally:
+        shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+
+
+def _observe(sub: Any, check: Any, filename: str, path: str) -> dict:
     from labkit.native import tsan
-    path = str(sub.file(filename))
     problems = static_check(path, CHANGES[filename])
     if problems:
         return {"static": [cut(p, 1600) for p in problems[:5]]}

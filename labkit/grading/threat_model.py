@@ -55,8 +55,13 @@ GUARANTEES = (
                "other files, use asm, or call anything but the kernel model.",
               "native_checks.static_check, reading the file as the compiler does (backslash-newlines "
               "joined first, digraphs such as %: as #): only #include \"kstat_model.h\" or a system "
-              "header by a plain name, and no directive a fix does not need (#pragma, #import, #line); "
-              "no asm, attributes (__attribute__ or [[...]]), builtins, __seg_fs/__seg_gs, # or ##; "
+              "header by a plain name, and no directive a fix does not need (#pragma, #import, #line, "
+              "a line marker, #embed); no asm, attributes (__attribute__ or [[...]]), builtins, "
+              "__seg_fs/__seg_gs, __has_include (it looks up any path), # or ##; the file is checked "
+              "and compiled as a copy alone in a folder of its own (native_checks._alone: a header "
+              "beside it in the submission, a kstat_model.h of its own, is never read), so the "
+              "compiler reads no file but it, the model's headers and the system's, and its errors "
+              "quote nothing else, as root and as a normal user; "
               "compiled alone (the compiler bounded: COMPILE_CPU_S of CPU, COMPILE_MEMORY_MB), it "
               "defines only the three functions, uses only ALLOWED_CALLS (weak references "
               "included) and has no .init_array/.ctors/.fini_array section"),
