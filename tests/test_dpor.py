@@ -13,7 +13,8 @@ from labkit.sched.traces import count_traces
 from test_sched import LITMUS, LITMUS_KEYED, LITMUS_QUIET
 
 KSTAT = [Scenario(k, fix) for k in (1, 3) for fix in ("none", "lock", "count")]
-PROGRAMS = benchprograms.SMALL + KSTAT + LITMUS + LITMUS_KEYED + LITMUS_QUIET
+PROGRAMS = (benchprograms.SMALL + [benchprograms.trylock(2), benchprograms.trylock(3)] + KSTAT
+            + LITMUS + LITMUS_KEYED + LITMUS_QUIET)
 
 
 @pytest.mark.parametrize("prog", PROGRAMS, ids=lambda p: getattr(p, "name", repr(p)))

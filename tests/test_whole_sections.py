@@ -22,13 +22,10 @@ SMALL_KSTAT = [Scenario(k, fix) for k in (1, 3) for fix in ("none", "lock", "cou
 TWO_WRITERS = [Scenario(1, fix, writers=2) for fix in ("none", "lock", "count")]
 # bench_dpor.py's programs not already in SMALL
 BENCH = [bp.readers_writer(6), bp.lastzero(5), bp.locked_counter(4), bp.philosophers(4),
-         bp.private_counters(4), bp.peeking_counters(4)]
+         bp.private_counters(4), bp.peeking_counters(4), bp.trylock(3)]
 # where plain enumeration of every interleaving takes under a few seconds
 ENUMERABLE = ([p for p in bp.SMALL if repr(p) != "lastzero(4)"] + bp.SECTIONS + [SMALL_KSTAT[1]]
               + LITMUS + LITMUS_KEYED + LITMUS_QUIET)
-# trylock: the search without whole sections is blocked as often there (a tryacquire's lock
-# never has whole sections, so both searches are the same on it): left for issue 13
-BLOCKED = {"trylock": 2}
 
 
 def _name(p):
@@ -47,7 +44,7 @@ def _search(prog):
 def test_one_execution_per_trace_none_blocked_every_outcome(prog):
     traces, outcomes = count_traces(prog, whole_sections=True)
     search, found = _search(prog)
-    assert search.pruned == BLOCKED.get(_name(prog), 0)
+    assert search.pruned == 0
     assert len(found) == traces
     assert {signature(o) for o in found} == outcomes
     if any(prog is p for p in ENUMERABLE):

@@ -23,7 +23,10 @@ Three modelling choices, stated because the trace count depends on them:
     sections the other way round). A blocked acquire is not enabled. Likewise a CondVar wakeup
     never races with the signal that enabled it. A tryacquire (mutex_tryenter) is always
     enabled and its result depends on the order, so it races both with the previous acquire
-    and with the release before it, and later acquires race with it as with an acquire.
+    and with the release before it, and later acquires race with it as with an acquire if it
+    took the lock (one that found it held took nothing: a later acquire racing with it was
+    reversed to a point where the lock's holder still held it, a run blocked at that step,
+    trylock(3): 12 of 54).
   - A step that ends the execution (a panic, a learner's exception) disables every other
     thread, so it is dependent on every step of every other thread, and the threads that could
     still have run before it are races with it too.
@@ -364,6 +367,10 @@ class _DporChooser(_Steps):
     def _finish(self, exe) -> None:
         """Record the step that ran last, now that its footprint is known: the executed Event
         replaces the one its wakeup tree node announced."""
+        assert self.running is not None
+        p, access, _ = self.running
+        # a tryacquire that found the lock held took nothing: no later acquire races with it
+        took = access[0] == "acquire" or access[0] == "tryacquire" and access[1] in exe.threads[p].held
         ev = self._taken(exe)
         p, kind, key = ev.p, ev.kind, ev.key
         i = len(self.events)
@@ -430,7 +437,7 @@ class _DporChooser(_Steps):
         for k, w in ev.fp.items():
             entry = table.get(k)
             if w:
-                table[k] = [i, {}, i if k == key and (kind == "acquire" or kind == "tryacquire")
+                table[k] = [i, {}, i if k == key and took
                             else (entry[2] if entry else None)]
             elif entry is None:
                 table[k] = [None, {p: i}, None]
