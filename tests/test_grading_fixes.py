@@ -162,6 +162,9 @@ ON_THE_BUGGY_KERNEL = {case: ROOT / "labkit" / "native" / "learner_template.c"
     ("room_for_one", "fix_b_c", "fail", "overflowed its buffer"),
     # fix A's lock, but the writer's hold leaks: named, with where it was taken
     ("no_rele", "fix_a_c", "fail", "hold(s) had never been released; the first: kstat "),
+    # ... and renames the kstat with bytes that are not UTF-8, which the record quotes: its copies
+    # are no kstat's, said so (the record was a UnicodeDecodeError in place of a verdict)
+    ("no_rele_renames", "fix_a_c", "fail", "the reader's copy held a header that is no kstat's copy"),
     # ... and clears the holder beside the kstat through its pointer: the thread's own tally says
     ("hides_hold_by_pointer", "fix_a_c", "fail", "kstat_install calls returned still holding a kstat: 1 "
                                                  "hold(s) by "),

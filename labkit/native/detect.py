@@ -78,10 +78,10 @@ def run_here(ffi_lib: tuple[Any, Any], p: dict, progress: Progress | None = None
         lib.lk_set_writers(int(p.get("writers", 1)))
         if lib.lk_setup(p["variant"].encode(), int(p.get("crash", False)), int(p["forced"]), p["window_ns"], p["seed"],
                         p.get("nkstats", _args.KSTATS)) != 0:
-            raise LabkitError(ffi.string(lib.lk_error()).decode())
+            raise LabkitError(_text(ffi, lib.lk_error()))
         plan = p.get("plan")     # crash --schedule: one round in a simulator schedule's order
         if plan and lib.lk_schedule(int(plan["create_after"]), plan["clear_phase"], int(plan["firewall"])) != 0:
-            raise LabkitError(ffi.string(lib.lk_error()).decode())
+            raise LabkitError(_text(ffi, lib.lk_error()))
         max_ns = int(p["seconds"] * 1e9) if p["seconds"] else 0
         lib.lk_start(p["rounds"] or 0, max_ns)
         stats = ffi.new("struct lk_stats *")
@@ -110,10 +110,10 @@ def run_here(ffi_lib: tuple[Any, Any], p: dict, progress: Progress | None = None
                                          f"(of the time the run had a CPU)")
         lib.lk_poll(stats)
         if stuck is not None:   # its threads cannot be joined: the child process reports and ends
-            error = ffi.string(lib.lk_error()).decode() if stats.error else None
+            error = _text(ffi, lib.lk_error()) if stats.error else None
             return _hung(p, stuck, error)
         if stats.error:
-            raise LabkitError(ffi.string(lib.lk_error()).decode())
+            raise LabkitError(_text(ffi, lib.lk_error()))
         if plan and stats.forced_timeouts:
             raise LabkitError("the native threads could not follow the schedule: one waited 5 s "
                               "for the other to reach its point (a machine this loaded?)")
@@ -216,11 +216,18 @@ class _Stall:
         return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
+def _text(ffi, cdata) -> str:
+    """A C string of the engine's as text. It may quote a kstat's module or name, which learner C
+    can overwrite with any bytes: bytes that are not UTF-8 are shown as escapes (\\xff), not a
+    UnicodeDecodeError in place of the message."""
+    return ffi.string(cdata).decode("utf-8", "backslashreplace")
+
+
 def _stuck(ffi, lib, why: str) -> tuple[str | None, str]:
     """(the chain lock's holder or None, what the record says of every thread)."""
     buf = ffi.new("char[]", 1024)
     owner = lib.lk_stuck(buf, len(buf))
-    return (chr(owner) if owner else None), f"{why}: {ffi.string(buf).decode(errors='replace')}"
+    return (chr(owner) if owner else None), f"{why}: {_text(ffi, buf)}"
 
 
 def _hung(p: dict, stuck: tuple[str | None, str], error: str | None = None) -> RaceResult:
@@ -245,14 +252,14 @@ def _result(ffi, s, p):
         seed=p["seed"], window_ns=p["window_ns"], seconds=round(elapsed, 4),
         short_rounds=s.short_rounds, installs=s.installs, forced=p["forced"],
         source=p.get("source"), writers=s.writers,
-        uninstalled_copies=s.uninstalled_rounds, first_uninstalled=ffi.string(s.first_uninstalled).decode(),
-        missing_copies=s.missing_rounds, first_missing=ffi.string(s.first_missing).decode(),
-        duplicate_copies=s.duplicate_rounds, first_duplicate=ffi.string(s.first_duplicate).decode(),
-        forged_copies=s.forged_rounds, first_forged=ffi.string(s.first_forged).decode(),
-        holds_left=s.holds_left, first_held=ffi.string(s.first_held).decode(),
+        uninstalled_copies=s.uninstalled_rounds, first_uninstalled=_text(ffi, s.first_uninstalled),
+        missing_copies=s.missing_rounds, first_missing=_text(ffi, s.first_missing),
+        duplicate_copies=s.duplicate_rounds, first_duplicate=_text(ffi, s.first_duplicate),
+        forged_copies=s.forged_rounds, first_forged=_text(ffi, s.first_forged),
+        holds_left=s.holds_left, first_held=_text(ffi, s.first_held),
         lock_held_by=chr(s.lock_held_by) if s.lock_held_by else None, lock_left=s.lock_left,
-        lock_site=ffi.string(s.lock_site).decode(), holds_kept=s.holds_kept,
-        first_kept=ffi.string(s.first_kept).decode())
+        lock_site=_text(ffi, s.lock_site), holds_kept=s.holds_kept,
+        first_kept=_text(ffi, s.first_kept))
 
 
 class ChildClock:
