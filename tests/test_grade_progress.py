@@ -7,6 +7,7 @@ import shutil
 import threading
 from pathlib import Path
 
+import IPython
 import pytest
 
 import labkit.grading
@@ -36,6 +37,39 @@ def test_a_sim_check_shows_its_search_and_gives_the_graders_verdict(fix_a):
     assert all("every schedule" in f for f in finals)
     assert f"all {sum(counts)} schedules end well" in shown.lines[0].text
     assert all(ln.startswith("exploring ") for ln in lines if ln not in finals)
+
+
+class _Terminal:
+    """A stderr that is a terminal, or the cell output of a notebook: what it was written."""
+
+    def __init__(self, tty: bool) -> None:
+        self.tty, self.text = tty, ""
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, text: str) -> None:
+        self.text += text
+
+    def flush(self) -> None:
+        pass
+
+
+def test_check_shows_its_search_by_default_on_a_terminal_and_in_a_notebook(fix_a, monkeypatch):
+    # A learner calls check("fix_a_sim") with no arguments: someone is waiting for it there.
+    for tty, shell in ((True, None), (False, type("ZMQInteractiveShell", (), {})())):
+        err = _Terminal(tty)
+        monkeypatch.setattr("sys.stderr", err)
+        monkeypatch.setattr(IPython, "get_ipython", lambda shell=shell: shell)
+        assert labkit.grading.check("fix_a_sim", submission=fix_a).score == 15
+        assert err.text.startswith("\r") and "explor" in err.text and "\n" not in err.text
+        assert err.text.endswith("\r")            # wiped: the verdict starts on a clean line
+    # Elsewhere (a script whose stderr is a file or a pipe, a plain IPython) nothing is written.
+    err = _Terminal(False)
+    monkeypatch.setattr("sys.stderr", err)
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+    assert labkit.grading.check("fix_a_sim", submission=fix_a).score == 15
+    assert err.text == ""
 
 
 def test_progress_true_writes_one_line_over_itself_and_wipes_it(capsys):

@@ -137,11 +137,12 @@ def check(name: str, submission: str | os.PathLike | None = None,
     """Run one exercise's visible check on your work, isolated, with the grader's verdict.
 
     `progress`: True shows how far a long check is (a simulator fix's search) on one line that
-    updates in place; a function gets each line instead; None (default) shows nothing.
+    updates in place; a function gets each line instead; False shows nothing; None (default)
+    is True in a notebook or on a terminal, where someone is waiting, and False elsewhere.
     """
     c = CHECKS.get(name)
     sub = _submission(submission) if submission is not None else find_exercises()
-    show = progress_shower(progress)
+    show = progress_shower(_someone_watches() if progress is None else progress)
     try:
         result = run_job(Job(c, sub, hide=_hide(None), progress=show))
     finally:
@@ -149,6 +150,19 @@ def check(name: str, submission: str | os.PathLike | None = None,
             show.end()
     _record_progress(name, result)
     return result
+
+
+def _someone_watches() -> bool:
+    """Whether check()'s caller sees stderr as it is written: a terminal, or a Jupyter kernel's
+    cell output (ipykernel's stream is no tty, but the notebook shows it at once)."""
+    try:
+        if sys.stderr.isatty():
+            return True
+    except (AttributeError, ValueError):    # no stderr, or a closed one
+        pass
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
 
 
 class _LineShower:
