@@ -2,12 +2,13 @@
 
     .venv/bin/python benchmarks/bench_seed_two_writers.py [--sample N] [--full]
 
-The grader explores every schedule of fix A and fix B with two writers at the small scale only.
-For each built-in fix this prints the executions of the exhaustive DPOR search with two writers
+The grader explores every schedule of fix A and fix B with two writers at the small scale and at
+the seed's (the search with whole critical sections, the default, made that affordable). For each
+built-in fix this prints the executions of the exhaustive DPOR search with two writers
 at the small scale and at 30 kstats (the count does not grow with the chain: the extra kstats
 add no dependent steps), the time per execution at the seed's 5698 kstats over the first
 --sample executions, and the estimate: executions times that. --full runs the seed-scale search
-to its end instead of estimating (minutes per fix). Timings move with the machine's load,
+to its end instead of estimating (seconds per fix). Timings move with the machine's load,
 printed beside them.
 """
 
