@@ -284,6 +284,18 @@ def test_one_fix_per_exercise_c_file_of_the_other_fix_earns_nothing(tmp_path, ch
     assert "refused before it ran" in str(r) and "learner_template.c" in str(r)
 
 
+def test_one_fix_per_exercise_c_file_without_the_kernels_other_functions_is_told_so(tmp_path):
+    # fix B's two functions alone, kstat_install() left out: 'changes kstat_install()' before,
+    # which sent the learner looking for a change they never made.
+    src = (ROOT / "solutions" / "fix_b.c").read_text()
+    start = src.index("void\nkstat_install(")
+    end = src.index("\n}\n", start) + 3
+    (tmp_path / "fix_b.c").write_text(src[:start] + src[end:])
+    r = run("fix_b_c", tmp_path)
+    assert r.score == 0 and "fix_b.c has no kstat_install(): this exercise changes" in str(r), str(r)
+    assert "changes kstat_install()" not in str(r), str(r)
+
+
 def hostile_c(tmp_path, case: str) -> Path:
     """solutions/fix_a.c with a hostile snippet appended (most files in hostile_c/ are snippets)."""
     src = (DATA / "hostile_c" / f"{case}.c").read_text()

@@ -219,14 +219,22 @@ def _kept_check(path: str, name: str, changes: frozenset[str]) -> list[str]:
             return [f"{name} could not be preprocessed:\n{cut(cpp.stderr.strip(), 1500)}"]
         bodies.append(_bodies(cpp.stdout))
     mine, kernel = bodies
-    changed = sorted(fn for fn in DEFINES - changes if mine.get(fn) != kernel[fn])
-    if not changed:
-        return []
-    listed = ", ".join(f"{fn}()" for fn in changed)
+    kept = DEFINES - changes
+    missing = sorted(fn for fn in kept if fn not in mine)
+    changed = sorted(fn for fn in kept if fn in mine and mine[fn] != kernel[fn])
     allowed = " and ".join(f"{fn}()" for fn in sorted(changes))
-    return [f"{name} changes {listed}: this exercise changes {allowed} only, and the rest stays as "
-            f"the buggy kernel has it (labkit/native/learner_template.c); put {listed} back as "
-            f"the template has it (compared with macros expanded)"]
+    problems = []
+    if missing:
+        listed = ", ".join(f"{fn}()" for fn in missing)
+        problems.append(f"{name} has no {listed}: this exercise changes {allowed} only, and the file keeps "
+                        f"the buggy kernel's other functions as they are; copy {listed} back from "
+                        f"labkit/native/learner_template.c (or start again from the exercise's file)")
+    if changed:
+        listed = ", ".join(f"{fn}()" for fn in changed)
+        problems.append(f"{name} changes {listed}: this exercise changes {allowed} only, and the rest stays "
+                        f"as the buggy kernel has it (labkit/native/learner_template.c); put {listed} back "
+                        f"as the template has it (compared with macros expanded)")
+    return problems
 
 
 def _object_check(path, name) -> list[str]:
