@@ -158,6 +158,9 @@ ON_THE_BUGGY_KERNEL = {case: ROOT / "labkit" / "native" / "learner_template.c"
                                                 "no kstat's copy, first the header at byte "),
     ("swaps_kids_in_the_chain", "fix_b_c", "fail", "in 250 of 500 rounds the reader's copy held a header that "
                                                    "is no kstat's copy, first the header at byte "),
+    # right for short chains only: the forced rounds at the seed's 5698 kstats overflow
+    ("right_for_short_chains", "fix_b_c", "fail", "forced interleavings at the seed's chain length (5698 kstats), "
+                                                  "20 rounds, 2 writers: "),
     # right while one zone is created at a time: two writers clear between the passes
     ("room_for_one", "fix_b_c", "fail", "overflowed its buffer"),
     # fix A's lock, but the writer's hold leaks: named, with where it was taken
@@ -288,7 +291,7 @@ def test_the_thread_sanitizer_runs_record_is_judged_as_the_stress_runs_are():
     ok = {"outcome": "ok", "rounds": 300, "installs": 900, "overflows": 0, "uninstalled_copies": 0,
           "missing_copies": 0, "holds_left": 0, "lock_left": 0}
     clean = {"hang": False, "exit_code": 0, "detail": "", "races": [], "record": dict(ok)}
-    data = {"static": [], "shown": "fix_b.c", "forced": ok, "free": ok, "tsan": clean}
+    data = {"static": [], "shown": "fix_b.c", "forced": ok, "forced_long": ok, "free": ok, "tsan": clean}
 
     def judged(tsan):
         ctx = Ctx(CHECKS.get("fix_b_c"))

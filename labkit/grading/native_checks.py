@@ -4,7 +4,9 @@ Design note: the stress test runs twice, with two writers (W and X, two zone_cre
 once), so that a fix right for one concurrent install only fails. First in forced mode, which
 imposes the losing interleavings round by round (odd rounds: R counts, W and X both clear, R
 copies; even rounds: X's kstat stays INVALID and held through both passes, installed after the
-read), so a broken fix fails at once and the verdict does not depend on luck; then free-running
+read), so a broken fix fails at once and the verdict does not depend on luck, on a chain of 64
+kstats and then for LONG_ROUNDS rounds on the seed's 5698 (a fix right only for short chains);
+then free-running
 for a second with the seed shown, which catches what forcing cannot (a fix that deadlocks only
 sometimes, a reader that starves the writers). Every copy is bounds-checked (detect mode), and
 labkit.native runs the learner's C in a child process, so a crash or hang comes back as a result.
@@ -43,10 +45,16 @@ from labkit.answer_values import cut
 from labkit.errors import LabkitError
 from labkit.grading.base import CheckSet, Missing, Submission
 from labkit.grading.runner import timeout_for
+from labkit.kernel import SEED_KSTATS
 
 CHECKS = CheckSet()
 
 FORCED_ROUNDS = 500
+#: The forced interleavings again at the seed's chain length, so that a fix right only for short
+#: chains (a fixed-size buffer, a count capped) fails: forced rounds are deterministic (both
+#: writers clear between the passes in odd rounds), so a few show it; 20 take about 0.1 s.
+LONG_KSTATS = SEED_KSTATS
+LONG_ROUNDS = 20
 FREE_SECONDS = 1.0
 SEED = 0
 WRITERS = 2
@@ -276,9 +284,11 @@ def _object_check(path, name) -> list[str]:
     return problems
 
 
-def _call(shown: str, forced: bool) -> str:
-    budget = f"rounds={FORCED_ROUNDS}, forced=True" if forced else f"seconds={FREE_SECONDS}"
-    return f"labkit.native.race(source={shown!r}, {budget}, seed={SEED}, writers={WRITERS})"
+def _call(shown: str, forced: bool, long: bool = False) -> str:
+    budget = (f"rounds={LONG_ROUNDS}, forced=True" if long else f"rounds={FORCED_ROUNDS}, forced=True"
+              if forced else f"seconds={FREE_SECONDS}")
+    chain = f", kstats={LONG_KSTATS}" if long else ""
+    return f"labkit.native.race(source={shown!r}, {budget}, seed={SEED}, writers={WRITERS}{chain})"
 
 
 def _stub(text: str) -> str | None:
@@ -288,7 +298,7 @@ def _stub(text: str) -> str | None:
     return None
 
 
-def _race(path, check, forced: bool) -> dict:
+def _race(path, check, forced: bool, long: bool = False) -> dict:
     from labkit.native import _cbuild, race  # imported here: grading still loads where C cannot be built
     hang_after = max(5.0, min(20.0, timeout_for(check) / 4))
     try:
@@ -296,7 +306,10 @@ def _race(path, check, forced: bool) -> dict:
     except LabkitError as exc:  # it did not compile
         return {"outcome": "build", "detail": cut(str(exc), 1500)}
     try:
-        if forced:
+        if long:
+            r = race(source=path, rounds=LONG_ROUNDS, forced=True, seed=SEED, timeout=hang_after,
+                     writers=WRITERS, kstats=LONG_KSTATS)
+        elif forced:
             r = race(source=path, rounds=FORCED_ROUNDS, forced=True, seed=SEED, timeout=hang_after,
                      writers=WRITERS)
         else:
@@ -341,6 +354,9 @@ def _observe(sub: Any, check: Any, filename: str, path: str) -> dict:
         return {"static": [cut(p, 1600) for p in problems[:5]]}
     obs = {"static": [], "shown": sub.shown(filename), "forced": _race(path, check, True)}
     if _c_ok(obs["forced"]):
+        obs["forced_long"] = _race(path, check, True, long=True)
+        if not _c_ok(obs["forced_long"]):
+            return obs
         obs["free"] = _race(path, check, False)
         if not _c_ok(obs["free"]):
             return obs
@@ -420,10 +436,13 @@ def _stress_wrong(r: dict) -> str | None:
     return None
 
 
-def _judge_stress(ctx, r: dict, name: str, shown: str, forced: bool, points: float) -> bool:
-    what = (f"forced interleavings, {FORCED_ROUNDS} rounds, {WRITERS} writers" if forced
+def _judge_stress(ctx, r: dict, name: str, shown: str, forced: bool, points: float,
+                  long: bool = False) -> bool:
+    what = (f"forced interleavings at the seed's chain length ({LONG_KSTATS} kstats), {LONG_ROUNDS} rounds, "
+            f"{WRITERS} writers" if long
+            else f"forced interleavings, {FORCED_ROUNDS} rounds, {WRITERS} writers" if forced
             else f"free-running for {FREE_SECONDS:g} s, {WRITERS} writers, seed {SEED}")
-    again = f"\n            run it again: {_call(shown, forced)}"
+    again = f"\n            run it again: {_call(shown, forced, long)}"
     outcome, detail = str(r["outcome"]), cut(str(r.get("detail", "")), 600)
     stub = _stub(detail)
     if stub:
@@ -476,7 +495,8 @@ def judge_c_fix(data: dict, ctx: Any, filename: str, flag_race_expected: bool) -
                  bad="refused before it ran: " + "; ".join(cut(str(p), 1600) for p in data["static"]))
         return
     shown = cut(str(data["shown"]), 300)
-    if not _judge_stress(ctx, data["forced"], filename, shown, True, 4) or \
+    if not _judge_stress(ctx, data["forced"], filename, shown, True, 3) or \
+            not _judge_stress(ctx, data["forced_long"], filename, shown, True, 1, long=True) or \
             not _judge_stress(ctx, data["free"], filename, shown, False, 3):
         ctx.note("ThreadSanitizer not run: the fix must pass the stress test first")
         return

@@ -39,6 +39,16 @@ def writers(value):
     return value
 
 
+def kstats(value):
+    """kstats in the chain besides the header kstat: KSTATS by default, the seed's 5698 at most
+    as many as the simulator takes."""
+    value = KSTATS if value is None else value
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100_000:
+        raise LabkitError(f"kstats must be a whole number from 1 to 100000 (kstats in the chain besides "
+                          f"the header kstat; the kernel had 5698); got {value!r}")
+    return value
+
+
 def seed(value):
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise LabkitError(f"seed must be a whole number, 0 or more; got {value!r}")

@@ -38,7 +38,8 @@ _one_run = threading.Lock()   # the chain is a C global: one in-process run at a
 def race(fix: str | None = None, *, seconds: float | None = None, rounds: int | None = None,
          window_ns: int | None = None, seed: int = 0, source: str | os.PathLike | None = None,
          progress: Progress | None = None, stop: threading.Event | None = None, forced: bool = False,
-         timeout: float | None = None, interrupts: bool = True, writers: int = 1) -> RaceResult:
+         timeout: float | None = None, interrupts: bool = True, writers: int = 1,
+         kstats: int | None = None) -> RaceResult:
     """Run reader R and writer W for `seconds` (default 1) or `rounds` reader rounds.
 
     progress(rounds, overflows, elapsed_s) is called about every 50 ms; setting the
@@ -50,14 +51,15 @@ def race(fix: str | None = None, *, seconds: float | None = None, rounds: int | 
     20 µs between its hold and its clear: the engine's stand-in for an interrupt, a modelling
     choice), to show what the race does without them. writers=2 adds thread X, a second
     zone_create at the same time (forced mode then has both clear between R's passes in odd
-    rounds, and X install only after R's read in even ones).
+    rounds, and X install only after R's read in even ones). `kstats`: the chain's length
+    besides the header kstat (default 64; the seed's kernel had 5698).
     """
     variant, label = _args.variant(fix, source)
     window_ns, seed = _args.window(window_ns), _args.seed(seed)
     seconds, rounds = _args.budget(seconds, rounds)
     params = dict(variant=variant, label=label, seconds=seconds, rounds=rounds,
                   window_ns=window_ns, seed=seed, forced=bool(forced), interrupts=bool(interrupts),
-                  writers=_args.writers(writers))
+                  writers=_args.writers(writers), nkstats=_args.kstats(kstats))
     if source is None:
         return run_here(_cbuild.load(), params, progress, stop)
     _cbuild.load(source)   # compile errors surface here, in the caller, as a LabkitError
