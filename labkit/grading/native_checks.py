@@ -58,6 +58,18 @@ LONG_ROUNDS = 20
 FREE_SECONDS = 1.0
 SEED = 0
 WRITERS = 2
+#: The stress runs, in the order they run (each only if the one before found nothing wrong), by
+#: the key of their observation: how a message names it, and race()'s arguments for it besides
+#: source, seed, writers and timeout.
+_RUNS: dict[str, tuple[str, dict[str, Any]]] = {
+    "forced": (f"forced interleavings, {FORCED_ROUNDS} rounds, {WRITERS} writers",
+               {"rounds": FORCED_ROUNDS, "forced": True}),
+    "forced_long": (f"forced interleavings at the seed's chain length ({LONG_KSTATS} kstats), {LONG_ROUNDS} "
+                    f"rounds, {WRITERS} writers", {"rounds": LONG_ROUNDS, "forced": True, "kstats": LONG_KSTATS}),
+    "free": (f"free-running for {FREE_SECONDS:g} s, {WRITERS} writers, seed {SEED}", {"seconds": FREE_SECONDS}),
+}
+#: The points of each stress run (ThreadSanitizer's 3 make the check's 10).
+_RUN_POINTS = {"forced": 3, "forced_long": 1, "free": 3}
 
 #: What a learner's translation unit may define (globally) and call.
 DEFINES = {"kstat_install", "header_kstat_update", "header_kstat_snapshot"}
@@ -284,10 +296,10 @@ def _object_check(path, name) -> list[str]:
     return problems
 
 
-def _call(shown: str, forced: bool, long: bool = False) -> str:
-    budget = (f"rounds={LONG_ROUNDS}, forced=True" if long else f"rounds={FORCED_ROUNDS}, forced=True"
-              if forced else f"seconds={FREE_SECONDS}")
-    chain = f", kstats={LONG_KSTATS}" if long else ""
+def _call(shown: str, run: str) -> str:
+    args = _RUNS[run][1]
+    budget = ", ".join(f"{k}={v!r}" for k, v in args.items() if k != "kstats")
+    chain = f", kstats={args['kstats']}" if "kstats" in args else ""
     return f"labkit.native.race(source={shown!r}, {budget}, seed={SEED}, writers={WRITERS}{chain})"
 
 
@@ -298,7 +310,7 @@ def _stub(text: str) -> str | None:
     return None
 
 
-def _race(path, check, forced: bool, long: bool = False) -> dict:
+def _race(path, check, run: str) -> dict:
     from labkit.native import _cbuild, race  # imported here: grading still loads where C cannot be built
     hang_after = max(5.0, min(20.0, timeout_for(check) / 4))
     try:
@@ -306,15 +318,8 @@ def _race(path, check, forced: bool, long: bool = False) -> dict:
     except LabkitError as exc:  # it did not compile
         return {"outcome": "build", "detail": cut(str(exc), 1500)}
     try:
-        if long:
-            r = race(source=path, rounds=LONG_ROUNDS, forced=True, seed=SEED, timeout=hang_after,
-                     writers=WRITERS, kstats=LONG_KSTATS)
-        elif forced:
-            r = race(source=path, rounds=FORCED_ROUNDS, forced=True, seed=SEED, timeout=hang_after,
-                     writers=WRITERS)
-        else:
-            r = race(source=path, seconds=FREE_SECONDS, seed=SEED, timeout=hang_after + FREE_SECONDS,
-                     writers=WRITERS)
+        args = _RUNS[run][1]
+        r = race(source=path, seed=SEED, timeout=hang_after + args.get("seconds", 0), writers=WRITERS, **args)
     except LabkitError as exc:  # the engine stopped the run with an error (or refused to start it)
         return {"outcome": "error", "detail": cut(str(exc), 1500)}
     out = r.to_json()
@@ -352,18 +357,15 @@ def _observe(sub: Any, check: Any, filename: str, path: str) -> dict:
     problems = static_check(path, CHANGES[filename])
     if problems:
         return {"static": [cut(p, 1600) for p in problems[:5]]}
-    obs = {"static": [], "shown": sub.shown(filename), "forced": _race(path, check, True)}
-    if _c_ok(obs["forced"]):
-        obs["forced_long"] = _race(path, check, True, long=True)
-        if not _c_ok(obs["forced_long"]):
+    obs: dict[str, Any] = {"static": [], "shown": sub.shown(filename)}
+    for run in _RUNS:
+        obs[run] = _race(path, check, run)
+        if not _c_ok(obs[run]):
             return obs
-        obs["free"] = _race(path, check, False)
-        if not _c_ok(obs["free"]):
-            return obs
-        t = tsan(source=path, timeout=max(10.0, timeout_for(check) / 3), writers=WRITERS)
-        obs["tsan"] = {"hang": bool(t.hang), "exit_code": t.exit_code, "detail": cut(str(t.detail), 600),
-                       "races": [{"accesses": r["accesses"]} for r in t.races[:5]],
-                       "record": _recorded(t.record)}
+    t = tsan(source=path, timeout=max(10.0, timeout_for(check) / 3), writers=WRITERS)
+    obs["tsan"] = {"hang": bool(t.hang), "exit_code": t.exit_code, "detail": cut(str(t.detail), 600),
+                   "races": [{"accesses": r["accesses"]} for r in t.races[:5]],
+                   "record": _recorded(t.record)}
     return obs
 
 
@@ -436,13 +438,9 @@ def _stress_wrong(r: dict) -> str | None:
     return None
 
 
-def _judge_stress(ctx, r: dict, name: str, shown: str, forced: bool, points: float,
-                  long: bool = False) -> bool:
-    what = (f"forced interleavings at the seed's chain length ({LONG_KSTATS} kstats), {LONG_ROUNDS} rounds, "
-            f"{WRITERS} writers" if long
-            else f"forced interleavings, {FORCED_ROUNDS} rounds, {WRITERS} writers" if forced
-            else f"free-running for {FREE_SECONDS:g} s, {WRITERS} writers, seed {SEED}")
-    again = f"\n            run it again: {_call(shown, forced, long)}"
+def _judge_stress(ctx, r: dict, name: str, shown: str, run: str) -> bool:
+    what, points = _RUNS[run][0], _RUN_POINTS[run]
+    again = f"\n            run it again: {_call(shown, run)}"
     outcome, detail = str(r["outcome"]), cut(str(r.get("detail", "")), 600)
     stub = _stub(detail)
     if stub:
@@ -495,9 +493,7 @@ def judge_c_fix(data: dict, ctx: Any, filename: str, flag_race_expected: bool) -
                  bad="refused before it ran: " + "; ".join(cut(str(p), 1600) for p in data["static"]))
         return
     shown = cut(str(data["shown"]), 300)
-    if not _judge_stress(ctx, data["forced"], filename, shown, True, 3) or \
-            not _judge_stress(ctx, data["forced_long"], filename, shown, True, 1, long=True) or \
-            not _judge_stress(ctx, data["free"], filename, shown, False, 3):
+    if not all(_judge_stress(ctx, data[run], filename, shown, run) for run in _RUNS):
         ctx.note("ThreadSanitizer not run: the fix must pass the stress test first")
         return
     t = data["tsan"]
