@@ -11,7 +11,8 @@ as a learner's notebook gets) and "sandbox" (as root: PID namespace, cgroup, own
 the hidden folders). The work is the same, so the difference is what the root sandbox costs.
 One submission is graded --repeat times: the best wall time counts (the machine is shared), and
 each run's CPU time (grader and every check process) and the load before it are printed too;
-then a learner's check of each simulator fix alone (what labkit.grading.check runs). First, the
+then a learner's check of each simulator fix alone (what labkit.grading.check runs), a process's
+first ("cold": its fork server started for it) and again ("warm": the server kept). First, the
 CPU time of cold builds of the solutions' C (a class's distinct submissions miss the cache).
 Targets: the root sandbox costs at most 20% of grading time; one submission under 5 s; 300
 submissions with --many under 10 minutes (20 copies here: `--copies 300` measures it, slowly).
@@ -36,7 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from labkit.grading import grade, grade_many, sandbox
+from labkit.grading import forkserver, grade, grade_many, sandbox
 from labkit.grading.exercises import CHECKS
 from labkit.grading.runner import Job, run_job
 
@@ -44,9 +45,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _cpu() -> float:
-    """CPU seconds of this process and its waited-for children (every check process)."""
+    """CPU seconds of this process and its waited-for children, and of the fork server that
+    stays running (labkit.grading.forkserver.shared) with its own reaped children: every check
+    process (a server that has ended is among this process's children)."""
     t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+    total = t.user + t.system + t.children_user + t.children_system
+    server = getattr(forkserver, "_shared", None)
+    if server is not None and server._proc.poll() is None:
+        with open(f"/proc/{server._proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # u, s, cu, cs
+    return total
 
 
 def cold_builds() -> dict:
@@ -105,12 +114,19 @@ def measure(label: str, args, folder: str) -> dict:
     print(f"[{label}] rounds in the C checks' free-running second: {out['free_rounds']}")
     out["learner_check_s"] = {}
     for name in [n for n in ("fix_a_sim", "fix_b_sim") if args.checks is None or n in args.checks]:
-        # what labkit.grading.check(name) runs, alone
-        load, t = os.getloadavg()[0], time.perf_counter()
-        r = run_job(Job(CHECKS.get(name), ROOT / "solutions"))
-        out["learner_check_s"][name] = round(time.perf_counter() - t, 2)
-        print(f"[{label}] a learner's check of {name} (solutions/): {out['learner_check_s'][name]} s, "
-              f"{r.score:g}/{r.points:g} (load {load:.2f})")
+        # what labkit.grading.check(name) runs, alone: a process's first check ("cold": its fork
+        # server started for it), then the same check again ("warm": a notebook's next check,
+        # with the server kept; labkit versions without a shared server start one every time)
+        times = {}
+        for kind in ("cold", "warm"):
+            if kind == "cold" and hasattr(forkserver, "close_shared"):
+                forkserver.close_shared()
+            load, t = os.getloadavg()[0], time.perf_counter()
+            r = run_job(Job(CHECKS.get(name), ROOT / "solutions"))
+            times[kind] = round(time.perf_counter() - t, 2)
+            print(f"[{label}] a learner's check of {name} (solutions/), {kind}: {times[kind]} s, "
+                  f"{r.score:g}/{r.points:g} (load {load:.2f})")
+        out["learner_check_s"][name] = times
     load, t, c = os.getloadavg()[0], time.perf_counter(), _cpu()
     many = grade_many(folder, workers=args.jobs, only=args.checks)
     out["many_s"], out["many_cpu_s"] = round(time.perf_counter() - t, 2), round(_cpu() - c, 2)

@@ -299,3 +299,24 @@ def test_a_fork_server_killed_from_outside_is_started_again(tmp_path):
         server.close()
     assert first.status == second.status == "pass", (str(first), str(second))
     assert str(first) == str(second)
+
+
+def test_a_process_starts_one_fork_server_for_all_its_checks(tmp_path, monkeypatch):
+    """A notebook's check() after check(), or grade() after grade(), asks the same server
+    (forkserver.shared): its start (an interpreter and the checks' imports) is paid once. A
+    worker setting that changes (LABKIT_GRADE_SCALES) gets a server started with it.
+    At main 47e23b6 every run started its own (3 starts here, not 2)."""
+    from labkit.grading import forkserver
+    from labkit.grading.grader import check
+    shutil.copy(ROOT / "solutions" / "why_fix_b_races.py", tmp_path)
+    forkserver.close_shared()
+    starts = []
+    real = forkserver.ForkServer._start
+    monkeypatch.setattr(forkserver.ForkServer, "_start", lambda self: starts.append(1) or real(self))
+    monkeypatch.setattr("labkit.grading.grader._record_progress", lambda name, result: None)
+    first = check("why_fix_b_races", tmp_path, progress=False)
+    second = check("why_fix_b_races", tmp_path, progress=False)
+    assert len(starts) == 1 and first.status == second.status == "pass", (starts, str(first), str(second))
+    monkeypatch.setenv("LABKIT_GRADE_SCALES", "small")
+    third = run_jobs([Job(CHECKS.get("why_fix_b_races"), tmp_path)])[0]
+    assert len(starts) == 2 and third.status == "pass", (starts, str(third))

@@ -79,12 +79,15 @@ def _in_cgroups_of(prefix: str) -> set[int]:
 def no_process_left_behind():
     """Every test here ends with no process of its own left: no child of this process (the
     non-root sandbox, fork servers, builds) and nothing in one of its checks' cgroups
-    (runner names them labkit-grade-<this pid>-N), a setsid daemon included."""
+    (runner names them labkit-grade-<this pid>-N), a setsid daemon included; but this process's
+    shared fork server itself, which stays for the next test's checks (its children may not)."""
+    from labkit.grading import forkserver
     before = sandbox.tree(os.getpid())
     yield
     left: set[int] = set()
     for _ in range(100):
-        left = (sandbox.tree(os.getpid()) - before) | _in_cgroups_of(f"labkit-grade-{os.getpid()}-")
+        server = {forkserver._shared._proc.pid} if forkserver._shared is not None else set()
+        left = (sandbox.tree(os.getpid()) - before - server) | _in_cgroups_of(f"labkit-grade-{os.getpid()}-")
         if not left:
             return
         time.sleep(0.1)
@@ -620,6 +623,35 @@ def test_cannot_outlive_not_root_subreaper_and_memory_watch(tmp_path, monkeypatc
     assert not _alive("987.654"), "the daemon outlived its check"
     hog = run_job(Job(checks.get("hogs_memory"), tmp_path, str(hostile)))
     assert hog.score == 0 and "300 MiB" in str(hog), str(hog)
+
+
+def test_server_pristine_a_worker_cannot_change_the_fork_server_for_the_next_check(tmp_path, monkeypatch):
+    """A notebook's checks share one fork server (forkserver.shared). Without root the worker runs
+    as the server's uid (forced here as in the test above, with CAP_SYS_PTRACE given up, as a
+    learner's uid has none): its patch of a module stays in its own copy, it cannot ptrace the
+    server or write its memory (with the server made not dumpable taken out, it attached and
+    the next check's worker.MAX_JOB was what it wrote: tried; at main 47e23b6 so could any
+    worker of a grade run for the run's later checks), and a server it kills is started afresh
+    for the next check, which passes."""
+    monkeypatch.setattr(sandbox, "_pidns_ok", False)
+    tampers = DATA / "escapes" / "tampers.py"
+    checks = load_hidden(tampers)
+
+    def run(name: str) -> str:
+        return str(run_job(Job(checks.get(name), tmp_path, str(tampers))))
+
+    first = run("tampers_with_the_server")
+    server = re.search(r"server=(\d+)", first).group(1)
+    assert "ptrace Operation not permitted" in first and "mem Permission denied" in first, first
+    second = run("looks_for_tampering")
+    assert f"server={server} tampered=False max_job={4 << 20}" in second, second   # the same server
+    assert server in run("kills_the_server")
+    third = run("looks_for_tampering")
+    assert re.search(r"server=(\d+) tampered=False max_job=4194304", third), third
+    assert f"server={server} " not in third, third                                   # a fresh one
+    shutil.copy(ROOT / "solutions" / "why_fix_b_races.py", tmp_path)
+    after = run_job(Job(CHECKS.get("why_fix_b_races"), tmp_path))
+    assert after.status == "pass", str(after)
 
 
 # ---- cannot_hide_from_the_search: shared state the search does not order ---------------------

@@ -3,8 +3,8 @@
 Design note: starting `python -m labkit.grading.worker` afresh cost about 0.25 s of CPU a worker
 (the interpreter, then labkit's checks, cffi and the compiler driver's Python); a submission has
 eight or more workers, so that was a quarter of grading a class. The grader starts this server
-once per run (`ForkServer`) and asks it for each worker; it forks, so a worker starts in a few
-milliseconds with everything imported.
+once per process (`shared`: a notebook's second check() uses the first one's) and asks it for
+each worker; it forks, so a worker starts in a few milliseconds with everything imported.
 
 What the server may hold, and why forking from it keeps the sandbox's guarantees:
 - It is started with the workers' minimal environment (runner._env without the check's own
@@ -41,11 +41,13 @@ import time
 _libc = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWIPC, CLONE_NEWNET = 0x00020000, 0x20000000, 0x08000000, 0x40000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 16384, 1 << 18
-PR_SET_PDEATHSIG = 1
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
 MAX_REQUEST = 1 << 16
 #: What the server imports before it forks anything: everything a worker of any check loads.
+#: (and what its monitors import, so that neither it nor they load a module once it serves)
 PRELOAD = ("labkit.grading.worker", "labkit.grading.exercises", "labkit.grading.hidden",
-           "labkit.native", "labkit.native._cbuild", "labkit.native.tsan", "cffi.recompiler")
+           "labkit.native", "labkit.native._cbuild", "labkit.native.tsan", "cffi.recompiler",
+           "fcntl", "resource", "traceback")
 #: The server's program (-c: run as a module, it would be a second copy of this one, as __main__).
 SERVE = "import sys; from labkit.grading.forkserver import serve; serve(int(sys.argv[1]))"
 RLIMITS = {"core": "RLIMIT_CORE", "fsize": "RLIMIT_FSIZE", "cpu": "RLIMIT_CPU", "as": "RLIMIT_AS"}
@@ -96,13 +98,15 @@ class Worker:
 
 
 class ForkServer:
-    """One server process for a grader run; `spawn` is thread-safe; `close` ends the server.
+    """One server process; `spawn` is thread-safe; `close` ends the server. (The grader uses
+    `shared`: one per grading process, for all its runs.)
 
-    A server that has died (killed from outside) is started again, once per spawn, so the checks
-    after it still run."""
+    A server that has died (killed from outside, or by a worker) is started again, once per
+    spawn, so the checks after it still run."""
 
     def __init__(self, env: dict) -> None:
-        self._env = env
+        self.env = dict(env)
+        self.owner = os.getpid()
         self._lock = threading.Lock()
         self._start()
 
@@ -112,7 +116,7 @@ class ForkServer:
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-P", "-c", SERVE, str(theirs.fileno())],
-                cwd="/", env=self._env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                cwd="/", env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 pass_fds=(theirs.fileno(),), start_new_session=True)
         finally:
             theirs.close()
@@ -161,8 +165,53 @@ class ForkServer:
             self._proc.wait()
 
 
+_shared: ForkServer | None = None
+_shared_lock = threading.Lock()
+
+
+def shared(env: dict) -> ForkServer:
+    """This process's fork server for workers started with `env`: started on its first use and
+    kept for every later run, so a notebook that checks again and again pays the server's start
+    (an interpreter and the checks' imports, about 0.3 s of CPU) once, not per check. A new one
+    replaces it when `env` changes (a LABKIT_* worker setting) or in a forked copy of this
+    process. It ends when this process does (end-of-file on its socket).
+
+    Reuse is safe because the server stays as it started: it never runs learner code or
+    receives a job (see the module's note), a worker is a forked copy that cannot write the
+    server's memory (copy-on-write; the server is not dumpable, so a worker of the same uid
+    cannot ptrace it or open its /proc/<pid>/mem; as root a worker is in another PID namespace
+    under its own uid, and sees no server at all), and a worker that kills it only makes the
+    next spawn start a fresh one (threat_model: server_pristine)."""
+    global _shared
+    with _shared_lock:
+        server = _shared
+        if server is not None and server.env == env and server.owner == os.getpid():
+            return server
+        if server is not None:
+            if server.owner == os.getpid():
+                server.close()
+            else:                     # a forked copy of the grader: the server is the parent's
+                server._sock.close()
+        _shared = ForkServer(env)
+        return _shared
+
+
+def close_shared() -> None:
+    """End this process's shared server (if any): the next run starts a new one, as this
+    process's first did (benchmarks/bench_grade.py times a learner's first check so)."""
+    global _shared
+    with _shared_lock:
+        if _shared is not None and _shared.owner == os.getpid():
+            _shared.close()
+        _shared = None
+
+
 # ---- the server ----------------------------------------------------------------------------------
 def serve(fd: int) -> None:
+    # Not dumpable: a worker running as this uid (no root: a learner's own check) cannot ptrace
+    # this process or open its memory, so nothing a check does reaches the checks after it.
+    # Its workers are made dumpable again (_monitor), as a process started afresh is.
+    _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     for name in PRELOAD:
         try:
             importlib.import_module(name)
@@ -170,7 +219,7 @@ def serve(fd: int) -> None:
             pass
     sock = socket.socket(fileno=fd)
     # Each monitor is reaped as it ends (not SIG_IGN: a reaped child's CPU time is added to ours,
-    # and ours to the grader's when we end, so the grader's os.times() still counts every check).
+    # and ours to the grader's when we end: bench_grade.py reads a running server's as well).
     signal.signal(signal.SIGCHLD, _reap)
     while True:
         try:
@@ -251,6 +300,7 @@ def _monitor(req: dict, fds: list[int]) -> None:
         os.close(status)
         os.close(alive_w)
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)     # (the monitor stays as the server is)
         if select.select([alive_r], [], [], 0)[0]:
             os._exit(1)              # the monitor died before we asked to die with it
         os.close(alive_r)

@@ -43,7 +43,7 @@ from pathlib import Path
 from labkit import config
 from labkit.answer_values import cut
 from labkit.errors import LabkitError
-from labkit.grading import sandbox
+from labkit.grading import forkserver, sandbox
 from labkit.grading.base import Check, Ctx, Missing
 from labkit.grading.forkserver import ForkServer, Worker
 from labkit.grading.model import CheckResult
@@ -304,7 +304,7 @@ def run_unit(job: Job, part: object = None, engine: EngineBuild | None = None,
              server: ForkServer | None = None, budget: Budget | None = None) -> Unit:
     """Run one worker (the whole check, or one part of it) in its sandbox; what it left behind.
     A native check links the engine objects of `engine` (else it compiles the engine itself);
-    the worker is forked by `server` (else by a server started for it alone). It runs within
+    the worker is forked by `server` (else by this process's shared one). It runs within
     `budget`, its check's timeout (shared by the check's parts)."""
     check = job.check
     budget = budget or Budget(timeout_for(check))
@@ -312,12 +312,7 @@ def run_unit(job: Job, part: object = None, engine: EngineBuild | None = None,
     start = time.monotonic()
     if budget.left()[0] <= 0:   # the check's other parts have spent its time: this one is not run
         return Unit(part, b"", None, True, timeout, False, "", start, start, budget.why())
-    if server is None:
-        own = ForkServer(_base_env())
-        try:
-            return run_unit(job, part, engine, own, budget)
-        finally:
-            own.close()
+    server = server or forkserver.shared(_base_env())
     engine_folder = engine.folder() if engine is not None and check.native else None
     root = sandbox.has_pid_namespaces()
     named = grade_user()
@@ -614,11 +609,7 @@ def run_jobs(jobs: list[Job], workers: int | None = None,
     units = units_of(jobs, workers)
     order = sorted(range(len(units)), key=lambda u: (-units[u][2], u))
     engine = EngineBuild(sandbox.has_pid_namespaces()) if any(j.check.native for j in jobs) else None
-    server = ForkServer(_base_env())
-    try:
-        return _run_units(jobs, units, order, workers, engine, server, on_done)
-    finally:
-        server.close()
+    return _run_units(jobs, units, order, workers, engine, forkserver.shared(_base_env()), on_done)
 
 
 def _run_units(jobs, units, order, workers, engine, server, on_done) -> list[CheckResult]:

@@ -82,6 +82,15 @@ GUARANTEES = (
               "own (sandbox.private_folders), and it has its own System V IPC and network "
               "namespaces (a 0666 file or shared memory segment one check left was read by the "
               "next; an abstract unix socket or a loopback port was reachable from every check)"),
+    Guarantee("server_pristine", "What one check's worker does to the fork server it was forked "
+               "from (patching a module, ptrace, writing its memory, killing it) does not reach the "
+               "checks after it, which the same server forks (a notebook's checks share one).",
+              "the server never runs learner code or receives a job, and imports nothing once it "
+              "serves (forkserver.PRELOAD); a worker is a copy-on-write fork, so a patched module is its own "
+              "copy; the server is not dumpable (prctl PR_SET_DUMPABLE 0), so a worker of its uid "
+              "(no root: a learner's own check) can neither ptrace it nor open its /proc/<pid>/mem; "
+              "as root a worker is in its own PID namespace under its own uid and sees no server; "
+              "a server that was killed is started afresh at the next spawn (ForkServer.spawn)"),
     Guarantee("cannot_outlive", "Every process a check starts is gone when the check ends, including "
                "ones that setsid or double-fork.",
               "as root: PID namespace (its PID 1 dying kills all) and a cgroup emptied at the end; "
