@@ -84,6 +84,8 @@ def no_process_left_behind():
     from labkit.grading import forkserver
     before = sandbox.tree(os.getpid())
     yield
+    from labkit.native import _zygote
+    _zygote.stop()   # the stress runs' server lives as long as its caller: a test that ran race() ends it
     left: set[int] = set()
     for _ in range(100):
         server = {forkserver._shared._proc.pid} if forkserver._shared is not None else set()

@@ -305,7 +305,8 @@ def test_a_right_fix_survives_a_six_second_stop(tmp_path):
     t = threading.Thread(target=run)
     t.start()
     assert running.wait(30), "the run did not start"
-    kids = [int(k) for k in subprocess.run(["pgrep", "-P", str(os.getpid()), "-f", "labkit.native._child"],
+    from labkit.native import _zygote
+    kids = [int(k) for k in subprocess.run(["pgrep", "-P", str(_zygote.server_pid())],
                                            capture_output=True, text=True).stdout.split()]
     assert len(kids) == 1, kids
     time.sleep(0.2)
@@ -417,3 +418,35 @@ def test_the_wait_for_a_stopped_run_counts_the_time_it_had_a_cpu():
     m = _Machine()
     lib = _Unjoinable(m, ends_after=3)
     assert _stopped(lib, 5.0, Scheduled(m.clock, m.waits)) and lib.calls == 3
+
+
+def test_a_stress_run_is_a_fresh_process_of_its_own_with_only_its_pipes():
+    """Each race(source=...) is a child forked from _zygote's server: the learner's C is loaded in
+    that child only (never in the server the next run is forked from), the child has no file
+    descriptor but its stdin, stdout and stderr, and a run that crashes leaves the next as it was."""
+    import subprocess
+    from labkit.native import _zygote
+    root = os.path.dirname(os.path.dirname(__file__))
+    crashed = native.race(source=data("segv.c"), seconds=0.5, timeout=30)
+    assert crashed.outcome == "crash" and "signal 11" in crashed.detail, crashed
+    server = _zygote.server_pid()
+    seen, running = {}, threading.Event()
+
+    def run():
+        seen["r"] = native.race(source=os.path.join(root, "solutions", "fix_a.c"), seconds=1.5, writers=2,
+                                timeout=60, progress=lambda *_: running.set())
+
+    t = threading.Thread(target=run)
+    t.start()
+    assert running.wait(30), "the run did not start"
+    kids = subprocess.run(["pgrep", "-P", str(server)], capture_output=True, text=True).stdout.split()
+    assert len(kids) == 1, kids
+    fds = sorted(os.listdir(f"/proc/{kids[0]}/fd"))
+    maps = open(f"/proc/{kids[0]}/maps").read()
+    t.join(60)
+    assert fds == ["0", "1", "2"], fds
+    assert "/_lk_" in maps                       # the learner's module, in the run's own process
+    assert "/_lk_" not in open(f"/proc/{server}/maps").read()
+    assert _zygote.server_pid() == server        # the crash did not take the server with it
+    r = seen["r"]
+    assert r.outcome == "ok" and r.overflows == 0 and r.rounds > 0, str(r)

@@ -345,10 +345,13 @@ def observe_c_fix(sub: Any, check: Any, filename: str) -> dict:
     """In the worker: the static check, then (only if it passes) the stress runs and TSan, one
     after another: nothing else of the check runs during a stress window, whose rounds depend on
     the CPU it gets. (tsan() overlaps its child's slow start-up with its build, not with a window.)"""
+    from labkit.native import _zygote
     path = _alone(str(sub.file(filename)))
+    _zygote.warm()   # the stress runs' server imports while the static check compiles
     try:
         return _observe(sub, check, filename, path)
     finally:
+        _zygote.stop()   # waited for: its runs' CPU time is counted in the worker's
         shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
 

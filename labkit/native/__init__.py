@@ -24,7 +24,8 @@ The API (each result has to_json() and a repr that echoes the seed):
         the same C under ThreadSanitizer, in a child: the racing accesses with file:line.
 
 Layout: _build.py (cffi, run at install time), _cbuild.py (first-use builds), detect.py,
-crash.py, tsan.py, _child.py (the child process), results.py, _args.py (argument checks).
+crash.py, tsan.py, _child.py (the child process), _zygote.py (which forks the stress runs' children),
+results.py, _args.py (argument checks).
 """
 
 import os as _os

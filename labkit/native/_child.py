@@ -1,6 +1,8 @@
 """The child process for everything that may crash, hang or needs ThreadSanitizer.
 
-    python -m labkit.native._child {race|crash} PARAMS_JSON
+    python -m labkit.native._child {race|crash|tsan} PARAMS_JSON
+
+or the same, forked from labkit.native._zygote's server (race: the stress runs), which calls run().
 
 Design note: the parent (detect.py, crash.py, tsan.py) builds the C first, so this process only
 loads it from the cache. With "wait" in its parameters it starts, imports, then waits for a "go"
@@ -21,7 +23,11 @@ from labkit.native.detect import run_here
 
 
 def main(argv):
-    mode, p = argv[0], json.loads(argv[1])
+    run(argv[0], json.loads(argv[1]))
+
+
+def run(mode: str, p: dict) -> None:
+    """One run in this process, which is the run's own (exec'd, or forked by _zygote)."""
     if p.get("wait") and sys.stdin.readline().strip() != "go":
         return                          # started ahead (tsan.prepare), then not wanted
     ffi, lib = _cbuild.load(p.get("source"), tsan=p.get("tsan", False))

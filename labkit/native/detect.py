@@ -2,7 +2,7 @@
 
 Design note: lk_start returns at once and the C threads run with the GIL released, so this
 module polls (every POLL_S) to feed a progress callback and to honour a stop Event. A learner's
-C runs in a child process (labkit.native._child), because a bad pointer in it would otherwise
+C runs in a child process (labkit.native._child, forked by _zygote), because a bad pointer in it would otherwise
 kill the notebook's kernel; the child streams the same progress lines back.
 """
 
@@ -11,14 +11,13 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from labkit.errors import LabkitError
-from labkit.native import _args, _cbuild
+from labkit.native import _args, _cbuild, _zygote
 from labkit.native.results import RaceResult
 
 POLL_S = 0.05
@@ -298,8 +297,10 @@ class ChildClock:
 
 
 def _run_child(p, progress, stop, timeout):
-    cmd = [sys.executable, "-m", "labkit.native._child", "race", json.dumps(p)]
-    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        child = _zygote.spawn("race", p)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise LabkitError(f"could not start the native run's child process: {exc}") from None
     clock = ChildClock(child.pid, timeout)
     result, outcome, detail, pending, error = None, "ok", "", b"", None
     try:
