@@ -363,6 +363,9 @@ def test_no_builtin_fixes_c_use_is_refused(tmp_path):
     ("imports_a_file", "line 82: #import is not allowed"),
     ("c23_attribute", "attributes ([[...]]) are not allowed"),
     ("named_address_space", "__seg_fs is not allowed"),
+    # a call that only the build that runs has (its flags define NDEBUG), or only TSan's
+    ("calls_system_only_when_built", "calls or uses system"),
+    ("calls_system_only_under_tsan", "__SANITIZE_THREAD__ is not allowed"),
 ])
 def test_c_static_refuses_code_outside_the_fix(tmp_path, case, words):
     r = run("fix_a_c", hostile_c(tmp_path, case))

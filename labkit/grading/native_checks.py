@@ -84,10 +84,11 @@ CHANGES = {"fix_a.c": fixes.CHANGES["lock"], "fix_b.c": fixes.CHANGES["count"]}
 #: labkit's own fixes (variants.c): using them earns nothing.
 BUILTIN_FIXES = {"lk_variants", "lk_variant_by_name", "install", "update", "snapshot"}
 #: (__has_include and its kin look up any path: `#if __has_include("/.../solutions/fix_a.c")` then
-#: `#error` told the report whether a file exists)
+#: `#error` told the report whether a file exists. __SANITIZE_THREAD__ is defined in the
+#: ThreadSanitizer build only, which the static check does not compile: code behind it is unseen.)
 _BANNED_WORDS = re.compile(r"\b(asm|__asm__|__asm|__attribute__|__attribute|_Pragma|__builtin_\w*|"
                            r"__thread|_Thread_local|__seg_fs|__seg_gs|__has_include|__has_include_next|"
-                           r"__has_embed)\b")
+                           r"__has_embed|__SANITIZE_THREAD__)\b")
 #: The preprocessor directives a fix may use (#include is checked on its own); any other, such as
 #: #pragma (weak, GCC optimize), #import (a second #include), #line or #ident, is refused.
 _DIRECTIVES = {"include", "define", "undef", "if", "ifdef", "ifndef", "elif", "else", "endif", "error"}
@@ -232,7 +233,7 @@ def _kept_check(path: str, name: str, changes: frozenset[str]) -> list[str]:
     from labkit.native._cbuild import NATIVE_DIR, compiler
     bodies = []
     for src in (path, os.path.join(NATIVE_DIR, "learner_template.c")):
-        cpp, late = _tool([compiler(), "-std=gnu11", "-E", "-P", "-I", NATIVE_DIR, src], COMPILE_CPU_S)
+        cpp, late = _tool([compiler(), *_build_flags(), "-E", "-P", "-I", NATIVE_DIR, src], COMPILE_CPU_S)
         if late:
             return [f"{name} could not be preprocessed: the preprocessor {late} on it"]
         if cpp.returncode != 0:
@@ -257,11 +258,19 @@ def _kept_check(path: str, name: str, changes: frozenset[str]) -> list[str]:
     return problems
 
 
+def _build_flags() -> list[str]:
+    """The flags the module that runs is compiled with (_cbuild: Python's CFLAGS, -DNDEBUG among
+    them, then labkit's): the static check reads the file as that build does, so that no
+    `#ifdef NDEBUG` (or __PIC__, __OPTIMIZE__...) can put a call in the run that its object lacks."""
+    from labkit.native._cbuild import build_flags
+    return build_flags(False)
+
+
 def _object_check(path, name) -> list[str]:
     from labkit.native._cbuild import NATIVE_DIR, compiler
     with tempfile.TemporaryDirectory(prefix="labkit-static-") as tmp:
         obj = os.path.join(tmp, "learner.o")
-        cc, late = _tool([compiler(), "-std=gnu11", "-O2", "-c", "-I", NATIVE_DIR, path, "-o", obj], COMPILE_CPU_S)
+        cc, late = _tool([compiler(), *_build_flags(), "-c", "-I", NATIVE_DIR, path, "-o", obj], COMPILE_CPU_S)
         if late:
             return [f"{name} does not compile: the compiler {late} on it (a fix needs well "
                     f"under a second and a few MiB; macros that expand without end?)"]

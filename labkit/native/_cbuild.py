@@ -53,7 +53,7 @@ def engine_dir() -> str:
     return os.path.join(cache_dir(), "engine")
 
 
-def _engine_flags(tsan: bool) -> list[str]:
+def build_flags(tsan: bool) -> list[str]:
     """The flags cffi's own build would compile the engine with (Python's CFLAGS, then ours)."""
     py = shlex.split(sysconfig.get_config_var("CFLAGS") or "") + shlex.split(
         sysconfig.get_config_var("CCSHARED") or "-fPIC")
@@ -77,7 +77,7 @@ def engine_objects(tsan: bool = False, into: str | None = None) -> list[str]:
     grader's folder, which its checks only read; if it lacks them, they are compiled into a
     private temporary folder, nothing else is trusted); else engine_dir(). Compiled into that
     folder if it does not have them."""
-    cc, flags = compiler(), _engine_flags(tsan)
+    cc, flags = compiler(), build_flags(tsan)
     import cffi
     digest = hashlib.sha256(repr((cc, flags, sys.version, cffi.__version__, _build.CDEF, _build.PREAMBLE,
                                   sysconfig.get_paths()["include"])).encode())
@@ -132,7 +132,7 @@ def _compile(pairs: list[tuple[str, str]], tsan: bool, what: str) -> None:
     cc = compiler()
     includes = [f"-I{d}" for d in [NATIVE_DIR, *sorted({os.path.dirname(src) for src, _ in pairs}),
                                    sysconfig.get_paths()["include"]]]
-    procs = [(src, subprocess.Popen([cc, *_engine_flags(tsan), *includes, "-c", src, "-o", obj],
+    procs = [(src, subprocess.Popen([cc, *build_flags(tsan), *includes, "-c", src, "-o", obj],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
              for src, obj in pairs]
     errors = [(src, proc.communicate()[1].decode(errors="replace").strip()) for src, proc in procs]
