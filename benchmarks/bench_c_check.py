@@ -21,22 +21,9 @@ import sys
 import time
 from typing import Any
 
+import cputime
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_s(server: int | None) -> float:
-    """This process's CPU and its reaped children's, plus the live server's (its own and its reaped children's)."""
-    t = os.times()
-    total = t.user + t.system + t.children_user + t.children_system
-    if server is not None:
-        try:
-            with open(f"/proc/{server}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += sum(int(x) for x in fields[11:15]) / TICK   # utime stime cutime cstime
-        except OSError:
-            pass
-    return total
 
 
 def reaped(server: int | None) -> None:
@@ -61,11 +48,11 @@ def one_check(filename: str) -> dict[str, tuple[float, float]]:
 
     def timed(name, fn):
         server = _zygote.server_pid()
-        w, c = time.perf_counter(), cpu_s(server)
+        w, c = time.perf_counter(), cputime.total(server)
         out = fn()
         server = server if server is not None else _zygote.server_pid()
         reaped(server)
-        phases[name] = (time.perf_counter() - w, cpu_s(server) - c)
+        phases[name] = (time.perf_counter() - w, cputime.total(server) - c)
         return out
 
     timed("zygote server start (warm)", _zygote.warm)   # its imports: counted below, at stop
@@ -77,13 +64,12 @@ def one_check(filename: str) -> dict[str, tuple[float, float]]:
     timed("ThreadSanitizer", lambda: tsan(source=path, timeout=40, writers=nc.WRITERS))
     # what the server spent itself (its imports, its forks) and has not been counted yet
     server = _zygote.server_pid()
-    w, before = time.perf_counter(), cpu_s(None)
-    with open(f"/proc/{server}/stat") as f:
-        own = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13]) / TICK
+    w, before = time.perf_counter(), cputime.total(None)
+    own = cputime.of_process(server, children=False)
     _zygote.stop()
     w0, c0 = phases["zygote server start (warm)"]
     phases["zygote server start (warm)"] = (w0 + time.perf_counter() - w, c0 + own)
-    assert cpu_s(None) - before >= own - 0.02   # its time is counted in ours once it is reaped
+    assert cputime.total(None) - before >= own - 0.02   # its time is counted in ours once it is reaped
     return phases
 
 

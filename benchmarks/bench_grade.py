@@ -37,6 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import cputime
 from labkit.grading import forkserver, grade, grade_many, sandbox
 from labkit.grading.exercises import CHECKS
 from labkit.grading.runner import Job, run_job
@@ -48,14 +49,8 @@ def _cpu() -> float:
     """CPU seconds of this process and its waited-for children, and of the fork server that
     stays running (labkit.grading.forkserver.shared) with its own reaped children: every check
     process (a server that has ended is among this process's children)."""
-    t = os.times()
-    total = t.user + t.system + t.children_user + t.children_system
     server = getattr(forkserver, "_shared", None)
-    if server is not None and server._proc.poll() is None:
-        with open(f"/proc/{server._proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total += sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # u, s, cu, cs
-    return total
+    return cputime.total(server._proc.pid if server is not None and server._proc.poll() is None else None)
 
 
 def cold_builds() -> dict:
