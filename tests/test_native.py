@@ -450,3 +450,11 @@ def test_a_stress_run_is_a_fresh_process_of_its_own_with_only_its_pipes():
     assert _zygote.server_pid() == server        # the crash did not take the server with it
     r = seen["r"]
     assert r.outcome == "ok" and r.overflows == 0 and r.rounds > 0, str(r)
+
+
+def test_the_native_chain_bound_is_the_simulators():
+    """race(kstats=) takes as many kstats as the simulator does: _args keeps its own copy of the
+    bound (the runs' children import labkit.native only), so the two are checked to agree."""
+    from labkit.kernel.scenario import MAX_KSTATS
+    from labkit.native import _args
+    assert _args.MAX_KSTATS == MAX_KSTATS

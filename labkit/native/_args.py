@@ -6,6 +6,7 @@ from labkit import config
 from labkit.errors import LabkitError, choice_error
 from labkit.fixes import FIX_NAMES as FIXES
 KSTATS = 64              # kstats in the chain besides the header (the kernel had 5698)
+MAX_KSTATS = 100_000     # as many as the simulator takes (labkit.kernel.scenario.MAX_KSTATS)
 DEFAULT_SECONDS = 1.0    # a race() given neither seconds nor rounds
 
 
@@ -40,11 +41,11 @@ def writers(value):
 
 
 def kstats(value):
-    """kstats in the chain besides the header kstat: KSTATS by default, the seed's 5698 at most
-    as many as the simulator takes."""
+    """kstats in the chain besides the header kstat: KSTATS by default, at most MAX_KSTATS (the
+    simulator's bound, not imported from it: the runs' children import labkit.native only)."""
     value = KSTATS if value is None else value
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100_000:
-        raise LabkitError(f"kstats must be a whole number from 1 to 100000 (kstats in the chain besides "
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_KSTATS:
+        raise LabkitError(f"kstats must be a whole number from 1 to {MAX_KSTATS} (kstats in the chain besides "
                           f"the header kstat; the kernel had 5698); got {value!r}")
     return value
 

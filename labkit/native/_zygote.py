@@ -120,10 +120,16 @@ def _start() -> socket.socket:
     return ours
 
 
+def _running() -> bool:
+    """Whether this process started the server and it is still there (a forked copy of the caller
+    has the parent's record, not a server of its own)."""
+    return _server.get("pid") == os.getpid() and _server["proc"].poll() is None
+
+
 def warm() -> None:
     """Start the server now, if it is not running, so that its imports overlap other work."""
     with _lock:
-        if _server.get("pid") != os.getpid() or _server["proc"].poll() is not None:
+        if not _running():
             _start()
 
 
@@ -158,7 +164,7 @@ def spawn(mode: str, params: dict) -> Child:
     try:
         with _lock:
             for attempt in (0, 1):   # a server that has gone (killed, or a fork's copy) is started again
-                if _server.get("pid") != os.getpid() or _server["proc"].poll() is not None:
+                if not _running():
                     _start()
                 try:
                     socket.send_fds(_server["sock"], [request], [out_w, err_w, theirs.fileno()])
