@@ -223,7 +223,7 @@ def test_a_part_that_reports_another_part_or_fails_decides_the_check():
 
 def test_engine_objects_are_compiled_once_then_found_by_content(tmp_path, monkeypatch):
     first = _cbuild.engine_objects(into=str(tmp_path))
-    assert [Path(p).parent for p in first] == [tmp_path] * len(_cbuild.FIXED) == [tmp_path] * 5
+    assert [Path(p).parent for p in first] == [tmp_path] * len(_cbuild.fixed(False)) == [tmp_path] * 5
     assert all(os.stat(p).st_mode & 0o777 == 0o644 for p in first)
     calls = []
     real = subprocess.run
@@ -232,6 +232,7 @@ def test_engine_objects_are_compiled_once_then_found_by_content(tmp_path, monkey
     assert not any("-c" in a[0] for a in calls)  # nothing compiled the second time
     tsan = _cbuild.engine_objects(tsan=True, into=str(tmp_path))
     assert set(tsan).isdisjoint(first)  # another flavour, other objects
+    assert [os.path.basename(p).split("-", 1)[1] for p in tsan][-1] == "tsan_main.o"  # its program's main
 
 
 def test_a_check_only_reads_the_graders_engine_folder(tmp_path, monkeypatch):
@@ -256,7 +257,7 @@ def test_a_learner_build_links_the_engine_objects_and_still_runs(tmp_path, monke
     monkeypatch.setenv("LABKIT_NATIVE_CACHE", str(tmp_path / "cache"))
     r = race(source=ROOT / "solutions" / "fix_a.c", rounds=50, forced=True, seed=0)
     assert r.outcome == "ok" and r.rounds == 50 and not r.overflows
-    assert len(os.listdir(tmp_path / "cache" / "engine")) == len(_cbuild.FIXED)
+    assert len(os.listdir(tmp_path / "cache" / "engine")) == len(_cbuild.fixed(False))
     from labkit.native import TEMPLATE
     buggy = race(source=TEMPLATE, rounds=50, forced=True, seed=0)  # the buggy kernel, as learner C
     assert buggy.overflows, buggy  # the engine objects still race

@@ -9,6 +9,7 @@ misses with probability e**-5 < 0.007 and all three with probability < 4e-7.
 
 import json
 import os
+import re
 import threading
 import time
 
@@ -134,6 +135,65 @@ def test_tsan_run_keeps_the_record_and_its_must_be_in_the_copy_rule(tmp_path):
     assert t.record["missing_copies"] > 0 and "installed before the copy began" in t.record["first_missing"], t
     clean = native.tsan("count", seconds=0.5, writers=2)
     assert clean.record["missing_copies"] == clean.record["uninstalled_copies"] == 0, clean
+
+
+def test_tsan_runs_no_python_under_libtsan():
+    # The TSan run's child is a C program (tsan_main.c): a Python under libtsan took 0.3-0.45 s of
+    # CPU to start, every C check. At main cf645ba its exe was Python, with libtsan preloaded.
+    import sys
+    from labkit.native.tsan import prepare
+    run = prepare("lock")
+    try:
+        exe = os.readlink(f"/proc/{run._proc.pid}/exe")
+        for _ in range(200):    # until the loader has mapped libtsan (it waits for "go" then)
+            maps = open(f"/proc/{run._proc.pid}/maps").read()
+            if "libtsan" in maps:
+                break
+            time.sleep(0.05)
+    finally:
+        run.cancel()        # it reads no "go" and exits without running
+    assert os.path.basename(exe).startswith("lk_tsan_") and exe != os.path.realpath(sys.executable), exe
+    assert "libtsan" in maps and "python" not in maps.lower(), maps
+    assert run._proc.returncode == 0
+
+
+def test_tsan_program_stops_a_stuck_run_itself_and_says_why():
+    # loop.c's count pass never ends, holding kstat_chain_lock: the program's own stall watch
+    # (detect._Stall's, in C) stops it after timeout / 3 of CPU time and reports who holds the
+    # lock, before ChildClock's timeout would kill it ("no result after 6 s" without the watch).
+    t = native.tsan(source=data("loop.c"), timeout=6.0)
+    assert t.hang and t.record is not None and t.record["outcome"] == "hang", t
+    assert re.match(r"R( and W)? made no progress for 2 s \(of the time the run had a CPU\): kstat_chain_lock "
+                    r"is held by R \(taken in read_kstat_data\); R is in header_kstat_update \(a loop that never "
+                    r"ends\?\)", t.detail), t.detail
+
+
+def test_tsan_says_why_the_engine_refused_the_run():
+    # at main cf645ba: exit code 3 and no detail, so the grader's message ended in ': '
+    t = native.tsan(source=data("missing.c"))
+    assert t.exit_code == 3 and not t.clean and "must define kstat_install, header_kstat_update" in t.detail, t
+
+
+def test_tsan_program_line_is_read_as_the_engine_texts_are():
+    # Its texts are a C string's bytes in hex: a learner's C can write any bytes into a kstat's
+    # name, and they read as detect's do (escapes, not a UnicodeDecodeError); a line it cannot read says so.
+    from labkit.native.detect import STAT_NUMBERS, STAT_TEXTS
+    from labkit.native.tsan import _record
+    p = dict(label="learner", seed=0, window_ns=0, forced=False, source="fix_a.c", writers=2, stall_s=5.0)
+    values = {**{k: 0 for k in STAT_NUMBERS}, **{k: "" for k in STAT_TEXTS}}
+    values.update(rounds=10, elapsed_ns=10**9, writers=2, holds_left=1, lock_held_by=ord("W"),
+                  first_held=b"kstat 65 (\xff\xc3ne1) held by W".hex())
+    record, error = _record("result " + json.dumps(values) + "\n", p)
+    assert error == "" and record["first_held"] == "kstat 65 (\\xff\\xc3ne1) held by W", record
+    assert (record["rounds"], record["lock_held_by"], record["outcome"]) == (10, "W", "ok"), record
+    stuck = dict(quiet="WX", owner=ord("W"), record=b"kstat_chain_lock is held by W".hex(), error=None)
+    record, _ = _record("stuck " + json.dumps(stuck), p)
+    assert record["outcome"] == "hang" and record["lock_held_by"] == "W", record
+    assert record["detail"] == ("W and X made no progress for 5 s (of the time the run had a CPU): "
+                                "kstat_chain_lock is held by W"), record
+    assert _record('error "7a7a"', p) == (None, "zz")
+    record, error = _record("result {", p)
+    assert record is None and "printed a line labkit cannot read" in error
 
 
 def test_learner_segfault_is_reported_not_propagated():

@@ -21,10 +21,12 @@ The API (each result has to_json() and a repr that echoes the seed):
     forced(fix="none", *, source=None, rounds=20, crash=False) -> RaceResult | CrashResult
         impose count -> W clears -> copy every round: the bug overflows every time.
     tsan(fix="none", *, source=None, seconds=0.5, timeout=120) -> TsanResult
-        the same C under ThreadSanitizer, in a child: the racing accesses with file:line.
+        the same C under ThreadSanitizer, in a child (a C program, tsan_main.c): the racing
+        accesses with file:line.
 
 Layout: _build.py (cffi, run at install time), _cbuild.py (first-use builds), detect.py,
-crash.py, tsan.py, _child.py (the child process), _zygote.py (which forks the stress runs' children),
+crash.py, tsan.py (and tsan_main.c, its child), _child.py (the child process of the others),
+_zygote.py (which forks the stress runs' children),
 results.py, _args.py (argument checks).
 """
 

@@ -1,12 +1,12 @@
-"""The child process for everything that may crash, hang or needs ThreadSanitizer.
+"""The child process for a learner's C and for everything that may crash or hang (ThreadSanitizer's
+run has a program of its own: tsan_main.c).
 
-    python -m labkit.native._child {race|crash|tsan} PARAMS_JSON
+    python -m labkit.native._child {race|crash} PARAMS_JSON
 
 or the same, forked from labkit.native._zygote's server (race: the stress runs), which calls run().
 
-Design note: the parent (detect.py, crash.py, tsan.py) builds the C first, so this process only
-loads it from the cache. With "wait" in its parameters it starts, imports, then waits for a "go"
-line on stdin before it loads the C and runs (tsan.prepare: its start-up overlaps other work). It prints "progress [...]" lines and one "result {...}" line on stdout;
+Design note: the parent (detect.py, crash.py) builds the C first, so this process only loads it
+from the cache. It prints "progress [...]" lines and one "result {...}" line on stdout;
 a crash says what it knows on stderr through the C fault reporter (fault.c) and dies of it.
 """
 
@@ -28,9 +28,7 @@ def main(argv):
 
 def run(mode: str, p: dict) -> None:
     """One run in this process, which is the run's own (exec'd, or forked by _zygote)."""
-    if p.get("wait") and sys.stdin.readline().strip() != "go":
-        return                          # started ahead (tsan.prepare), then not wanted
-    ffi, lib = _cbuild.load(p.get("source"), tsan=p.get("tsan", False))
+    ffi, lib = _cbuild.load(p.get("source"))
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     if mode == "crash":

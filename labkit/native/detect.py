@@ -13,7 +13,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from labkit.errors import LabkitError
@@ -99,20 +99,18 @@ def run_here(ffi_lib: tuple[Any, Any], p: dict, progress: Progress | None = None
                 if stop is not None and stop.is_set():
                     break
                 if watch is not None and watch.stalled(stats):
-                    stuck = _stuck(ffi, lib, f"{watch.who()} made no progress for {watch.seconds:g} s "
-                                             f"(of the time the run had a CPU)")
+                    stuck = _stuck(ffi, lib, why_stuck(watch.who(), watch.seconds))
                     break
                 time.sleep(POLL_S)
         finally:
             if watch is None:
                 lib.lk_stop()
             elif stuck is None and not _stopped(lib, watch.seconds):
-                stuck = _stuck(ffi, lib, f"the run was over, but a thread did not end within {watch.seconds:g} s "
-                                         f"(of the time the run had a CPU)")
+                stuck = _stuck(ffi, lib, why_stuck("", watch.seconds))
         lib.lk_poll(stats)
         if stuck is not None:   # its threads cannot be joined: the child process reports and ends
             error = _text(ffi, lib.lk_error()) if stats.error else None
-            return _hung(p, stuck, error)
+            return hung(p, stuck, error)
         if stats.error:
             raise LabkitError(_text(ffi, lib.lk_error()))
         if plan and stats.forced_timeouts:
@@ -122,7 +120,7 @@ def run_here(ffi_lib: tuple[Any, Any], p: dict, progress: Progress | None = None
             progress(stats.rounds, stats.overflows, stats.elapsed_ns / 1e9)
     finally:
         _one_run.release()
-    return _result(ffi, stats, p)
+    return result(stat_values(ffi, stats), p)
 
 
 def _stopped(lib: Any, seconds: float, scheduled: "Scheduled | None" = None) -> bool:
@@ -213,25 +211,47 @@ class _Stall:
 
     def who(self) -> str:
         """'W and X': the threads quiet too long."""
-        names = [n for n, q in zip(self.NAMES, self.quiet) if q > self.seconds]
-        return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+        return listed(n for n, q in zip(self.NAMES, self.quiet) if q > self.seconds)
 
 
-def _text(ffi, cdata) -> str:
+def listed(names: Iterable[str]) -> str:
+    """'R, W and X': the names, listed."""
+    names = list(names)
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
+
+def why_stuck(who: str, seconds: float) -> str:
+    """Why a run's threads cannot be joined: `who` ('W and X', _Stall.who) made no progress for
+    `seconds`, or (who '') the run was over and a thread did not end within them."""
+    if not who:
+        return f"the run was over, but a thread did not end within {seconds:g} s (of the time the run had a CPU)"
+    return f"{who} made no progress for {seconds:g} s (of the time the run had a CPU)"
+
+
+def text(raw: bytes) -> str:
     """A C string of the engine's as text. It may quote a kstat's module or name, which learner C
     can overwrite with any bytes: bytes that are not UTF-8 are shown as escapes (\\xff), not a
     UnicodeDecodeError in place of the message."""
-    return ffi.string(cdata).decode("utf-8", "backslashreplace")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _text(ffi, cdata) -> str:
+    return text(ffi.string(cdata))
 
 
 def _stuck(ffi, lib, why: str) -> tuple[str | None, str]:
     """(the chain lock's holder or None, what the record says of every thread)."""
     buf = ffi.new("char[]", 1024)
     owner = lib.lk_stuck(buf, len(buf))
-    return (chr(owner) if owner else None), f"{why}: {_text(ffi, buf)}"
+    return stuck_record(owner, why, _text(ffi, buf))
 
 
-def _hung(p: dict, stuck: tuple[str | None, str], error: str | None = None) -> RaceResult:
+def stuck_record(owner: int, why: str, record: str) -> tuple[str | None, str]:
+    """What hung() takes: lk_stuck's holder (0: none) and text, after why_stuck's words."""
+    return (chr(owner) if owner else None), f"{why}: {record}"
+
+
+def hung(p: dict, stuck: tuple[str | None, str], error: str | None = None) -> RaceResult:
     """A run whose threads cannot be joined. If the engine had stopped it with an error first (a
     thread that panics on illumos, leaving another waiting forever), the error is the outcome."""
     return RaceResult(fix=p["label"], rounds=0, overflows=0, first_overflow_round=None,
@@ -242,25 +262,41 @@ def _hung(p: dict, stuck: tuple[str | None, str], error: str | None = None) -> R
                       lock_held_by=None if error else stuck[0])
 
 
-def _result(ffi, s, p):
-    elapsed = s.elapsed_ns / 1e9
-    found = s.overflows > 0
+#: The fields of struct lk_stats a result is made of (result()): its counts, and its C strings.
+#: ThreadSanitizer's program (tsan_main.c) prints the same, by these names.
+STAT_NUMBERS = ("rounds", "overflows", "first_overflow_round", "first_overflow_ns", "short_rounds", "installs",
+                "elapsed_ns", "writers", "uninstalled_rounds", "missing_rounds", "duplicate_rounds",
+                "forged_rounds", "holds_left", "lock_held_by", "lock_left", "holds_kept")
+STAT_TEXTS = ("first_uninstalled", "first_missing", "first_duplicate", "first_forged", "first_held",
+              "lock_site", "first_kept")
+
+
+def stat_values(ffi: Any, s: Any) -> dict:
+    """A struct lk_stats as the plain values result() takes (its texts read with text())."""
+    return {**{k: int(getattr(s, k)) for k in STAT_NUMBERS}, **{k: _text(ffi, getattr(s, k)) for k in STAT_TEXTS}}
+
+
+def result(s: dict, p: dict) -> RaceResult:
+    """The result of a run that finished, from its stats' plain values (stat_values, or
+    ThreadSanitizer's program's line) and its parameters."""
+    elapsed = s["elapsed_ns"] / 1e9
+    found = s["overflows"] > 0
     return RaceResult(
-        fix=p["label"], rounds=s.rounds, overflows=s.overflows,
-        first_overflow_round=s.first_overflow_round if found else None,
-        time_to_first_overflow_s=s.first_overflow_ns / 1e9 if found else None,
-        rounds_per_s=round(s.rounds / elapsed, 1) if elapsed > 0 else 0.0,
+        fix=p["label"], rounds=s["rounds"], overflows=s["overflows"],
+        first_overflow_round=s["first_overflow_round"] if found else None,
+        time_to_first_overflow_s=s["first_overflow_ns"] / 1e9 if found else None,
+        rounds_per_s=round(s["rounds"] / elapsed, 1) if elapsed > 0 else 0.0,
         seed=p["seed"], window_ns=p["window_ns"], seconds=round(elapsed, 4),
-        short_rounds=s.short_rounds, installs=s.installs, forced=p["forced"],
-        source=p.get("source"), writers=s.writers,
-        uninstalled_copies=s.uninstalled_rounds, first_uninstalled=_text(ffi, s.first_uninstalled),
-        missing_copies=s.missing_rounds, first_missing=_text(ffi, s.first_missing),
-        duplicate_copies=s.duplicate_rounds, first_duplicate=_text(ffi, s.first_duplicate),
-        forged_copies=s.forged_rounds, first_forged=_text(ffi, s.first_forged),
-        holds_left=s.holds_left, first_held=_text(ffi, s.first_held),
-        lock_held_by=chr(s.lock_held_by) if s.lock_held_by else None, lock_left=s.lock_left,
-        lock_site=_text(ffi, s.lock_site), holds_kept=s.holds_kept,
-        first_kept=_text(ffi, s.first_kept))
+        short_rounds=s["short_rounds"], installs=s["installs"], forced=p["forced"],
+        source=p.get("source"), writers=s["writers"],
+        uninstalled_copies=s["uninstalled_rounds"], first_uninstalled=s["first_uninstalled"],
+        missing_copies=s["missing_rounds"], first_missing=s["first_missing"],
+        duplicate_copies=s["duplicate_rounds"], first_duplicate=s["first_duplicate"],
+        forged_copies=s["forged_rounds"], first_forged=s["first_forged"],
+        holds_left=s["holds_left"], first_held=s["first_held"],
+        lock_held_by=chr(s["lock_held_by"]) if s["lock_held_by"] else None, lock_left=s["lock_left"],
+        lock_site=s["lock_site"], holds_kept=s["holds_kept"],
+        first_kept=s["first_kept"])
 
 
 class ChildClock:

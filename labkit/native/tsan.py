@@ -1,26 +1,29 @@
 """ThreadSanitizer mode: the same C built with -fsanitize=thread, run in a child, report parsed.
 
-Design note: a TSan-built module loads only with libtsan preloaded, so it runs in a child whose
-environment has LD_PRELOAD=$(gcc -print-file-name=libtsan.so). TSan finds the race from the
-happens-before order of one run, not from luck, so a short run suffices. Each report becomes two
-accesses (thread R or W, read or write, function, file:line, and the kstat_t field when the
-address lies in a kstat), deduplicated by their source lines. The run's own record (overflows,
-copies against what was installed, holds and the lock) comes back too, as `record`. The child is
-killed after `timeout` seconds of the time it had a CPU (detect.ChildClock, as a stress run's
-child: a right fix on a starved machine is not killed as hung), or after ChildClock's wall-clock
-backstop.
+Design note: the child is a program of its own (tsan_main.c, linked with the engine and the
+learner's C, all built with -fsanitize=thread: _cbuild.build(tsan=True)), not a Python: a Python
+under libtsan took 0.3-0.45 s of CPU to start, the program about 0.01 s. It makes the run
+detect.run_here makes (the same setup, window, writers, stall watch and stop) and prints its
+stats; the result is made here, by the same code (detect.result, detect.hung). TSan finds the
+race from the happens-before order of one run, not from luck, so a short run suffices. Each
+report becomes two accesses (thread R or W, read or write, function, file:line, and the kstat_t
+field when the address lies in a kstat), deduplicated by their source lines. The run's own record
+(overflows, copies against what was installed, holds and the lock) comes back too, as `record`.
+The child is killed after `timeout` seconds of the time it had a CPU (detect.ChildClock, as a
+stress run's child: a right fix on a starved machine is not killed as hung), or after
+ChildClock's wall-clock backstop.
 """
 
 import json
 import os
 import re
 import subprocess
-import sys
 import threading
 
 from labkit.errors import LabkitError
 from labkit.native import _args, _cbuild
-from labkit.native.detect import POLL_S, STALL_S, ChildClock
+from labkit.native.detect import (MAX_POLL_CREDIT_S, POLL_S, STALL_S, STAT_TEXTS, ChildClock, hung, listed, result,
+                                   stuck_record, text, why_stuck)
 from labkit.native.results import TsanResult
 
 TSAN_SECONDS = 0.5
@@ -44,63 +47,59 @@ def tsan(fix: str | None = None, *, source: str | os.PathLike | None = None, sec
 
 def prepare(fix: str | None = None, *, source: str | os.PathLike | None = None, seconds: float = TSAN_SECONDS,
             timeout: float = 120, writers: int = 1) -> "TsanRun":
-    """tsan(), in two steps: this starts the child (a Python under ThreadSanitizer is slow to
-    start) and builds the C while it imports; TsanRun.run() then starts the run itself, its
-    `seconds` counted from then, and returns what tsan() does. A build error is raised by run()."""
+    """tsan(), in two steps: this builds the program (or finds it in the cache) and starts it, to
+    wait; TsanRun.run() then starts the run itself, its `seconds` counted from then, and returns
+    what tsan() does. A build error is raised by run()."""
     variant, label = _args.variant(fix, source)
     seconds, _ = _args.budget(seconds, None)
-    lib_path = subprocess.run([_cbuild.compiler(), "-print-file-name=libtsan.so"],
-                              capture_output=True, text=True).stdout.strip()
-    if not os.path.isabs(lib_path):
-        raise LabkitError("this compiler has no ThreadSanitizer runtime (libtsan.so)")
     p = dict(variant=variant, label=label, seconds=seconds, rounds=None, window_ns=0, seed=0,
-             forced=False, tsan=True, source=None if source is None else os.fspath(source),
-             writers=_args.writers(writers), wait=True, stall_s=min(STALL_S, timeout / 3))
-    env = dict(os.environ, LD_PRELOAD=lib_path,
-               TSAN_OPTIONS="halt_on_error=0 exitcode=66 report_signal_unsafe=0")
-    proc = subprocess.Popen([sys.executable, "-m", "labkit.native._child", "tsan", json.dumps(p)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
-    error = None
+             forced=False, source=None if source is None else os.fspath(source),
+             writers=_args.writers(writers), stall_s=min(STALL_S, timeout / 3))
     try:
-        _cbuild.build(source, tsan=True)
-    except LabkitError as exc:
-        error = exc
-    except BaseException:
-        proc.kill()
-        proc.communicate()
-        raise
-    return TsanRun(proc, p, timeout, error)
+        _, program = _cbuild.build(source, tsan=True)
+    except LabkitError as exc:   # no runtime to link is the clearer cause, if it is the cause
+        runtime = subprocess.run([_cbuild.compiler(), "-print-file-name=libtsan.so"],
+                                 capture_output=True, text=True).stdout.strip()
+        error = exc if os.path.isabs(runtime) else LabkitError("this compiler has no ThreadSanitizer runtime "
+                                                               "(libtsan.so)")
+        return TsanRun(None, p, timeout, error)
+    ns = {"window_ns": p["window_ns"], "seed": p["seed"], "writers": p["writers"], "nkstats": _args.KSTATS,
+          "interrupts": 1, "rounds": 0, "max_ns": int(seconds * 1e9), "stall_ns": int(p["stall_s"] * 1e9),
+          "poll_ns": int(POLL_S * 1e9), "credit_ns": int(MAX_POLL_CREDIT_S * 1e9)}
+    argv = [program, f"variant={variant}", *(f"{k}={v}" for k, v in ns.items())]
+    env = dict(os.environ, TSAN_OPTIONS="halt_on_error=0 exitcode=66 report_signal_unsafe=0")
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    return TsanRun(proc, p, timeout, None)
 
 
 class TsanRun:
     """A ThreadSanitizer child started by prepare(): run() it once, or cancel() it."""
 
-    def __init__(self, proc: subprocess.Popen, params: dict, timeout: float, error: LabkitError | None) -> None:
+    def __init__(self, proc: subprocess.Popen | None, params: dict, timeout: float,
+                 error: LabkitError | None) -> None:
         self._proc, self._p, self._timeout, self._error = proc, params, timeout, error
         self._out: tuple[str, str] = ("", "")   # the child's stdout and stderr, once it has ended
 
     def run(self) -> TsanResult:
-        if self._error is not None:
-            self.cancel()
-            raise self._error
+        if self._error is not None or self._proc is None:
+            raise self._error or LabkitError("this ThreadSanitizer run was cancelled")
         p, proc = self._p, self._proc
-        late = self._wait()
+        late = self._wait(proc)
         if late:
             return TsanResult(fix=p["label"], source=p["source"], hang=True, detail=f"{late}; the child was killed")
         stdout, stderr = self._out
-        races, record = parse(stderr), _record(stdout)
+        races, (record, error) = parse(stderr), _record(stdout, p)
         if record is not None and record.get("outcome") == "hang":   # it stopped making progress
             return TsanResult(fix=p["label"], races=races, exit_code=proc.returncode, source=p["source"],
                               hang=True, detail=str(record.get("detail", "")), record=record)
-        detail = "" if races or proc.returncode in (0, 66) else (stderr.strip().splitlines() or [""])[-1]
+        detail = error or ("" if races or proc.returncode in (0, 66) else (stderr.strip().splitlines() or [""])[-1])
         return TsanResult(fix=p["label"], races=races, exit_code=proc.returncode, source=p["source"], detail=detail,
                           record=record)
 
-    def _wait(self) -> str | None:
+    def _wait(self, proc: subprocess.Popen) -> str | None:
         """Start the run and wait for it to end (its output in self._out): None, or why the child
         was killed (ChildClock: its timeout in the time it had a CPU, or the wall-clock backstop)."""
-        proc = self._proc
         talk = threading.Thread(target=lambda: setattr(self, "_out", proc.communicate("go\n")), daemon=True)
         clock = ChildClock(proc.pid, self._timeout)
         talk.start()
@@ -116,6 +115,8 @@ class TsanRun:
 
     def cancel(self) -> None:
         """The child exits without running (it reads no "go")."""
+        if self._proc is None:
+            return
         try:
             self._proc.communicate("", timeout=10)
         except subprocess.TimeoutExpired:
@@ -123,16 +124,32 @@ class TsanRun:
             self._proc.communicate()
 
 
-def _record(stdout: str) -> dict | None:
-    """The run's own result (the engine's record of what happened), from the child's result line."""
+def _record(stdout: str, p: dict) -> tuple[dict | None, str]:
+    """The run's own result (the engine's record of what happened, as a RaceResult's JSON), made
+    from the program's line (tsan_main.c says what it prints), and the engine's error if it
+    stopped the run with one ("" if not)."""
     for line in stdout.splitlines():
         kind, _, rest = line.partition(" ")
-        if kind == "result":
-            try:
-                return json.loads(rest)
-            except ValueError:
-                return None
-    return None
+        try:
+            if kind == "result":
+                values = json.loads(rest)
+                values.update((k, _hex(values[k])) for k in STAT_TEXTS)
+                return result(values, p).to_json(), ""
+            if kind == "stuck":
+                s = json.loads(rest)
+                error = None if s["error"] is None else _hex(s["error"])
+                stuck = stuck_record(s["owner"], why_stuck(listed(s["quiet"]), p["stall_s"]), _hex(s["record"]))
+                return hung(p, stuck, error).to_json(), ""
+            if kind == "error":
+                return None, _hex(json.loads(rest))
+        except (ValueError, KeyError, TypeError):
+            return None, f"the ThreadSanitizer program printed a line labkit cannot read: {line[:200]!r}"
+    return None, ""
+
+
+def _hex(raw: str) -> str:
+    """One of the program's texts: a C string's bytes in hex (any bytes: a kstat's name is learner C's)."""
+    return text(bytes.fromhex(raw))
 
 
 def _field(addr, heap_base):
