@@ -157,6 +157,18 @@ def test_tsan_runs_no_python_under_libtsan():
     assert run._proc.returncode == 0
 
 
+def test_tsan_program_that_cannot_start_is_a_clear_error(monkeypatch):
+    # e.g. a build cache on a noexec mount: a LabkitError saying so, not an OSError's traceback
+    import importlib
+    tsan_module = importlib.import_module("labkit.native.tsan")   # (labkit.native.tsan is the function)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(tsan_module.subprocess, "Popen", refuse)
+    with pytest.raises(LabkitError, match=r"could not start the ThreadSanitizer program .*lk_tsan_.*Permission denied"):
+        native.tsan("lock")
+
+
 def test_tsan_program_stops_a_stuck_run_itself_and_says_why():
     # loop.c's count pass never ends, holding kstat_chain_lock: the program's own stall watch
     # (detect._Stall's, in C) stops it after timeout / 3 of CPU time and reports who holds the

@@ -68,8 +68,11 @@ def prepare(fix: str | None = None, *, source: str | os.PathLike | None = None, 
           "poll_ns": int(POLL_S * 1e9), "credit_ns": int(MAX_POLL_CREDIT_S * 1e9)}
     argv = [program, f"variant={variant}", *(f"{k}={v}" for k, v in ns.items())]
     env = dict(os.environ, TSAN_OPTIONS="halt_on_error=0 exitcode=66 report_signal_unsafe=0")
-    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env)
+    except OSError as exc:   # e.g. a cache folder on a noexec mount
+        return TsanRun(None, p, timeout, LabkitError(f"could not start the ThreadSanitizer program {program}: {exc}"))
     return TsanRun(proc, p, timeout, None)
 
 
