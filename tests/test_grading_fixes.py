@@ -302,6 +302,18 @@ def test_the_thread_sanitizer_runs_record_is_judged_as_the_stress_runs_are():
     r = judged(dict(clean, record=dict(ok, missing_copies=3, first_missing="kstat 71 (zone_zfs:0:zone7_zfs)")))
     assert r.score == 7 and "ThreadSanitizer's run (free-running, 2 writers): in 3 of 300 rounds the " \
         "reader's copy lacked a kstat" in str(r), str(r)
+    # races found, then no record of the run (it crashed, or the engine stopped it with an
+    # error): not a clean run, even when the only race is the one fix B keeps
+    flag_race = {"accesses": [
+        {"thread": "W", "kind": "write", "field": "ks_flags", "function": "kstat_install", "file": "x.c", "line": 1},
+        {"thread": "R", "kind": "read", "field": "ks_flags", "function": "header_kstat_update", "file": "x.c",
+         "line": 2}]}
+    assert judged(dict(clean, races=[flag_race])).score == 10
+    for tsan in (dict(clean, races=[flag_race], record=None, exit_code=66, detail="the run ended (exit code 66) ..."),
+                 dict(clean, record=None, exit_code=0)):
+        r = judged(tsan)
+        assert r.score == 7 and "ThreadSanitizer: the run did not finish normally: " in str(r), str(r)
+    assert "it ended (exit code 0) without its record of the run" in str(r), str(r)
 
 
 def test_a_right_fix_that_copies_by_assignment_has_no_overflow(tmp_path):

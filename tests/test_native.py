@@ -186,6 +186,15 @@ def test_tsan_says_why_the_engine_refused_the_run():
     assert t.exit_code == 3 and not t.clean and "must define kstat_install, header_kstat_update" in t.detail, t
 
 
+def test_tsan_says_how_a_run_that_crashed_ended():
+    # at main e03e2a5: a SEGV under ThreadSanitizer exits 66 (as a race report does), so the
+    # detail was '' and the grader's message ended in ': '
+    t = native.tsan(source=data("segv.c"))
+    assert t.record is None and not t.clean, t
+    assert "the run ended (exit code 66) before it reported what happened" in t.detail, t
+    assert "SEGV" in t.detail, t
+
+
 def test_tsan_program_line_is_read_as_the_engine_texts_are():
     # Its texts are a C string's bytes in hex: a learner's C can write any bytes into a kstat's
     # name, and they read as detect's do (escapes, not a UnicodeDecodeError); a line it cannot read says so.

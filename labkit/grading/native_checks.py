@@ -510,11 +510,13 @@ def judge_c_fix(data: dict, ctx: Any, filename: str, flag_race_expected: bool) -
         return
     t = data["tsan"]
     again = f"\n            run it again: labkit.native.tsan(source={shown!r}, writers={WRITERS})"
-    if t["hang"] or (not t["races"] and t["exit_code"] != 0):
-        ctx.part(False, 3, bad=f"ThreadSanitizer: the run did not finish normally: "
-                               f"{cut(str(t['detail']), 600)}{again}")
+    # The run must have ended with its own record of what happened (outcome "ok"): races found
+    # by a run that then crashed, or stopped with an engine error, do not show a clean run.
+    if t["hang"] or not t.get("record") or (not t["races"] and t["exit_code"] != 0):
+        why = cut(str(t["detail"]), 600) or f"it ended (exit code {t['exit_code']}) without its record of the run"
+        ctx.part(False, 3, bad=f"ThreadSanitizer: the run did not finish normally: {why}{again}")
         return
-    wrong = _stress_wrong(t["record"]) if t.get("record") else None
+    wrong = _stress_wrong(t["record"])
     if wrong:   # the same record, judged the same way, in the run under ThreadSanitizer
         ctx.part(False, 3, bad=f"ThreadSanitizer's run (free-running, {WRITERS} writers): {wrong}{again}")
         return

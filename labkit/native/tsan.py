@@ -96,7 +96,7 @@ class TsanRun:
         if record is not None and record.get("outcome") == "hang":   # it stopped making progress
             return TsanResult(fix=p["label"], races=races, exit_code=proc.returncode, source=p["source"],
                               hang=True, detail=str(record.get("detail", "")), record=record)
-        detail = error or ("" if races or proc.returncode in (0, 66) else (stderr.strip().splitlines() or [""])[-1])
+        detail = error or ("" if record is not None or not (races or proc.returncode) else _ended_early(proc.returncode, stderr))
         return TsanResult(fix=p["label"], races=races, exit_code=proc.returncode, source=p["source"], detail=detail,
                           record=record)
 
@@ -148,6 +148,16 @@ def _record(stdout: str, p: dict) -> tuple[dict | None, str]:
         except (ValueError, KeyError, TypeError):
             return None, f"the ThreadSanitizer program printed a line labkit cannot read: {line[:200]!r}"
     return None, ""
+
+
+def _ended_early(code: int, stderr: str) -> str:
+    """Why a program that printed no record ended: ThreadSanitizer's summary (a SEGV under it
+    exits 66, as a race report does), else its last line, else how it ended."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    summary = [line for line in lines if line.startswith("SUMMARY: ThreadSanitizer:") and "data race" not in line]
+    how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+    said = summary[-1] if summary else lines[-1] if lines else ""
+    return f"the run ended ({how}) before it reported what happened" + (f": {said[:300]}" if said else "")
 
 
 def _hex(raw: str) -> str:
