@@ -7,8 +7,9 @@ labkit/sched/split.py) against the same search alone (jobs=1), issue 13.
 For each fix at --kstats (default the seed's) with one writer and with two, runs the grader's
 search (whole sections, no race detection, what sim_checks.explore_scale keeps of each execution) --repeat
 times each way and prints the best wall time of each, the CPU time (the helpers' included), how
-many executions the search followed from its helpers' records instead of running them, and the
-helpers forked. Both ways must give the same observations in the same order (checked: the
+many executions the search followed from its helpers' records instead of running them, the
+helpers forked, and how each run the records lacked went (Splitter.waits: no live helper in its
+branch, its helper recorded it, its helper ended first, or went elsewhere and was killed). Both ways must give the same observations in the same order (checked: the
 script stops if not). Quote the load (printed) beside the figures: on 2 cores another
 process's work takes the core the helpers need.
 """
@@ -45,7 +46,8 @@ def once(scenario: Scenario, jobs: int) -> dict:
     sp = search.split
     return {"wall": wall, "cpu": time.process_time() - c + _children() - k, "got": got,
             "counters": (search.probes, search.pruned, search.restarts, search.repeated),
-            "followed": sp.followed if sp else 0, "forked": sp.forked if sp else 0}
+            "followed": sp.followed if sp else 0, "forked": sp.forked if sp else 0,
+            "waits": sp.waits if sp else {}}
 
 
 def main() -> int:
@@ -73,6 +75,7 @@ def main() -> int:
                   f"{a['wall']:5.2f} s wall {a['cpu']:5.2f} s CPU; with helpers {b['wall']:5.2f} s "
                   f"wall {b['cpu']:5.2f} s CPU ({b['wall'] / a['wall'] - 1:+.0%} wall), "
                   f"{b['followed']} followed, {b['forked']} helpers")
+            print("        runs not yet recorded: " + ", ".join(f"{k} {v}" for k, v in b["waits"].items()))
     print(f"load average after {os.getloadavg()[0]:.2f}")
     return 0
 

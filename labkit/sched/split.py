@@ -39,7 +39,11 @@ nothing uses it by default: on fix B at the seed's scale with two writers (114 e
 a helper forked early explores b's tree as it was then, the search's later races change it
 (half the subtrees), and the runs where the two part are run twice. Adopting a helper's whole
 subtree only when nothing it read changed (the first design tried) fell back on the largest
-subtrees for that reason and was slower than one process.
+subtrees for that reason and was slower than one process. Task SPLIT2: not killing a helper
+that went elsewhere changes nothing, for that never happens on the kstat scenarios: every run
+the records lack either has no live helper in its branch (fix B x2: 0 or 30 of 53-59 in four
+searches, none x2: 82 of 82-93, lock x2: 7 of 13-15) or is recorded by its helper
+(Splitter.waits); the spread in the figures is the load's.
 
 A helper is a fork of the process that runs the search, so it is what that process is: the
 same sandbox, rlimits, user and namespace; learner code runs in it as in the parent (no new
@@ -121,6 +125,9 @@ class Splitter:
         os.write(self.tokens[1], b"t" * (jobs - 1))
         self.upward: int | None = None  # in a helper: the pipe to the process it runs for
         self.followed = self.forked = 0
+        # how each run the records lacked went (bench_split.py prints them): no live helper in
+        # its branch, a helper recorded it, the helper ended first, or it ran another run (killed)
+        self.waits = {"no helper": 0, "recorded": 0, "ended": 0, "went elsewhere": 0}
 
     # ---- following records --------------------------------------------------------------------
     def follow(self, chooser: Any) -> tuple | None:
@@ -170,6 +177,7 @@ class Splitter:
             if not h.ended and h.depth <= i and states[h.depth].current is h.node:
                 break
         else:
+            self.waits["no helper"] += 1
             return None
         own = h.own
         self._give()             # this process's core is the helpers' meanwhile
@@ -182,7 +190,12 @@ class Splitter:
         finally:
             if not self._take():
                 self.debt += 1
-        if p not in node.next and not h.ended:
+        if p in node.next:
+            self.waits["recorded"] += 1
+        elif h.ended:
+            self.waits["ended"] += 1
+        else:
+            self.waits["went elsewhere"] += 1
             self._kill(h)        # its trees went another way: a fresh helper may take over
         return node.next.get(p)
 
