@@ -60,7 +60,6 @@ decisions, not every step, and it starts over whenever it learns a new loud obje
 """
 
 from collections.abc import Hashable, Iterator, Sequence
-from typing import Any
 
 from labkit.sched.outcome import Outcome
 from labkit.sched.program import run_once
@@ -315,62 +314,36 @@ class _DporChooser(_Steps):
         self.last: list[int] | None = None       # each thread's last decision, or -1
         self.table: dict[Hashable, list] = {}    # key -> [last write, {thread: last read since}, last acquire]
         self.pending_events: dict[int, tuple] = {}   # thread -> (its pending access, its Event)
-        # split.py: the choices of a recorded run this one goes on from; and when recording a run
-        # for another process, what each decision saw and each step did
-        self.resume: Sequence[int] = ()
-        self.record: list | None = None
-        self.steps: list | None = None
 
     def choose(self, exe, enabled):
         i = exe.decisions
-        resume = self.resume
-        if i < len(resume):      # decisions a recorded run made for this one already (split.py)
-            if i == 0:
-                self.arm(exe)
-            self.running = None
-            self.fp = {}
-            return exe.threads[resume[i]]
         if self.running is not None:
-            self._step_done(exe, i)
+            self._finish(exe)
         elif i == 0:
             self.arm(exe)
-        running = exe.running
-        p = self.decide(i, [t.index for t in enabled], running.index if running is not None else -1,
-                        lambda: self._pending(exe))
-        if p is None:
-            exe.stop("pruned")        # sleep-set blocked (optimal DPOR never gets here)
-        return exe.threads[p]
-
-    def decide(self, i: int, enabled: list[int], running: int, pending) -> int | None:
-        """The thread to run at decision i (enabled: the threads that may run, in order; running:
-        the one that ran last; pending(): each thread's next step, asked for a new state), or
-        None when the run is blocked here."""
         states = self.states
-        record = self.record
-        if record is not None:
-            events = pending()
-            record.append((tuple(enabled), running, {q: (e.kind, e.key) for q, e in events.items()}))
         if i == len(states):
-            self._new_state(i, enabled, pending())
+            self._new_state(exe, i, enabled)
         st = states[i]
         if st.current is None:    # nothing in the wakeup tree: take any thread awake here
-            cands = [q for q in enabled if q not in st.sleep]
+            cands = [t for t in enabled if t.index not in st.sleep]
             if not cands:
                 self.search.pruned += 1
-                return None
-            q = running if running in cands else cands[0]
-            node = _Node(st.pending[q])
+                exe.stop("pruned")        # sleep-set blocked (optimal DPOR never gets here)
+            running = exe.running
+            t = running if running in cands else cands[0]
+            node = _Node(st.pending[t.index])
             st.wut.append(node)
             st.current = node
-        p = st.current.ev.p
-        if p not in enabled:               # a wakeup sequence that cannot be followed
+        t = exe.threads[st.current.ev.p]
+        if t not in enabled:               # a wakeup sequence that cannot be followed
             self.search.pruned += 1
-            return None
-        return p
+            exe.stop("pruned")
+        return t
 
-    def _pending(self, exe) -> dict[int, Event]:
-        """Each unfinished thread's next step as an Event (a thread's pending access is a new
-        tuple each time it moves: the others' Events are the ones the last decision made)."""
+    def _new_state(self, exe, i, enabled):
+        # A thread's pending access is a new tuple each time it moves: the others' Events are
+        # the ones the last state made.
         cache = self.pending_events
         pending = {}
         for t in exe.threads:
@@ -379,47 +352,30 @@ class _DporChooser(_Steps):
                 if got is None or got[0] is not t.pending:
                     got = cache[t.index] = (t.pending, Event(t.index, t.pending[0], key_of(t.pending[1])))
                 pending[t.index] = got[1]
-        return pending
-
-    def _new_state(self, i: int, enabled: list[int], pending: dict[int, Event]) -> None:
         if i == 0:
             sleep, wut = {}, self.search.root_wut
         else:
-            parent = self.states[i - 1].current
-            assert parent is not None      # (the branch the previous decision took)
-            done = parent.ev
-            sleep = {q: ev for q, ev in self.states[i - 1].sleep.items() if independent(ev, done)}
-            wut = parent.children
-        st = _State(frozenset(enabled), pending, sleep, wut)
+            parent = self.states[i - 1]
+            done = parent.current.ev
+            sleep = {q: ev for q, ev in parent.sleep.items() if independent(ev, done)}
+            wut = parent.current.children
+        st = _State(frozenset(t.index for t in enabled), pending, sleep, wut)
         if st.wut:
             st.current = st.wut[0]
         self.states.append(st)
 
-    def _step_done(self, exe, i: int) -> None:
-        """Record the step of decision i - 1 (unless a record followed gave it: split.py)."""
-        if len(self.events) < i:
-            self._finish(*self._ran(exe), len(exe.threads))
-        else:
-            self.running = None
-            self.fp = {}
-
-    def _ran(self, exe) -> tuple[Event, bool]:
-        """The step that ran last as an Event, and whether it took its lock."""
+    def _finish(self, exe) -> None:
+        """Record the step that ran last, now that its footprint is known: the executed Event
+        replaces the one its wakeup tree node announced."""
         assert self.running is not None
         p, access, _ = self.running
         # a tryacquire that found the lock held took nothing: no later acquire races with it
         took = access[0] == "acquire" or access[0] == "tryacquire" and access[1] in exe.threads[p].held
         ev = self._taken(exe)
-        if self.steps is not None:
-            self.steps.append((ev, took))
-        return ev, took
-
-    def _finish(self, ev: Event, took: bool, n: int) -> None:
-        """Record the step that ran last (`took`: it took its lock; n threads), now that its
-        footprint is known: the executed Event replaces the one its wakeup tree node announced."""
         p, kind, key = ev.p, ev.kind, ev.key
         i = len(self.events)
         if self.vc is None:
+            n = len(exe.threads)
             self.vc = [[0] * n for _ in range(n)]
             self.last = [-1] * n
         assert self.vc is not None and self.last is not None
@@ -492,12 +448,8 @@ class _DporChooser(_Steps):
     def plant(self, outcome_kind: str, exe) -> None:
         """Insert the wakeup sequence of every race of the finished execution."""
         if self.running is not None:
-            self._step_done(exe, exe.decisions)
-        self.planted(outcome_kind, left_waiting(exe))
-
-    def planted(self, outcome_kind: str, waiting: list[tuple[int, Hashable]]) -> None:
-        """plant() once the last step is recorded: `waiting`, each unfinished thread whose next
-        step is an acquire, with that lock's key (left_waiting())."""
+            self._finish(exe)
+        threads = exe.threads
         events, states = self.events, self.states
         n = len(events)
         if n == 0:
@@ -527,20 +479,21 @@ class _DporChooser(_Steps):
                 if q != p:
                     ev = st.pending[q]
                     if self.sections:
-                        self.search.offer(x, [unknown(q, ev.kind, ev.key)], before + [q])
+                        self._offer(st, [unknown(q, ev.kind, ev.key)], before + [q])
                     else:
-                        self.search.offer(x, [ev])
+                        self._offer(st, [ev])
         # A thread left waiting for a lock races with the acquire that took it last: the other
         # order is its own acquire first (a deadlock, or a halt, left it waiting).
         late = []
         halted = events[n - 1].p if outcome_kind in HALTING else -1
-        for q, key in waiting:
-            if q == halted:
+        for t in threads:
+            if t.finished or t.index == halted or t.pending is None or t.pending[0] != "acquire":
                 continue
-            entry = self.table.get(key)
+            entry = self.table.get(key_of(t.pending[1]))
             a = entry[2] if entry is not None else None
-            if a is not None and events[a].p != q and self.vc[q][events[a].p] < self.local[a]:
-                late.append((a, Event(q, "acquire", key)))
+            if a is not None and events[a].p != t.index and (
+                    self.vc[t.index][events[a].p] < self.local[a]):
+                late.append((a, Event(t.index, "acquire", key_of(t.pending[1]))))
         for (i, j) in races:
             e = events[j]
             self._reverse(i, j, e, self.sections and changes(events[i], e))
@@ -556,10 +509,10 @@ class _DporChooser(_Steps):
         v = [events[k] for k in range(i + 1, len(events)) if k != j and self.clocks[k][q] < mine]
         if not unsure:
             v.append(ev)
-            self.search.offer(i, v)
+            self._offer(self.states[i], v)
             return
         v.append(unknown(ev.p, ev.kind, ev.key))
-        self.search.offer(i, v, [e.p for e in events[:i]] + [e.p for e in v])
+        self._offer(self.states[i], v, [e.p for e in events[:i]] + [e.p for e in v])
 
     def _po_prev(self, j: int) -> int:
         p = self.events[j].p
@@ -568,15 +521,23 @@ class _DporChooser(_Steps):
                 return k
         return -1
 
-
-def left_waiting(exe: Any) -> list[tuple[int, Hashable]]:
-    """The threads of an ended execution whose next step is an acquire, with the lock's key."""
-    return [(t.index, key_of(t.pending[1])) for t in exe.threads
-            if not t.finished and t.pending is not None and t.pending[0] == "acquire"]
-
-
-def _itself(outcome: Outcome) -> Outcome:
-    return outcome
+    def _offer(self, st: _State, v, probe: list[int] | None = None) -> None:
+        """Insert v in st's wakeup tree unless a sleeping thread or a branch covers it. With
+        `probe` (the choices that lead to v's last step from the start), that step is not known
+        (unknown()): if v is new even so, it is run (DporSearch.probe) and v asked again."""
+        for q, ev in st.sleep.items():
+            if weak_initial(q, ev, v):
+                return
+        if probe is not None:
+            if not insert(st.wut, v, add=False):
+                return
+            ev = self.search.probe(probe)
+            if ev is not None:
+                v = v[:-1] + [ev]
+                for q, sev in st.sleep.items():
+                    if weak_initial(q, sev, v):
+                        return
+        insert(st.wut, v)
 
 
 class _Serial(Chooser):
@@ -606,16 +567,11 @@ class _Enumerate(Chooser):
 
 
 class DporSearch:
-    """Runs executions until every wakeup tree is explored. reduce=False enumerates all.
-
-    outcomes() yields observe(outcome) for each execution (the Outcome itself by default).
-    jobs=2 lets helper processes run executions ahead (split.py): it yields exactly what jobs=1
-    does, in the same order, with the same counters; it needs an observe() whose values pickle,
-    and no max_executions."""
+    """Runs executions until every wakeup tree is explored. reduce=False enumerates all."""
 
     def __init__(self, program, *, reduce: bool = True, detect_races: bool = True,
                  max_executions: int | None = None, budget=None, quiet: Quiet | None = None,
-                 whole_sections: bool = True, observe=None, jobs: int = 1):
+                 whole_sections: bool = True):
         self.program = program
         self.whole_sections = whole_sections   # critical sections with no point inside: one step
         self.probes = 0                # runs made to see what a step does elsewhere (probe())
@@ -635,12 +591,6 @@ class DporSearch:
         self.complete = False
         self.states: list[_State] = []
         self.root_wut: list[_Node] = []
-        self.observe = observe if observe is not None else _itself
-        if jobs < 1 or jobs > 1 and (max_executions is not None or observe is None):
-            raise ValueError("jobs > 1 needs an observe() and no max_executions")
-        self.jobs = jobs if reduce else 1
-        self.split: Any = None         # split.Splitter when jobs > 1, made when the search starts
-        self.floor = -1                # in a helper (split.py): the depth of its branch
 
     @property
     def serial_steps(self) -> list[int] | None:
@@ -661,99 +611,42 @@ class DporSearch:
             self.learning_runs += 1
         return quiet
 
-    def outcomes(self) -> Iterator:
-        """Yield observe(Outcome) of each execution (blocked ones are counted, not yielded)."""
+    def outcomes(self) -> Iterator[Outcome]:
+        """Yield the Outcome of each execution (blocked ones are counted, not yielded)."""
         if not self.reduce:
-            for outcome in self._enumerate():
-                yield self.observe(outcome)
+            yield from self._enumerate()
             return
-        self.quiet = self.learned or self.learn()
-        if self.jobs > 1:
-            from labkit.sched.split import Splitter
-            self.split = Splitter(self, self.jobs)
-        before = set()      # schedules yielded, so that a restart does not yield them twice
-        try:
-            for schedule, value in self.runs():
-                if self.restarts and schedule in before:
-                    self.repeated += 1  # the same interleaving as a run before the restart
-                    continue
-                before.add(schedule)
-                yield value         # a real execution whatever the search learned from it
-        finally:
-            if self.split is not None:
-                self.split.close()
-
-    def runs(self) -> Iterator[tuple[str, object]]:
-        """(schedule, observe(outcome)) of each execution that was not blocked, in the search's
-        order, a restart's repeats included (outcomes() leaves those out). With helpers
-        (split.py) an execution a helper recorded is followed from its record, not run again;
-        in a helper, the search ends with its branch's subtree."""
-        quiet = self.quiet
-        assert quiet is not None
-        split = self.split
+        quiet = self.quiet = self.learned or self.learn()
         runs = 0
+        before = set()      # schedules yielded, so that a restart does not yield them twice
         while True:
             if self.max_executions is not None and runs >= self.max_executions:
                 return
             chooser = _DporChooser(self)
+            outcome, exe = run_once(self.program, chooser, detect_races=self.detect_races,
+                                    budget=self.budget, quiet=quiet)
             runs += 1
-            ended = split.follow(chooser) if split is not None else None
-            if ended is not None and ended[0] == "end":     # a helper's run, as it ran there
-                _, kind, waiting, schedule, value = ended
-                if kind != "pruned":
-                    yield schedule, value
-                    chooser.planted(kind, waiting)
+            if outcome.kind == "pruned":
+                pass
+            elif self.restarts and outcome.schedule in before:
+                self.repeated += 1  # the same interleaving as a run before the restart
             else:
-                if ended is not None:
-                    chooser.resume = ended[1]     # the decisions followed: the run goes on from there
-                outcome, exe = run_once(self.program, chooser, detect_races=self.detect_races,
-                                        budget=self.budget, quiet=quiet)
-                value = None
-                if outcome.kind != "pruned":
-                    value = self.observe(outcome)
-                    yield outcome.schedule, value
-                if quiet.grew or self.grew:
-                    self.grew = False
-                    # Some accesses this search skipped turned out to race: the states so far
-                    # were built without them, so begin again with that object loud.
-                    if self.floor >= 0:
-                        from labkit.sched.split import Restarted
-                        raise Restarted   # (a helper's records hold for the old states only)
-                    self.restarts += 1
-                    if split is not None:
-                        split.forget()
-                    self._probed.clear()
-                    self.states.clear()
-                    self.root_wut = []
-                    continue
-                if outcome.kind != "pruned":
-                    chooser.plant(outcome.kind, exe)
-                if split is not None and chooser.record is not None:
-                    split.recorded(chooser, outcome, exe, value)
+                before.add(outcome.schedule)
+                yield outcome       # a real execution whatever the search learned from it
+            if quiet.grew or self.grew:
+                self.grew = False
+                # Some accesses this search skipped turned out to race: the states so far
+                # were built without them, so begin again with that object loud.
+                self.restarts += 1
+                self._probed.clear()
+                self.states.clear()
+                self.root_wut = []
+                continue
+            if outcome.kind != "pruned":
+                chooser.plant(outcome.kind, exe)
             if not self._backtrack():
                 self.complete = True
                 return
-            if split is not None:
-                split.backtracked()
-
-    def offer(self, i: int, v: list[Event], probe: list[int] | None = None) -> None:
-        """Insert v in the wakeup tree of state i unless a sleeping thread or a branch covers it.
-        With `probe` (the choices that lead to v's last step from the start), that step is not
-        known (unknown()): if v is new even so, it is run (probe()) and v asked again."""
-        st = self.states[i]
-        for q, ev in st.sleep.items():
-            if weak_initial(q, ev, v):
-                return
-        if probe is not None:
-            if not insert(st.wut, v, add=False):
-                return
-            ev = self.probe(probe)
-            if ev is not None:
-                v = v[:-1] + [ev]
-                for q, sev in st.sleep.items():
-                    if weak_initial(q, sev, v):
-                        return
-        insert(st.wut, v)
 
     def probe(self, choices: Sequence[int]) -> Event | None:
         """The Event of the last of `choices` (a thread per decision) when the program is run
@@ -761,33 +654,25 @@ class DporSearch:
         key = tuple(choices)
         if key in self._probed:
             return self._probed[key]
-        self.probes += 1
-        if self.split is not None and key in self.split.probed:   # a helper ran it
-            ev = self._probed[key] = self.split.probed[key]
-            return ev
         chooser = _Probe(self, key)
         outcome, exe = run_once(self.program, chooser, detect_races=False, budget=self.budget,
                                 quiet=self.quiet)
+        self.probes += 1
         if outcome.kind != "pruned":
             chooser.end(outcome.kind, exe)
         if self.quiet is not None and self.quiet.grew:
             self.grew = True          # it found an object loud: the search starts again
-        elif self.split is not None:
-            self.split.ran_probe(key, chooser.ev)
         self._probed[key] = chooser.ev
         return chooser.ev
 
     def _backtrack(self) -> bool:
-        """Leave the branch just explored; False when no state has one left (in a helper, when
-        its branch is done)."""
+        """Leave the branch just explored; False when no state has one left."""
         states = self.states
         for d in range(len(states) - 1, -1, -1):
             st = states[d]
             cur = st.current
             if cur is None:            # the run was blocked here before it chose
                 continue
-            if d == self.floor:
-                return False
             st.sleep[cur.ev.p] = cur.ev
             st.wut.remove(cur)
             if st.wut:
