@@ -224,3 +224,100 @@ def test_bcopy_copies_a_boot_kstat_once_and_records_an_uninstalled_one_every_tim
         bcopy(boot, buf.addr + 3 * 0xB8, 0xB8)
     assert k.uninstalled_copies == [boot.ks_kid, boot.ks_kid]
     assert k.memory.stores[buf.addr + 3 * 0xB8] == k.memory.stores[buf.addr]   # the same members
+
+
+def _search_record(prog, monkeypatch):
+    """Every execution of the grader's search (schedule, kind, steps), every step's Event as the
+    search recorded it (with its footprint: a whole section's is what it read quietly), and the
+    search's counters."""
+    from labkit.sched import dpor
+    events, taken = [], dpor._Steps._taken
+
+    def record(self, exe):
+        ev = taken(self, exe)
+        events.append((ev.p, ev.kind, ev.key, ev.whole, list(ev.fp.items())))
+        return ev
+    monkeypatch.setattr(dpor._Steps, "_taken", record)
+    search = DporSearch(prog, detect_races=False)
+    runs = [(o.schedule, o.kind, o.steps) for o in search.outcomes()]
+    monkeypatch.setattr(dpor._Steps, "_taken", taken)
+    return runs, events, (search.learning_runs, search.probes, search.restarts, search.repeated,
+                          search.pruned, sorted(map(str, search.quiet.loud)))
+
+
+@pytest.mark.parametrize("fix,writers", [("none", 2), ("lock", 2), ("count", 2), ("count", 1)])
+def test_a_kstats_flag_read_is_decided_as_a_plain_point_decides_it(monkeypatch, fix, writers):
+    # Kstat.ks_flags asks Quiet.first_read itself on point()'s fast path: the same search with
+    # every flag read a plain point() (which asks skips()) makes the same executions in the same
+    # order, records the same footprints and learns the same keys
+    from labkit.kernel.kstat import Kstat
+    from labkit.sched.runtime import point
+    cheap = _search_record(Scenario(40, fix, writers=writers), monkeypatch)
+
+    def plain(self):
+        point("read", self, self.flags_what, depth=2)
+        return self._flags
+    monkeypatch.setattr(Kstat, "ks_flags", property(plain, Kstat.ks_flags.fset))
+    assert _search_record(Scenario(40, fix, writers=writers), monkeypatch) == cheap
+    assert cheap[2][-1] or fix == "lock"    # (a key was learned loud, where one is)
+    if writers == 1 or fix == "lock":     # (with two writers the reader's section breaks at the loud kstat)
+        assert any(len(fp) > 40 for *_, fp in cheap[1])   # a whole section that read every kstat
+
+
+def test_the_chain_finds_a_kid_as_a_walk_over_it_would():
+    from labkit.kernel.context import booting
+    from labkit.kernel.kstat import Kernel
+    prog = Scenario(40, "none")
+    k = Kernel()
+    k.avl_bykid.nodes = list(prog.boot_image().kstats)
+    del k.avl_bykid.nodes[7]       # a gap: a kid removed
+    with booting(k):
+        for kid in range(-1, 42):
+            assert k.avl_bykid.find(kid) is next((n for n in k.avl_bykid.nodes if n.ks_kid == kid), None)
+
+
+def test_an_observed_execution_is_what_the_plain_loops_make_of_it():
+    from labkit.grading.sim_checks import observe_execution
+
+    def plain(outcome, scenario):      # observe_execution's figures, one kid at a time
+        res = outcome.result
+        kids = [r.kid for r in res.records if r is not None]
+        present = set(kids)
+        missing = [x for x in range(scenario.kstats) if x not in present]
+        seen, dups = set(), []
+        for x in kids:
+            if x in seen:
+                dups.append(x)
+            seen.add(x)
+        return dict(new_copied=sorted(x for x in present if x >= scenario.kstats), boot_missing=missing[:10],
+                    boot_missing_n=len(missing), dups=dups[:10],
+                    zero_filled=sum(1 for r in res.records if r is None))
+
+    checked = 0
+    for fix, writers in (("none", 2), ("count", 2), ("lock", 1)):
+        prog = Scenario(40, fix, writers=writers)
+        for outcome in DporSearch(prog, detect_races=False).outcomes():
+            if outcome.kind == "ok":
+                obs = observe_execution(outcome, prog)
+                assert {key: obs[key] for key in plain(outcome, prog)} == plain(outcome, prog)
+                checked += 1
+    # and records copied twice, missing, or left zero between others
+    from labkit.kernel.kstat_drv import UserKstat
+    from labkit.kernel.scenario import ReadResult
+    from labkit.kernel.kstat import KstatCopy
+    ok = replay(Scenario(40, "none"), "R")
+    recs = ok.result.records
+    new = [KstatCopy(r[:_kid_at(r)] + (kid,) + r[_kid_at(r) + 1:]) for r, kid in ((recs[3], 40), (recs[4], 41))]
+    for records, dups, missing, copied in ((recs[:3] + [None, recs[1]] + recs[5:], [1], [3, 4], []),
+                                           (recs[:3] + new + recs[5:], [], [3, 4], [40, 41])):
+        user = UserKstat(ks_kid=0, ks_data_size=0)
+        user.data = records
+        ok.result = ReadResult(0, 1, user)
+        obs = observe_execution(ok, Scenario(40, "none"))
+        assert {key: obs[key] for key in plain(ok, Scenario(40, "none"))} == plain(ok, Scenario(40, "none"))
+        assert (obs["dups"], obs["boot_missing"], obs["new_copied"]) == (dups, missing, copied)
+    assert checked > 10
+
+
+def _kid_at(record) -> int:
+    return list(record.keys()).index("ks_kid")

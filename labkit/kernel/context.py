@@ -18,10 +18,12 @@ _booting: "list[Kernel]" = []     # kernels being set up outside any execution (
 
 
 def kernel() -> "Kernel":
-    exe = runtime._current     # (current_thread(), inlined: bcopy asks once per header it copies)
-    t = exe.running if exe is not None else None
-    if t is not None and t.context is not None:
-        return t.context
+    try:       # (current_thread(), inlined: bcopy asks once per header it copies)
+        k = runtime._current.running.context    # type: ignore[union-attr]  # (None: caught)
+    except AttributeError:     # no execution running (_current None), or no thread (running None)
+        k = None
+    if k is not None:
+        return k
     if _booting:
         return _booting[-1]
     raise LabkitError("kernel functions run inside a simulated kernel: build a Scenario and "

@@ -64,7 +64,7 @@ from collections.abc import Hashable, Iterator, Sequence
 from labkit.sched.outcome import Outcome
 from labkit.sched.program import run_once
 from labkit.sched.quiet import Quiet
-from labkit.sched.runtime import WRITE_KINDS, Chooser
+from labkit.sched.runtime import WRITE_KINDS, Chooser, current_execution
 
 HALTING = ("panic", "error")      # outcome kinds raised by the last step itself
 LOCK_KINDS = ("acquire", "release", "tryacquire")
@@ -221,12 +221,13 @@ class _Steps(Chooser):
         self.sections = search.whole_sections
         self.running: tuple | None = None        # (thread, access, held) of the step not recorded yet
         self.fp: dict = {}                       # what the kernel noted during that step
-        self.exe = None
 
     def arm(self, exe) -> None:
-        """At the first decision: whole sections and note()s for this execution."""
+        """At the first decision: whole sections and note()s for this execution. (The chooser
+        keeps no reference to it: an execution and its chooser are then no cycle, and are freed,
+        the search's table with them, the moment the search lets go of them, not by the cyclic
+        collector: at seed scale the table holds an entry per kstat a whole section read.)"""
         if self.sections:
-            self.exe = exe
             exe.sections = True
             exe.tried = self.search.tried
             exe.noting = self.heard
@@ -234,7 +235,7 @@ class _Steps(Chooser):
     def heard(self, kind: str, obj: object) -> None:
         """note(): part of the running step's footprint, and of quiet.py's analysis (not the
         code a thread runs before its first point: that is ordered before every step)."""
-        exe = self.exe
+        exe = current_execution()      # (the one note() is called in: the one armed)
         if exe is None or exe._starting:
             return
         if exe.quiet is not None:
@@ -260,8 +261,13 @@ class _Steps(Chooser):
         fp = self.fp
         self.fp = {}
         if whole is not None:
-            for k, w in whole.items():
-                fp[k] = w or fp.get(k, False)
+            # fp and whole, a key written in either written, fp's keys first: made in C (a whole
+            # section's footprint at seed scale is every kstat its walks read, 5698)
+            merged = fp | whole
+            for k, w in fp.items():
+                if w:
+                    merged[k] = True
+            fp = merged
             fp[key] = fp.get(key, False)           # the lock: a read
         else:
             fp[key] = kind in WRITE_KINDS or fp.get(key, False)
@@ -389,10 +395,10 @@ class _DporChooser(_Steps):
         preds = []                # decisions this one directly depends on (other threads')
         candidates = []           # the ones it may be in a reversible race with
         entry_l = table.get(key)
-        for k, w in ev.fp.items():
-            entry = entry_l if k == key else table.get(k)
-            if entry is None:
-                continue
+        fp = ev.fp
+        for k in filter(table.__contains__, fp):    # (in C: a whole section's are mostly new keys)
+            w, entry = fp[k], table.get(k)
+            assert entry is not None
             last_w = entry[0]
             if last_w is not None:
                 preds.append(last_w)

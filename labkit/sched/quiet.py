@@ -100,13 +100,12 @@ class Quiet:
         as a step with Execution.skip: this module only decides, it never counts).
 
         Called once per kstat and execution at seed scale (5698 times): its common case, a
-        thread's first access to a key, is _record's written out, and every first read by one
-        thread with the same locks shares one record (no tuple made per kstat)."""
+        thread's first access to a key, is _record's written out (first_read() for a read)."""
         if kind == "read":
-            writes = False
-        elif kind == "write" or kind == "alloc":
-            writes = True
-        else:
+            if getattr(obj, "sched_key", None) is None:
+                return False
+            return self.first_read(exe, obj, not exe._starting and exe.steps < exe.budget)
+        if kind != "write" and kind != "alloc":
             if (kind == "signal" or kind == "wakeup") and exe.sections:
                 return self._condvar(exe, kind, obj)
             return False
@@ -116,26 +115,39 @@ class Quiet:
         # Every access is recorded, the ones that stay scheduling points too (a thread's first
         # point, or one past the step budget): they count in whether the object is quiet.
         t = exe.running
-        if writes:
-            mark = (t, t.held, True)
-            entry = self.seen.setdefault(key, mark)
-        else:
-            # one record for every first read by the same thread and locks: no tuple made each
-            mark = self._read
-            if mark[0] is not t or mark[1] is not t.held:
-                mark = self._read = (t, t.held, False)
-            entry = self.seen.setdefault(key, mark)
-        if entry is not mark and not self._again(exe, key, entry, writes, obj):
+        mark = (t, t.held, True)
+        entry = self.seen.setdefault(key, mark)
+        if entry is not mark and not self._again(exe, key, entry, True, obj):
             return False
         if exe._starting or exe.steps >= exe.budget:   # (not exe.may_skip, inlined)
             return False
         t.quiet_reads.add(obj)
+        t.quiet_writes.add(obj)
+        if exe.quietly is not None:
+            exe.quietly[key] = True
+        return True
+
+    def first_read(self, exe: Any, obj: Any, may_skip: bool = True) -> bool:
+        """skips(exe, "read", obj) of an object with a sched_key, told whether the execution may
+        skip a point now (exe.may_skip: not the thread's first point, steps left). A kstat's
+        ks_flags asks this itself where point()'s fast path is armed (runtime.SKIPPING: then it
+        may), on a walk's first read of each kstat: 5698 times an execution at seed scale, the
+        most asked question of a search, so none of skips()'s other questions is asked."""
+        key = obj.sched_key
+        if key in self.loud:
+            return False
+        # Recorded even when it stays a point (as skips() records every access). Every first
+        # read by one thread with the same locks shares one record: no tuple made per kstat.
+        t = exe.running
+        mark = self._read
+        if mark[0] is not t or mark[1] is not t.held:
+            mark = self._read = (t, t.held, False)
+        entry = self.seen.setdefault(key, mark)
+        if entry is not mark and not self._again(exe, key, entry, False, obj) or not may_skip:
+            return False
+        t.quiet_reads.add(obj)
         inside = exe.quietly
-        if writes:
-            t.quiet_writes.add(obj)
-            if inside is not None:
-                inside[key] = True
-        elif inside is not None:   # in what may turn out a whole section: part of its footprint
+        if inside is not None:   # in what may turn out a whole section: part of its footprint
             inside.setdefault(key, False)
         return True
 
