@@ -5,7 +5,8 @@
                                                [--checks NAME,NAME...]
 
 Times `labkit grade solutions/` (one submission, every check, full marks expected) and
-`labkit grade --many` over a folder of N copies of solutions/ and exercises/ alternately, twice:
+`labkit grade --many` over a folder of N copies of solutions/ and exercises/ alternately (`--class
+right`: N copies of solutions/, a class whose every answer is right), twice:
 "plain" (the sandbox's fallback: a worker per check with rlimits, subreaper and memory watcher,
 as a learner's notebook gets) and "sandbox" (as root: PID namespace, cgroup, own uid, tmpfs over
 the hidden folders). The work is the same, so the difference is what the root sandbox costs.
@@ -126,7 +127,7 @@ def measure(label: str, args, folder: str) -> dict:
     many = grade_many(folder, workers=args.jobs, only=args.checks)
     out["many_s"], out["many_cpu_s"] = round(time.perf_counter() - t, 2), round(_cpu() - c, 2)
     out["many_n"] = len(many.reports)
-    print(f"[{label}] {len(many.reports)} submissions (--many): {out['many_s']} s wall, "
+    print(f"[{label}] {len(many.reports)} submissions (--many, {args.klass} class): {out['many_s']} s wall, "
           f"{out['many_cpu_s']} s CPU, {out['many_s'] / len(many.reports):.2f} s per submission "
           f"(load {load:.2f})")
     return out
@@ -159,6 +160,9 @@ def main() -> int:
     ap.add_argument("--scales", default=None, help="set LABKIT_GRADE_SCALES (default: small,seed)")
     ap.add_argument("--only", choices=("sandbox", "plain"), default=None)
     ap.add_argument("--checks", default=None, help="grade only these checks, comma-separated")
+    ap.add_argument("--class", dest="klass", choices=("mixed", "right"), default="mixed",
+                    help="the --many folder: copies of solutions/ and exercises/ alternately (mixed), "
+                         "or of solutions/ only (right: every check runs to its end)")
     ap.add_argument("--parts", action="store_true",
                     help="only time each simulator fix's parts in this process (CPU) beside their declared costs")
     args = ap.parse_args()
@@ -168,13 +172,13 @@ def main() -> int:
     if args.parts:
         part_costs(args.repeat)
         return 0
-    out = {"cores": os.cpu_count(), "jobs": args.jobs, "load": os.getloadavg(),
+    out = {"cores": os.cpu_count(), "jobs": args.jobs, "load": os.getloadavg(), "class": args.klass,
            "scales": os.environ.get("LABKIT_GRADE_SCALES", "small,seed"), "checks": args.checks,
            "root_sandbox_available": sandbox.has_pid_namespaces()}
     out["cold_builds"] = cold_builds()
     with tempfile.TemporaryDirectory(prefix="labkit-bench-") as tmp:
         for i in range(args.copies):
-            src = ROOT / ("solutions" if i % 2 == 0 else "exercises")
+            src = ROOT / ("solutions" if i % 2 == 0 or args.klass == "right" else "exercises")
             shutil.copytree(src, Path(tmp) / f"student{i:02d}", ignore=shutil.ignore_patterns("__pycache__"))
         modes = [m for m in ("plain", "sandbox") if args.only in (None, m)]
         for mode in modes:
