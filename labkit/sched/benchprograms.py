@@ -14,7 +14,7 @@
                        critical section: two of the critical sections conflict, and only through
                        accesses a search skips as quiet (every one is made under the lock)
 
-and six for whole critical sections (a section with no scheduling point inside is one step):
+and eight for whole critical sections (a section with no scheduling point inside is one step):
     locked_list(n)     thread A walks a linked list under a lock while n threads each insert a
                        node at its head under the same lock: (n+1)! orders of the sections
     mixed_sections(n)  n threads add to x under a lock (whole sections), and one of them also
@@ -24,6 +24,10 @@ and six for whole critical sections (a section with no scheduling point inside i
                        and reads x only if it got it
     section_panic(n)   A panics inside its critical section if it finds x set; n threads set x,
                        each under the lock
+    panic_last(n)      section_panic with the checker the last thread: the first run the search
+                       makes is the panic, the other orders come only from its races
+    relay_panic(n)     A sets y; n threads each read y and set x under the lock; the last thread
+                       panics inside its section if it finds x set
     halt_early(n)      A panics if it finds x set; B sets x, then takes and drops a lock n times
                        (sections that touch nothing of A's): how far B got when A panicked
                        makes n + 1 traces of their own
@@ -377,6 +381,35 @@ class SectionPanic(BenchProgram):
         return [checker] + [setter] * self.n
 
 
+class PanicLast(SectionPanic):
+    def bodies(self) -> list[Body]:
+        checker, *setters = super().bodies()
+        return setters + [checker]
+
+
+class RelayPanic(SectionPanic):
+    def threads(self) -> int:
+        return self.n + 2
+
+    def setup(self, inst: _Instance) -> None:
+        super().setup(inst)
+        inst.cell("y")
+
+    def bodies(self) -> list[Body]:
+        checker = super().bodies()[0]
+
+        def first(s):
+            store(s.cells["y"], 1)
+
+        def relay(s):
+            m = s.locks["m"]
+            m.enter()
+            load(s.cells["y"])
+            store(s.cells["x"], 1)
+            m.exit()
+        return [first] + [relay] * self.n + [checker]
+
+
 class HaltEarly(BenchProgram):
     def threads(self) -> int:
         return 2
@@ -473,6 +506,14 @@ def section_panic(n: int) -> SectionPanic:
     return SectionPanic("section_panic", n)
 
 
+def panic_last(n: int) -> PanicLast:
+    return PanicLast("panic_last", n)
+
+
+def relay_panic(n: int) -> RelayPanic:
+    return RelayPanic("relay_panic", n)
+
+
 def halt_early(n: int) -> HaltEarly:
     return HaltEarly("halt_early", n)
 
@@ -482,8 +523,8 @@ def branching(n: int) -> Branching:
 
 
 #: Programs for whole sections (dpor.py's whole_sections), checked as SMALL is.
-SECTIONS = [locked_list(2), mixed_sections(2), trylock(2), section_panic(2), halt_early(2),
-            branching(1)]
+SECTIONS = [locked_list(2), mixed_sections(2), trylock(2), section_panic(2), panic_last(2),
+            relay_panic(1), halt_early(2), branching(1)]
 
 #: The programs (and sizes) the tests check against full enumeration and the benchmark reports.
 SMALL = [readers_writer(2), readers_writer(4), lastzero(2), lastzero(4), indexer(2), indexer(3),

@@ -29,7 +29,9 @@ Three modelling choices, stated because the trace count depends on them:
     trylock(3): 12 of 54).
   - A step that ends the execution (a panic, a learner's exception) disables every other
     thread, so it is dependent on every step of every other thread, and the threads that could
-    still have run before it are races with it too.
+    still have run before it are races with it too. Like any step it is reversed only to where
+    it can run: an acquire that ends the run races with the acquire of the section before it,
+    never with that section's release (_halting_races).
 
 With whole_sections=True (the default; issue 13; False makes every point a step, as the
 benchmarks and test_dpor.py compare) a critical section with no scheduling point inside
@@ -464,20 +466,8 @@ class _DporChooser(_Steps):
         races = self.races
         if outcome_kind in HALTING:
             x = n - 1
-            events[x].halts = True
-            races = [r for r in races if r[1] != x]
             p = events[x].p
-            po = self._po_prev(x)
-            lasts = [self.last[q] for q in range(len(self.last))
-                     if q != p and self.last[q] >= 0]
-            for c in lasts:
-                q = events[c].p
-                seen = self.clocks[po][q] if po >= 0 else 0
-                for d in lasts:
-                    if d != c:
-                        seen = max(seen, self.clocks[d][q])
-                if seen < self.local[c]:
-                    races.append((c, x))
+            races = [r for r in races if r[1] != x] + self._halting_races(x, races)
             # The threads that could have run instead of the halting step.
             st = states[x]
             before = [e.p for e in events[:x]]
@@ -505,6 +495,43 @@ class _DporChooser(_Steps):
             self._reverse(i, j, e, self.sections and changes(events[i], e))
         for (i, ev) in late:
             self._reverse(i, n, ev, self.sections)
+
+    def _halting_races(self, x: int, races: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The races of step x, which ended the run (see the module's note). It disables every
+        other thread, so it depends on every step of theirs: it races with each other thread's
+        last step and with the steps it races with as an ordinary step (`races`), where nothing
+        else it depends on (its own previous step, the others' last steps) comes after them.
+        A reversal must still put it where it can run: an acquire never before the release of
+        its lock (the lock's last write), so that release is no race of x; x's race with the
+        holder's acquire (one of its ordinary races) takes the holder's section after x as a
+        whole, so the release is not taken to order that thread's steps before x. (It still
+        orders the other threads' steps before x: reversing one that came before the release
+        would put x inside the section. Racing with the release as with any step, the search
+        planted the acquire where the lock was held: a run blocked at that step, section_panic(3):
+        15 of 21.) A wakeup, the other step that a step before it enables, never ends a run: it
+        runs only to its retake of the mutex."""
+        events, clocks, local = self.events, self.clocks, self.local
+        assert self.last is not None
+        ex = events[x]
+        ex.halts = True
+        p, key = ex.p, ex.key
+        po = self._po_prev(x)
+        lasts = [self.last[q] for q in range(len(self.last)) if q != p and self.last[q] >= 0]
+        release = -1              # x cannot run before it
+        if ex.kind == "acquire":
+            release = next((k for k in range(x - 1, -1, -1) if events[k].fp.get(key)), -1)
+        out = []
+        for c in dict.fromkeys(lasts + [c for c, j in races if j == x]):
+            if c == release:
+                continue
+            q = events[c].p
+            seen = clocks[po][q] if po >= 0 else 0
+            for d in lasts:
+                if d != c and not (d == release and events[d].p == q):
+                    seen = max(seen, clocks[d][q])
+            if seen < local[c]:
+                out.append((c, x))
+        return out
 
     def _reverse(self, i: int, j: int, ev: Event, unsure: bool) -> None:
         """Offer notdep(e_i).ev to the state before e_i (ev is e_j, or a step never taken).
