@@ -14,9 +14,9 @@ from test_sched import LITMUS, LITMUS_KEYED, LITMUS_QUIET
 
 KSTAT = [Scenario(k, fix) for k in (1, 3) for fix in ("none", "lock", "count")]
 # a panic inside a critical section (its acquire ends the run) after other threads' sections
-# races with their acquires, not their releases (dpor._halting_races)
-PANICS = [make(n) for make in (benchprograms.section_panic, benchprograms.panic_last)
-          for n in (1, 2, 3)] + [benchprograms.relay_panic(1), benchprograms.relay_panic(2)]
+# races with their acquires, not their releases, and may not halt before them (dpor._halting_races)
+PANICS = ([make(n) for make in (benchprograms.section_panic, benchprograms.panic_last) for n in (1, 2, 3)]
+          + [make(n) for make in (benchprograms.relay_panic, benchprograms.relay_late) for n in (1, 2)])
 PROGRAMS = (benchprograms.SMALL + [benchprograms.trylock(2), benchprograms.trylock(3)] + KSTAT
             + PANICS + LITMUS + LITMUS_KEYED + LITMUS_QUIET)
 

@@ -14,7 +14,7 @@
                        critical section: two of the critical sections conflict, and only through
                        accesses a search skips as quiet (every one is made under the lock)
 
-and eight for whole critical sections (a section with no scheduling point inside is one step):
+and nine for whole critical sections (a section with no scheduling point inside is one step):
     locked_list(n)     thread A walks a linked list under a lock while n threads each insert a
                        node at its head under the same lock: (n+1)! orders of the sections
     mixed_sections(n)  n threads add to x under a lock (whole sections), and one of them also
@@ -28,6 +28,7 @@ and eight for whole critical sections (a section with no scheduling point inside
                        makes is the panic, the other orders come only from its races
     relay_panic(n)     A sets y; n threads each read y and set x under the lock; the last thread
                        panics inside its section if it finds x set
+    relay_late(n)      the same threads in another order: the checker first, the setter of y last
     halt_early(n)      A panics if it finds x set; B sets x, then takes and drops a lock n times
                        (sections that touch nothing of A's): how far B got when A panicked
                        makes n + 1 traces of their own
@@ -410,6 +411,12 @@ class RelayPanic(SectionPanic):
         return [first] + [relay] * self.n + [checker]
 
 
+class RelayLate(RelayPanic):
+    def bodies(self) -> list[Body]:
+        first, *relays, checker = super().bodies()
+        return [checker] + relays + [first]
+
+
 class HaltEarly(BenchProgram):
     def threads(self) -> int:
         return 2
@@ -514,6 +521,10 @@ def relay_panic(n: int) -> RelayPanic:
     return RelayPanic("relay_panic", n)
 
 
+def relay_late(n: int) -> RelayLate:
+    return RelayLate("relay_late", n)
+
+
 def halt_early(n: int) -> HaltEarly:
     return HaltEarly("halt_early", n)
 
@@ -524,7 +535,7 @@ def branching(n: int) -> Branching:
 
 #: Programs for whole sections (dpor.py's whole_sections), checked as SMALL is.
 SECTIONS = [locked_list(2), mixed_sections(2), trylock(2), section_panic(2), panic_last(2),
-            relay_panic(1), halt_early(2), branching(1)]
+            relay_panic(1), relay_late(1), halt_early(2), branching(1)]
 
 #: The programs (and sizes) the tests check against full enumeration and the benchmark reports.
 SMALL = [readers_writer(2), readers_writer(4), lastzero(2), lastzero(4), indexer(2), indexer(3),

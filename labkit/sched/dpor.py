@@ -464,10 +464,12 @@ class _DporChooser(_Steps):
             return
         assert self.vc is not None and self.last is not None  # set by the first on_step
         races = self.races
+        holder = -1
         if outcome_kind in HALTING:
             x = n - 1
             p = events[x].p
-            races = [r for r in races if r[1] != x] + self._halting_races(x, races)
+            halting, holder = self._halting_races(x, races)
+            races = [r for r in races if r[1] != x] + halting
             # The threads that could have run instead of the halting step.
             st = states[x]
             before = [e.p for e in events[:x]]
@@ -492,11 +494,13 @@ class _DporChooser(_Steps):
                 late.append((a, Event(t.index, "acquire", key_of(t.pending[1]))))
         for (i, j) in races:
             e = events[j]
-            self._reverse(i, j, e, self.sections and changes(events[i], e))
+            # (a halting step moved before a lock holder's section: see _halting_races)
+            self._reverse(i, j, e, self.sections and changes(events[i], e)
+                          or j == n - 1 and events[i].p == holder)
         for (i, ev) in late:
             self._reverse(i, n, ev, self.sections)
 
-    def _halting_races(self, x: int, races: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    def _halting_races(self, x: int, races: list[tuple[int, int]]) -> tuple[list, int]:
         """The races of step x, which ended the run (see the module's note). It disables every
         other thread, so it depends on every step of theirs: it races with each other thread's
         last step and with the steps it races with as an ordinary step (`races`), where nothing
@@ -509,7 +513,12 @@ class _DporChooser(_Steps):
         would put x inside the section. Racing with the release as with any step, the search
         planted the acquire where the lock was held: a run blocked at that step, section_panic(3):
         15 of 21.) A wakeup, the other step that a step before it enables, never ends a run: it
-        runs only to its retake of the mutex."""
+        runs only to its retake of the mutex.
+        Returns the races and the holder's thread (-1 if none). That race is reversed with x
+        unknown() (a probe runs it there): x then runs before the holder's whole section, whose
+        quiet writes no footprint shows, so there it may read other values and not halt. Taken
+        as it halted, it depended on steps it does not touch there, a sleeping thread did not
+        cover it, and the search ran a trace twice (relay_late(3): 93 executions, 87 traces)."""
         events, clocks, local = self.events, self.clocks, self.local
         assert self.last is not None
         ex = events[x]
@@ -531,7 +540,7 @@ class _DporChooser(_Steps):
                     seen = max(seen, clocks[d][q])
             if seen < local[c]:
                 out.append((c, x))
-        return out
+        return out, events[release].p if release >= 0 else -1
 
     def _reverse(self, i: int, j: int, ev: Event, unsure: bool) -> None:
         """Offer notdep(e_i).ev to the state before e_i (ev is e_j, or a step never taken).
