@@ -1,6 +1,7 @@
-"""Optimal DPOR against brute force: on every benchmark program and kstat scenario, one execution
-per Mazurkiewicz trace (counted by traces.enumerate_traces, which explores every interleaving
-up to trace equivalence, with no quiet points), none blocked by a sleep set, the same outcomes.
+"""Optimal DPOR against the trace oracle: on every benchmark program and kstat scenario, one
+execution per Mazurkiewicz trace (counted by traces.enumerate_traces, every trace's normal form
+with no quiet points; test_traces.py checks it against brute force), none blocked by a sleep set,
+the same outcomes.
 Here every point is a step (whole_sections=False); test_whole_sections.py checks the default,
 whole critical sections, the same way."""
 

@@ -73,7 +73,7 @@ def test_level_2_short_copy_under_fix_b():
 
 
 def test_level_3_has_a_goal_to_find_some_schedules_end_well():
-    # the brute-force trace oracle and DPOR agree (mutex_tryenter's races included): both kinds
+    # the trace oracle and DPOR agree (mutex_tryenter's races included): both kinds
     from labkit.sched.traces import count_traces
     program = find_level(3).make_scenario()
     traces, outcome_set = count_traces(program)

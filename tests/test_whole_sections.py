@@ -1,10 +1,9 @@
 """Whole sections (DporSearch(whole_sections=True), issue 13): a critical section with no
 scheduling point inside is one step, its lock a read, its footprint what it touched quietly and
-the kernel's note()s. Against brute force on every benchmark program and kstat scenario: one
+the kernel's note()s. Against the trace oracle on every benchmark program and kstat scenario: one
 execution per trace of that equivalence (traces.enumerate_traces(whole_sections=True)), none
 blocked by a sleep set, and the outcomes every interleaving reaches (DporSearch(reduce=False),
-or the oracle's, which explores every interleaving up to trace equivalence, where plain
-enumeration is too long)."""
+or the oracle's, every trace of every interleaving once, where plain enumeration is too long)."""
 
 import pytest
 
@@ -62,9 +61,10 @@ def test_sections_that_touch_nothing_in_common_commute():
     assert len(_search(Scenario(1, "lock", writers=2))[1]) == 27
 
 
-# Executions per scenario, two writers, 1 kstat: the oracle takes minutes there (fix A 27 traces
-# in 542 s, fix B 114 in 143 s, measured at load 3; none 163 in 81 s at load 1): the counts it
-# gave, trace for trace the ones the search runs (each run's trace named as the oracle names it)
+# Executions per scenario, two writers, 1 kstat: the oracle's counts (its brute force took
+# minutes there: fix A 27 traces in 542 s, fix B 114 in 143 s, none 163 in 81 s; one run per
+# trace, traces.py, gives the same in 7-19 s: bench_dpor.py), trace for trace the ones the search
+# runs (each run's trace named as the oracle names it)
 TWO_WRITER_TRACES = {"lock": 27, "count": 114, "none": 163}
 
 

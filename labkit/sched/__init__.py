@@ -25,7 +25,7 @@ A program is anything with thread_names, instantiate(), describe() and recipe()
 Layout: runtime.py (executions, threads, scheduling points, the lock), sync.py (who may
 proceed), schedule.py, outcome.py (the kinds an execution can end with), recipe.py, program.py (running a
 program once), replay.py, stepper.py, explore.py (the searches, their hooks), dpor.py (the
-optimal search), traces.py (its brute-force oracle), benchprograms.py (classic DPOR
+optimal search), traces.py (its oracle: the traces counted, one run each), benchprograms.py (classic DPOR
 benchmarks), quiet.py, hb.py; strategies/ holds only the choosers (one small file each). The engine's own
 names (Execution, Chooser, run_once, stack_of, RaceDetector) are imported from their modules.
 """

@@ -1,24 +1,48 @@
-"""Count a program's Mazurkiewicz traces by brute force: the oracle DPOR is checked against.
+"""Count a program's Mazurkiewicz traces, one run per trace: the oracle DPOR is checked against.
 
-Every interleaving is explored, step by step, with one shortcut only: two prefixes that are
-the same trace (the same steps, every dependent pair in the same order) reach the same state,
-so the second is not explored again. A trace is named canonically by its steps' vector clocks
-(thread by thread: how many steps of each thread come before each step), which is the partial
-order itself. Every step is a scheduling point here (no quiet accesses), so this also checks
-that skipping quiet points loses no trace. Dependence is dpor.py's: the same object (key_of),
-at least one write. Each prefix costs one execution replayed from the start: feasible at the
-small scales (a few thousand prefixes), not at the seed's.
+A trace is named canonically by its steps' vector clocks (thread by thread: how many steps of
+each thread come before each step), which is the partial order itself. Every step is a
+scheduling point here (no quiet accesses), so this also checks that skipping quiet points loses
+no trace. Dependence is dpor.py's: two steps of one thread, or two steps touching the same
+object (key_of), at least one writing it; a step that halts the run (panic, error) depends on
+every step. Like every trace-based search this rests on independent steps commuting: swapping
+two adjacent independent steps reaches the same state, each step touching what it did.
 
-whole_sections=True counts the traces of dpor.py's whole-section search: the same exploration,
-each step's footprint its point and its note()s; each maximal execution is then named by its
-steps as that search groups them (_coarse), with the loud keys found by quiet.py's rule over
-every execution (_loud) and no whole sections for a lock some execution tried (tryacquire).
+Why it is exact. Fix the order of the threads (their index). Each trace has exactly one
+lexicographically least word, its normal form (Anisimov-Knuth): a word is one iff it has no
+factor b u a with a < b and a independent of b and of every step of u (moving a before b would
+give a smaller word of the same trace; and the first place where a word differs from its
+trace's least word is such a factor). Every prefix of a normal form is one, and once p.t has
+such a factor so does every extension; only a factor ending with the new step can be new
+(_normal). So a depth-first search over words that extends a normal form only by steps that
+keep it (_Normal) reaches each maximal trace's normal form exactly once (the normal form is an
+execution: the trace's words all are, by commuting), never reaches two words of one trace,
+and counts the maximal ones; a word no step can extend in normal form (a dead end) is not
+counted. A run follows one path, taking the smallest thread that keeps the form at each
+decision and leaving the others for later, so it costs about one replayed execution per
+maximal trace, where exploring every prefix up to trace equivalence cost one per prefix.
+
+What a step touches is known only after it runs: its notes (with whole sections) and whether
+it halts. So an enabled step is tried, and checked once it has run (the run is abandoned if it
+breaks the form), unless its footprint is already known at that node: seen when it was tried
+there, or carried from the node before if the step between is independent of it (they
+commute, so it touches the same). Steps are tried smallest thread first, so a step that breaks
+the form at a node was usually tried where its factor begins and is known (not run again).
+In plain mode the footprint is the pending point and only a halt is unknown.
+
+whole_sections=True counts the traces of dpor.py's whole-section search: the same enumeration,
+each step's footprint its point and its note()s; each maximal trace is then named by its steps
+as that search takes them (_coarse), with the loud keys found by quiet.py's rule over every
+trace (_loud) and no whole sections for a lock some trace tried (tryacquire), each such step's
+points run together (_in_sections): the order of the steps is the trace's own, as the search
+takes them, whichever of its interleavings was run (a trace in which some other thread's point
+must come between two points of one such step is no execution of that search, and is left out).
 """
-
+from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
 from labkit.errors import LabkitError
-from labkit.sched.dpor import key_of
+from labkit.sched.dpor import HALTING, Event, independent, key_of
 from labkit.sched.explore import signature
 from labkit.sched.program import Program, outcome_of
 from labkit.sched.runtime import WRITE_KINDS, Chooser, Execution
@@ -47,6 +71,10 @@ class _Prefix(Chooser):
             exe.noting = lambda kind, obj: self.heard(exe, kind, obj)
         if i < len(self.prefix):
             return exe.threads[self.prefix[i]]
+        return self.beyond(exe, enabled)
+
+    def beyond(self, exe, enabled):
+        """The choice past the prefix: here none (a pause), noting what could run."""
         self.enabled = [(t.index, t.pending[0], key_of(t.pending[1])) for t in enabled]
         return None
 
@@ -129,7 +157,7 @@ def _loud(runs) -> set:
 _QUIET_KINDS = ("read", "write", "alloc", "signal")   # (a wakeup is recorded, never quiet)
 
 
-def _coarse(steps, facts, loud, tried) -> list:
+def _coarse(steps, facts, loud, tried, block_of: list | None = None) -> list:
     """The steps as a reduced search with whole sections takes them (dpor.py): a quiet point is
     part of its thread's step before it (its notes in that step's footprint), and an acquire
     whose thread's next point that is not quiet is the release of that lock is one step with
@@ -155,6 +183,146 @@ def _coarse(steps, facts, loud, tried) -> list:
             at[p] = [len(out) - 1, key if kind == "acquire" and key not in tried else None, {}]
         for k, w, _ in notes:
             fp[k] = w or fp.get(k, False)
+        if block_of is not None:
+            block_of.append(at[p][0])
+    return out
+
+
+def _in_sections(steps, facts, loud, tried, nthreads: int) -> list | None:
+    """The steps as a search with whole sections takes them (_coarse), in an order in which
+    each of them runs whole: a topological order of them under the trace's own order of their
+    points (any one: steps that depend on each other have points that do, so every such order
+    is the same trace). None if there is none: some other thread's point must come between two
+    points of one such step, so that trace is no execution of that search."""
+    block_of: list[int] = []
+    out = _coarse(steps, facts, loud, tried, block_of)
+    fine = _fine(steps, facts)
+    mine: list[list[int]] = [[] for _ in range(nthreads)]      # thread -> its points
+    for i, (p, _) in enumerate(fine):
+        mine[p].append(i)
+    after: dict[int, set[int]] = {b: set() for b in range(len(out))}   # step -> steps before it
+    for i, c in enumerate(_clocks(fine, nthreads)):
+        p, b = fine[i][0], block_of[i]
+        for q, n in enumerate(c):
+            n -= q == p                          # (thread p's point before this one)
+            if n and block_of[mine[q][n - 1]] != b:    # q's last point before point i
+                after[b].add(block_of[mine[q][n - 1]])
+    try:
+        return [out[b] for b in TopologicalSorter(after).static_order()]
+    except CycleError:
+        return None
+
+
+def _run(program: Program, chooser: Chooser, budget: int | None) -> tuple | None:
+    """Run the program once under the chooser: the outcome's signature if the run ended, None
+    if the chooser paused it."""
+    instance = program.instantiate()
+    exe = Execution(instance.threads, chooser, budget=budget)
+    try:
+        exe.start()
+        if not exe.resume():
+            return None
+        return signature(outcome_of(program, exe, None, instance))
+    finally:
+        exe.close()
+
+
+def _normal(path: list, ev: Event) -> bool:
+    """Whether the normal form `path` (its nodes' steps) stays one with the step ev after it:
+    no factor b u ev with b's thread above ev's and ev independent of b and of all of u (only
+    a factor ending with the new step can be new; a halting step depends on every step)."""
+    for node in reversed(path):
+        q = node.ev.p
+        if q == ev.p or not independent(node.ev, ev):
+            return True
+        if q > ev.p:
+            return False
+    return True
+
+
+class _Node:
+    """A normal form reached: the step that reached it (ev), what is known there of each
+    thread's next step (thread -> its Event as it ran there), and the threads still to take
+    there, smallest first."""
+
+    __slots__ = ("ev", "known", "todo")
+
+    def __init__(self, ev: Event, known: dict):
+        self.ev, self.known = ev, known
+        self.todo: list[int] | None = None     # filled at the node's first decision
+
+
+class _Normal(_Prefix):
+    """Follows the path to its last node, then extends it, smallest thread first, by steps
+    that keep the normal form, adding a node for each and leaving the other threads that may
+    to later runs; pauses where none may (a dead end) or where the step it took did not."""
+
+    def __init__(self, path: list, whole: bool):
+        super().__init__([n.ev.p for n in path[1:]], notes=whole)
+        self.path = path
+        self.kinds: list[str] = []
+
+    def on_step(self, exe, t, access):
+        self.kinds.append(access[0])
+        super().on_step(exe, t, access)
+
+    def took(self, halts: bool) -> bool:
+        """The step taken at the last node has run: note what it touched there, and add the
+        node it reaches if it keeps the normal form (a halting step does: it depends on every
+        step, and ends the run)."""
+        parent = self.path[-1]
+        i = len(self.steps) - 1
+        p, key, write = self.steps[i]
+        fp = {key: write}
+        for k, w, _ in self.facts[i][3] if self.notes else ():
+            fp[k] = w or fp.get(k, False)
+        ev = Event(p, self.kinds[i], key, fp)
+        ev.halts = halts
+        parent.known[p] = ev
+        if not _normal(self.path, ev):
+            return False
+        # another thread's next step touches the same after a step independent of it
+        known = {q: e for q, e in parent.known.items() if q != p and independent(e, ev)}
+        self.path.append(_Node(ev, known))
+        return True
+
+    def beyond(self, exe, enabled):
+        if exe.decisions > len(self.prefix) and not self.took(False):
+            return None
+        node = self.path[-1]
+        if node.todo is None:
+            node.todo = [t.index for t in enabled if self.may(node, t)]
+        if not node.todo:
+            return None                # a dead end: no step keeps the normal form
+        return exe.threads[node.todo.pop(0)]
+
+    def may(self, node: _Node, t) -> bool:
+        """Whether t's next step may keep the normal form: it does, or what it touches or
+        whether it halts is not known yet (then it is tried: took() checks it)."""
+        e = node.known.get(t.index)
+        if e is not None and e.kind == t.pending[0] and e.key == key_of(t.pending[1]):
+            return _normal(self.path, e)
+        return True
+
+
+def _normal_forms(program: Program, whole: bool, limit: int, budget: int | None) -> list:
+    """Each maximal trace's lexicographic normal form, run once: (steps, facts, outcome
+    signature) per trace, as _Prefix records them."""
+    path: list[_Node] = [_Node(Event(-1, "start", None), {})]
+    out = []
+    runs = 0
+    while path:
+        runs += 1
+        if runs > limit:
+            raise LabkitError(f"more than {limit} runs: too many to enumerate the traces")
+        chooser = _Normal(path, whole)
+        sig = _run(program, chooser, budget)
+        if sig is not None and (len(chooser.steps) == len(chooser.prefix)    # (no step at all)
+                                or chooser.took(sig[0] in HALTING)):
+            out.append((chooser.steps, chooser.facts, sig))
+            path.pop()
+        while path and path[-1].todo is not None and not path[-1].todo:
+            path.pop()
     return out
 
 
@@ -163,52 +331,23 @@ def enumerate_traces(program: Program, *, limit: int = 200_000, budget: int | No
     """Every maximal trace of the program: canonical name -> outcome signature.
 
     `whole_sections`: traces as a search with whole sections counts them (dpor.py): every
-    interleaving of the points is still explored, each step's notes in its footprint, and each
-    execution is then named by its steps as that search takes them (_coarse).
+    interleaving of the points is still explored up to trace equivalence, each step's notes in
+    its footprint, and each trace is then named by its steps as that search takes them.
 
-    Raises LabkitError past `limit` prefixes (the brute force is not feasible there)."""
+    Raises LabkitError past `limit` runs (the enumeration is not feasible there)."""
     nthreads = len(program.thread_names)
-    todo: list[list[int]] = [[]]
-    seen = {_name([], [], nthreads)}
+    ends = _normal_forms(program, whole_sections, limit, budget)
     maximal = {}
-    runs = 0
-    ends = []
-    while todo:
-        prefix = todo.pop()
-        runs += 1
-        if runs > limit:
-            raise LabkitError(f"more than {limit} prefixes: too many to enumerate the traces")
-        instance = program.instantiate()
-        chooser = _Prefix(prefix, notes=whole_sections)
-        exe = Execution(instance.threads, chooser, budget=budget)
-        try:
-            exe.start()
-            ended = exe.resume()
-            if ended:
-                outcome = outcome_of(program, exe, None, instance)
-        finally:
-            exe.close()
-        steps = _fine(chooser.steps, chooser.facts) if whole_sections else chooser.steps
-        clocks = _clocks(steps, nthreads)
-        if ended:
-            if whole_sections:
-                ends.append((chooser.steps, chooser.facts, signature(outcome)))
-            else:
-                maximal[_name(steps, clocks, nthreads)] = signature(outcome)
-            continue
-        assert chooser.enabled is not None     # a run that has not ended paused at its prefix's end
-        for (p, kind, key) in chooser.enabled:
-            more = steps + [(p, key, kind in WRITE_KINDS)]
-            name = _name(more, _clocks(more, nthreads), nthreads)
-            if name not in seen:
-                seen.add(name)
-                todo.append(prefix + [p])
     if whole_sections:
         loud = _loud([(s, f) for s, f, _ in ends])
         tried = {key for s, f, _ in ends for (_, key, _), fact in zip(s, f) if fact[0] == "tryacquire"}
         for s, f, sig in ends:
-            coarse = _coarse(s, f, loud, tried)
-            maximal[_name(coarse, _clocks(coarse, nthreads), nthreads)] = sig
+            coarse = _in_sections(s, f, loud, tried, nthreads)
+            if coarse is not None:
+                maximal[_name(coarse, _clocks(coarse, nthreads), nthreads)] = sig
+    else:
+        for s, _, sig in ends:
+            maximal[_name(s, _clocks(s, nthreads), nthreads)] = sig
     return maximal
 
 
