@@ -41,7 +41,7 @@ def programs(two_writers: bool = True):
         bp.readers_writer(4), bp.readers_writer(6), bp.lastzero(4), bp.lastzero(5),
         bp.indexer(3), bp.locked_counter(4), bp.philosophers(3), bp.philosophers(4),
         bp.private_counters(4), bp.peeking_counters(4), bp.locked_list(3), bp.section_panic(3),
-        bp.halt_early(3), bp.branching(2), bp.trylock(3))]
+        bp.halt_early(3), bp.branching(2), bp.trylock(3), bp.try_panic(2), bp.try_or_mark(1))]
     return out
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from labkit.sched import benchprograms as bp
 from labkit.sched import traces
+from labkit.sched.dpor import HALTING
 from labkit.sched.runtime import WRITE_KINDS
 from test_dpor import PROGRAMS
 from test_whole_sections import BENCH, SMALL_KSTAT
@@ -36,11 +37,31 @@ def brute_force(program, whole: bool) -> dict:
             if name not in seen:
                 seen.add(name)
                 todo.append(prefix + [p])
-    if whole:
-        loud = traces._loud([(s, f) for s, f, _ in ends])
-        tried = {k for s, f, _ in ends for (_, k, _), fact in zip(s, f) if fact[0] == "tryacquire"}
-        ends = [(traces._coarse(s, f, loud, tried), f, sig) for s, f, sig in ends]
-    return {traces._name(s, traces._clocks(s, n), n): sig for s, _, sig in ends}
+    loud = traces._loud([(s, f) for s, f, _ in ends], whole)
+    tried = ({k for s, f, _ in ends for (_, k, _), fact in zip(s, f) if fact[0] == "tryacquire"}
+             if whole else None)
+    out = {}
+    for s, f, sig in ends:
+        halted = sig[0] in HALTING
+        if not (whole or halted):
+            out[traces._name(s, traces._clocks(s, n), n)] = sig
+            continue
+        block_of: list[int] = []
+        coarse = traces._coarse(s, f, loud, tried, block_of)
+        if halted and halt_inside(traces._fine(s, f) if whole else s, block_of, n):
+            continue
+        name = traces._name(coarse, traces._clocks(coarse, n), n)
+        out[name if whole else ("halted", name)] = sig
+    return out
+
+
+def halt_inside(steps, block_of, n) -> bool:
+    """Whether another thread's point comes after the first point of the step that halted, in
+    the run's own order (its clocks): that point would have to run inside that step."""
+    clocks = traces._clocks(steps, n)
+    p = steps[-1][0]
+    first = block_of.index(block_of[-1])          # the halting step's first point
+    return any(steps[k][0] != p and clocks[k][p] >= clocks[first][p] for k in range(first, len(steps)))
 
 
 @pytest.mark.parametrize("whole", [False, True], ids=["plain", "whole_sections"])

@@ -14,7 +14,7 @@
                        critical section: two of the critical sections conflict, and only through
                        accesses a search skips as quiet (every one is made under the lock)
 
-and nine for whole critical sections (a section with no scheduling point inside is one step):
+and eleven for whole critical sections (a section with no scheduling point inside is one step):
     locked_list(n)     thread A walks a linked list under a lock while n threads each insert a
                        node at its head under the same lock: (n+1)! orders of the sections
     mixed_sections(n)  n threads add to x under a lock (whole sections), and one of them also
@@ -29,6 +29,10 @@ and nine for whole critical sections (a section with no scheduling point inside 
     relay_panic(n)     A sets y; n threads each read y and set x under the lock; the last thread
                        panics inside its section if it finds x set
     relay_late(n)      the same threads in another order: the checker first, the setter of y last
+    try_panic(n)       section_panic with setters that set x only if mutex_tryenter gets the lock:
+                       one that finds the checker holding it fails just before the checker panics
+    try_or_mark(n)     section_panic's checker, a thread that sets x if mutex_tryenter gets the
+                       lock and marks y if not, and n setters under the lock
     halt_early(n)      A panics if it finds x set; B sets x, then takes and drops a lock n times
                        (sections that touch nothing of A's): how far B got when A panicked
                        makes n + 1 traces of their own
@@ -388,7 +392,9 @@ class PanicLast(SectionPanic):
         return setters + [checker]
 
 
-class RelayPanic(SectionPanic):
+class _PanicWithY(SectionPanic):
+    """section_panic's cell and lock, a cell y, and one thread more than section_panic."""
+
     def threads(self) -> int:
         return self.n + 2
 
@@ -396,6 +402,8 @@ class RelayPanic(SectionPanic):
         super().setup(inst)
         inst.cell("y")
 
+
+class RelayPanic(_PanicWithY):
     def bodies(self) -> list[Body]:
         checker = super().bodies()[0]
 
@@ -415,6 +423,30 @@ class RelayLate(RelayPanic):
     def bodies(self) -> list[Body]:
         first, *relays, checker = super().bodies()
         return [checker] + relays + [first]
+
+
+class TryPanic(SectionPanic):
+    def bodies(self) -> list[Body]:
+        def trier(s):
+            m = s.locks["m"]
+            if m.tryenter():
+                store(s.cells["x"], 1)
+                m.exit()
+        return [super().bodies()[0]] + [trier] * self.n
+
+
+class TryOrMark(_PanicWithY):
+    def bodies(self) -> list[Body]:
+        checker, *setters = super().bodies()
+
+        def marker(s):
+            m = s.locks["m"]
+            if m.tryenter():
+                store(s.cells["x"], 1)
+                m.exit()
+            else:
+                store(s.cells["y"], 2)
+        return [checker, marker] + setters
 
 
 class HaltEarly(BenchProgram):
@@ -525,6 +557,14 @@ def relay_late(n: int) -> RelayLate:
     return RelayLate("relay_late", n)
 
 
+def try_panic(n: int) -> TryPanic:
+    return TryPanic("try_panic", n)
+
+
+def try_or_mark(n: int) -> TryOrMark:
+    return TryOrMark("try_or_mark", n)
+
+
 def halt_early(n: int) -> HaltEarly:
     return HaltEarly("halt_early", n)
 
@@ -535,7 +575,7 @@ def branching(n: int) -> Branching:
 
 #: Programs for whole sections (dpor.py's whole_sections), checked as SMALL is.
 SECTIONS = [locked_list(2), mixed_sections(2), trylock(2), section_panic(2), panic_last(2),
-            relay_panic(1), relay_late(1), halt_early(2), branching(1)]
+            relay_panic(1), relay_late(1), try_panic(2), try_or_mark(1), halt_early(2), branching(1)]
 
 #: The programs (and sizes) the tests check against full enumeration and the benchmark reports.
 SMALL = [readers_writer(2), readers_writer(4), lastzero(2), lastzero(4), indexer(2), indexer(3),

@@ -58,7 +58,12 @@ the middle of one would find the lock held).
 
 Stateless: every execution starts from scratch and replays its prefix of choices. The search
 also skips the scheduling points of quiet accesses (quiet.py): its states are the chooser's
-decisions, not every step, and it starts over whenever it learns a new loud object.
+decisions, not every step, and it starts over whenever it learns a new loud object. Its
+steps are then a point and the quiet points after it, which a halt cannot split: orders of
+every point in which a halt froze a thread inside such a step, or came after another thread's
+point that fell inside the halting one, are no executions of it and have no outcome of their
+own (traces.py's note: it counts a halted run by these steps; kstat none, 2 writers, plain:
+2,488 of 2,494 otherwise).
 """
 
 from collections.abc import Hashable, Iterator, Sequence

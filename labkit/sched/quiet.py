@@ -15,6 +15,9 @@ point of its own when, over the execution,
 
 Such an access is independent of every step of every other thread that it could be reordered
 with, so skipping it merges it into its thread's previous step without losing any outcome.
+(Not of a halt, which disables it: with every point a step a panic could come between it and
+the point before it, but such a run ends as the one with the access made before the halt, or
+the other thread's point that fell inside left out, does: traces.py's note.)
 The conditions are checked on every access as the search runs, skipped or not: the moment an
 object breaks all three (the writer's unlocked ks_flags clear does), its key becomes "loud",
 its accesses are scheduling points from then on, and the search starts again, so no ordering

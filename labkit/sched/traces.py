@@ -8,6 +8,25 @@ object (key_of), at least one writing it; a step that halts the run (panic, erro
 every step. Like every trace-based search this rests on independent steps commuting: swapping
 two adjacent independent steps reaches the same state, each step touching what it did.
 
+Except in a run that ends in a halt: that one is named by its steps as the search takes them,
+each quiet point part of its thread's step before it (_coarse, _in_sections), as with whole
+sections below. A halt freezes every thread where it is, and with every point a step it may freeze
+one between a point and the quiet points the search runs with it (W's release of the chain lock
+and its quiet alloc of a kstat_zone_t: kstat none, 2 writers, plain: 6 of 2,494 traces), or
+come after another thread's point that fell between the halting step's point and its quiet
+access that halted (a tryenter that found the checker's lock held, just before the checker's
+quiet read of x panicked: try_panic(2), 2 of 16, with whole sections too; try_or_mark(1), 3 of
+12, 1 of 10 with whole sections). Neither is an execution of the search, by design (quiet.py
+merges those points into one step), and none has an outcome of its own: a halt's outcome is its
+own record (explore.signature), made of what the halting step read, and what it read is what it
+reads in the search's execution of the same steps with the frozen thread's quiet points run
+(quiet: no other thread's access between them and the halt conflicts with them, the halting
+step's included) or without the point that fell inside (the halting step's quiet accesses do not
+conflict with it). So such a fine trace is counted once as the search's trace it becomes, or not
+at all (an order in which another thread's point must come inside a step that halts). A run that
+ends otherwise is still named with every point a step, and a halted one whose steps could not be
+ordered even without its halt (quiet.py's rule let a race through) is an error.
+
 Why it is exact. Fix the order of the threads (their index). Each trace has exactly one
 lexicographically least word, its normal form (Anisimov-Knuth): a word is one iff it has no
 factor b u a with a < b and a independent of b and of every step of u (moving a before b would
@@ -49,8 +68,8 @@ from labkit.sched.runtime import WRITE_KINDS, Chooser, Execution
 
 
 class _Prefix(Chooser):
-    """Follows a schedule of thread indices, then pauses and notes what could run next. With
-    `notes`, it also records the kernel's note()s of each step and what whole sections need."""
+    """Follows a schedule of thread indices, then pauses and notes what could run next; records
+    each step's facts (what _coarse needs) and, with `notes`, the kernel's note()s of each step."""
 
     def __init__(self, prefix, notes: bool = False):
         self.prefix = prefix
@@ -80,9 +99,8 @@ class _Prefix(Chooser):
 
     def on_step(self, exe, t, access):
         self.steps.append((t.index, key_of(access[1]), access[0] in WRITE_KINDS))
-        if self.notes:
-            self.facts.append((access[0], getattr(access[1], "sched_key", None) is not None,
-                               frozenset(key_of(m) for m in t.held), []))
+        self.facts.append((access[0], getattr(access[1], "sched_key", None) is not None,
+                           frozenset(key_of(m) for m in t.held), []))
 
 
 def _clocks(steps, nthreads):
@@ -135,16 +153,18 @@ def _fine(steps, facts) -> list:
     return out
 
 
-def _loud(runs) -> set:
+def _loud(runs, whole: bool) -> set:
     """The keys quiet.py makes loud (its rule, over every execution): two accesses by different
     threads, one a write, holding no lock in common, among the read, write and alloc points of
-    objects with a sched_key and the notes."""
+    objects with a sched_key and the notes (with whole sections also the signals and wakeups:
+    quiet.py asks about those only then)."""
     loud = set()
+    recorded = _QUIET_KINDS + ("wakeup",) if whole else _PLAIN_QUIET_KINDS
     for steps, facts in runs:
         seen: dict = {}
         for (p, key, write), (kind, quietable, held, notes) in zip(steps, facts):
             accesses = [(k, w, h) for k, w, h in notes]
-            if (kind in _QUIET_KINDS or kind == "wakeup") and quietable:
+            if kind in recorded and quietable:
                 accesses.insert(0, (key, write, held))
             for k, w, h in accesses:
                 mine = seen.setdefault(k, set())
@@ -155,19 +175,21 @@ def _loud(runs) -> set:
 
 
 _QUIET_KINDS = ("read", "write", "alloc", "signal")   # (a wakeup is recorded, never quiet)
+_PLAIN_QUIET_KINDS = ("read", "write", "alloc")       # without whole sections (quiet.skips)
 
 
-def _coarse(steps, facts, loud, tried, block_of: list | None = None) -> list:
-    """The steps as a reduced search with whole sections takes them (dpor.py): a quiet point is
-    part of its thread's step before it (its notes in that step's footprint), and an acquire
-    whose thread's next point that is not quiet is the release of that lock is one step with
-    that release, its footprint the lock as a read, what was touched quietly between them and
-    its notes."""
+def _coarse(steps, facts, loud, tried: set | None, block_of: list | None = None) -> list:
+    """The steps as the reduced search takes them (dpor.py): a quiet point is part of its
+    thread's step before it (its notes in that step's footprint); with whole sections (`tried`
+    not None: the locks that have none) an acquire whose thread's next point that is not quiet
+    is the release of that lock is one step with that release, its footprint the lock as a read,
+    what was touched quietly between them and its notes."""
     out: list = []
     at: dict[int, list] = {}       # thread -> [its step in out, lock it took while whole, quiet keys]
+    quiet_kinds = _PLAIN_QUIET_KINDS if tried is None else _QUIET_KINDS
     for (p, key, write), (kind, quietable, _, notes) in zip(steps, facts):
         mine = at.get(p)
-        if mine is not None and kind in _QUIET_KINDS and quietable and key not in loud:
+        if mine is not None and kind in quiet_kinds and quietable and key not in loud:
             fp = out[mine[0]][1]
             if mine[1] is not None:
                 mine[2][key] = write or mine[2].get(key, False)
@@ -180,7 +202,8 @@ def _coarse(steps, facts, loud, tried, block_of: list | None = None) -> list:
         else:
             fp = {key: write}
             out.append((p, fp))
-            at[p] = [len(out) - 1, key if kind == "acquire" and key not in tried else None, {}]
+            whole = kind == "acquire" and tried is not None and key not in tried
+            at[p] = [len(out) - 1, key if whole else None, {}]
         for k, w, _ in notes:
             fp[k] = w or fp.get(k, False)
         if block_of is not None:
@@ -188,12 +211,17 @@ def _coarse(steps, facts, loud, tried, block_of: list | None = None) -> list:
     return out
 
 
-def _in_sections(steps, facts, loud, tried, nthreads: int) -> list | None:
-    """The steps as a search with whole sections takes them (_coarse), in an order in which
-    each of them runs whole: a topological order of them under the trace's own order of their
-    points (any one: steps that depend on each other have points that do, so every such order
-    is the same trace). None if there is none: some other thread's point must come between two
-    points of one such step, so that trace is no execution of that search."""
+def _in_sections(steps, facts, loud, tried: set | None, nthreads: int,
+                 halted: bool) -> list | None:
+    """The steps as the reduced search takes them (_coarse), in an order in which each of them
+    runs whole: a topological order of them under the trace's own order of their points (any
+    one: steps that depend on each other have points that do, so every such order is the same
+    trace). None if there is none: some other thread's point must come between two points of
+    one such step, so that trace is no execution of that search. A step that ends the run
+    (`halted`: the last) depends on every step, so it comes after every other thread's last
+    point: a point of another thread that came after the halting step's first point and
+    depends on it (a tryenter that found the checker's lock held, just before the checker's
+    quiet read panicked) would have to come inside that step."""
     block_of: list[int] = []
     out = _coarse(steps, facts, loud, tried, block_of)
     fine = _fine(steps, facts)
@@ -207,6 +235,10 @@ def _in_sections(steps, facts, loud, tried, nthreads: int) -> list | None:
             n -= q == p                          # (thread p's point before this one)
             if n and block_of[mine[q][n - 1]] != b:    # q's last point before point i
                 after[b].add(block_of[mine[q][n - 1]])
+    if halted and fine:
+        b = block_of[-1]
+        after[b].update(block_of[points[-1]] for points in mine if points)
+        after[b].discard(b)
     try:
         return [out[b] for b in TopologicalSorter(after).static_order()]
     except CycleError:
@@ -333,21 +365,28 @@ def enumerate_traces(program: Program, *, limit: int = 200_000, budget: int | No
     `whole_sections`: traces as a search with whole sections counts them (dpor.py): every
     interleaving of the points is still explored up to trace equivalence, each step's notes in
     its footprint, and each trace is then named by its steps as that search takes them.
+    Without, a trace that ends in a halt is named so too, quiet points merged (see the module's
+    note), and every other one with every point a step.
 
     Raises LabkitError past `limit` runs (the enumeration is not feasible there)."""
     nthreads = len(program.thread_names)
     ends = _normal_forms(program, whole_sections, limit, budget)
-    maximal = {}
-    if whole_sections:
-        loud = _loud([(s, f) for s, f, _ in ends])
-        tried = {key for s, f, _ in ends for (_, key, _), fact in zip(s, f) if fact[0] == "tryacquire"}
-        for s, f, sig in ends:
-            coarse = _in_sections(s, f, loud, tried, nthreads)
-            if coarse is not None:
-                maximal[_name(coarse, _clocks(coarse, nthreads), nthreads)] = sig
-    else:
-        for s, _, sig in ends:
-            maximal[_name(s, _clocks(s, nthreads), nthreads)] = sig
+    loud = _loud([(s, f) for s, f, _ in ends], whole_sections)
+    tried = ({key for s, f, _ in ends for (_, key, _), fact in zip(s, f) if fact[0] == "tryacquire"}
+             if whole_sections else None)
+    maximal: dict = {}
+    for s, f, sig in ends:
+        halted = sig[0] in HALTING
+        if not (whole_sections or halted):
+            maximal[_name(s, _clocks(s, nthreads), nthreads)] = sig      # every point a step
+            continue
+        coarse = _in_sections(s, f, loud, tried, nthreads, halted)
+        if coarse is None and not whole_sections and _in_sections(s, f, loud, None, nthreads, False) is None:
+            raise LabkitError("another thread's point had to come between two points of a step "
+                              "with no halt in it: quiet.py's rule let a race through")
+        if coarse is not None:
+            name = _name(coarse, _clocks(coarse, nthreads), nthreads)
+            maximal[name if whole_sections else ("halted", name)] = sig
     return maximal
 
 
