@@ -292,11 +292,6 @@ class _Normal(_Prefix):
     def __init__(self, path: list, whole: bool):
         super().__init__([n.ev.p for n in path[1:]], notes=whole)
         self.path = path
-        self.kinds: list[str] = []
-
-    def on_step(self, exe, t, access):
-        self.kinds.append(access[0])
-        super().on_step(exe, t, access)
 
     def took(self, halts: bool) -> bool:
         """The step taken at the last node has run: note what it touched there, and add the
@@ -306,9 +301,9 @@ class _Normal(_Prefix):
         i = len(self.steps) - 1
         p, key, write = self.steps[i]
         fp = {key: write}
-        for k, w, _ in self.facts[i][3] if self.notes else ():
+        for k, w, _ in self.facts[i][3]:     # (the notes: none without whole sections)
             fp[k] = w or fp.get(k, False)
-        ev = Event(p, self.kinds[i], key, fp)
+        ev = Event(p, self.facts[i][0], key, fp)     # (facts[i][0]: the step's kind)
         ev.halts = halts
         parent.known[p] = ev
         if not _normal(self.path, ev):
